@@ -1,0 +1,110 @@
+# zembed: text -> ids -> hidden states -> vectors, as separate processes over ZeroMQ.
+#
+#   make            build every executable into bin/ (release: -O3 -march=native)
+#   make run        install what is missing, build, start the pipeline on the default model
+#   make test       install what is missing, build, run every test suite (also under ASan/UBSan, valgrind)
+#   make deps       install Debian packages (idempotent; apt-get as root, sudo otherwise)
+#   make BUILD=asan / BUILD=debug   the same tree built with sanitizers / without optimisation
+#
+# Layout: every .c in a module folder goes into build/$(BUILD)/libzembed.a, except
+#   *_main.c  -> an executable named after the file (tokenizer_svc/tokenizer_svc_main.c -> bin/tokenizer_svc)
+#   *_test.c  -> a test binary (build/$(BUILD)/tests/X_test), run by tests/run.sh
+#   *_fuzz.c  -> a libFuzzer target (make fuzz)
+# so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
+# enc_, pool_, wire_, zb_ ...), because objects share one folder.
+
+MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway cli
+BUILD    ?= release
+CC       ?= cc
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+INCLUDES := $(addprefix -I,$(MODULES))
+DEPFLAGS  = -MMD -MP
+
+ifeq ($(BUILD),asan)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDOPT    := -fsanitize=address,undefined
+BINDIR   := build/asan/bin
+else ifeq ($(BUILD),debug)
+OPT      := -O0 -g
+LDOPT    :=
+BINDIR   := build/debug/bin
+else ifeq ($(BUILD),release)
+OPT      := -O3 -g -march=native
+LDOPT    :=
+BINDIR   := bin
+else
+$(error BUILD must be release, debug or asan)
+endif
+
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread
+LDFLAGS  += -pthread $(LDOPT)
+
+OUT      := build/$(BUILD)
+OBJDIR   := $(OUT)/obj
+TESTDIR  := $(OUT)/tests
+
+ALL_SRC  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+MAIN_SRC := $(filter %_main.c,$(ALL_SRC))
+TEST_SRC := $(filter %_test.c,$(ALL_SRC))
+FUZZ_SRC := $(filter %_fuzz.c,$(ALL_SRC))
+LIB_SRC  := $(filter-out $(MAIN_SRC) $(TEST_SRC) $(FUZZ_SRC),$(ALL_SRC))
+
+DUPS := $(sort $(foreach f,$(notdir $(ALL_SRC)),$(if $(filter-out 1,$(words $(filter %/$(f),$(ALL_SRC)))),$(f))))
+ifneq ($(DUPS),)
+$(error source file names must be unique across modules: $(DUPS))
+endif
+
+vpath %.c $(MODULES)
+
+obj       = $(addprefix $(OBJDIR)/,$(notdir $(1:.c=.o)))
+LIB      := $(OUT)/libzembed.a
+BINS     := $(addprefix $(BINDIR)/,$(notdir $(MAIN_SRC:_main.c=)))
+TESTS    := $(addprefix $(TESTDIR)/,$(notdir $(TEST_SRC:.c=)))
+
+.PHONY: all tests deps test-deps test run bench fuzz clean
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+all: $(BINS) tests
+tests: $(TESTS)
+
+$(OBJDIR)/%.o: %.c | $(OBJDIR)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: $(OBJDIR)/%_main.o $(LIB) | $(BINDIR)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(TESTDIR)/%_test: $(OBJDIR)/%_test.o $(LIB) | $(TESTDIR)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(OBJDIR) $(BINDIR) $(TESTDIR):
+	@mkdir -p $@
+
+deps:
+	@deploy/install-deps.sh
+
+test-deps: deps
+	@deploy/install-deps.sh --test-peers
+
+test: test-deps
+	@tests/run.sh
+
+run: deps all
+	@deploy/zembed-up
+
+bench: all
+	@bench/run.sh
+
+clean:
+	rm -rf build bin
+
+-include $(wildcard $(OBJDIR)/*.d)

@@ -1,0 +1,9 @@
+/* PLACEHOLDER until the owning work lands: replaced by the real subcommand. */
+#include <stdio.h>
+#include "cli.h"
+int cli_encode(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    fprintf(stderr, "zembed: encode is not built yet\n");
+    return 2;
+}

@@ -1,0 +1,75 @@
+/* tok: text -> token ids, exactly as Hugging Face tokenizers computes them for BERT-family
+ * (WordPiece) tokenizers.
+ *
+ * A tok_tokenizer is loaded once from a model folder and is then immutable: tok_encode may be
+ * called from any number of threads at once, each with its own tok_encoding.
+ *
+ * Offsets are in Unicode code points of the original text (as HF tokenizers' Node/Python bindings
+ * report them); special tokens get [0,0]. For a pair, the offsets of the second text are relative
+ * to the second text.
+ */
+#ifndef TOK_H
+#define TOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "zb_err.h"
+
+typedef struct tok_tokenizer tok_tokenizer;
+
+typedef enum { TOK_LONGEST_FIRST, TOK_ONLY_FIRST, TOK_ONLY_SECOND } tok_trunc_strategy;
+typedef enum { TOK_RIGHT, TOK_LEFT } tok_direction;
+
+typedef struct {
+    int add_special_tokens;          /* 1: [CLS] A [SEP] (B [SEP]); default 1 */
+    int truncate;                    /* 1: cut to max_length; 0: longer input is ZB_ETOOLONG */
+    int max_length;                  /* total tokens incl. specials; default: the model's */
+    tok_trunc_strategy strategy;     /* default TOK_LONGEST_FIRST */
+    tok_direction direction;         /* side truncation cuts from; default TOK_RIGHT */
+    int lossy_utf8;                  /* 1: invalid UTF-8 becomes U+FFFD instead of ZB_EUTF8 */
+} tok_options;
+
+typedef struct { uint32_t start, end; } tok_span;
+
+typedef struct {
+    int32_t  *ids;
+    int32_t  *type_ids;
+    uint8_t  *attention_mask;        /* 1 for real tokens, 0 for padding */
+    uint8_t  *special;               /* 1 for special tokens ([CLS], [SEP], [PAD] ...) */
+    tok_span *offsets;
+    int n;                           /* tokens, after truncation and padding */
+    int n_before_truncation;         /* tokens the input would have had untruncated (incl. specials) */
+    int cap;                         /* allocated length of the arrays (internal) */
+} tok_encoding;
+
+/* Load from a model folder: tokenizer.json when present, else vocab.txt + tokenizer_config.json.
+ * sentence_bert_config.json's max_seq_length (if present) becomes the default max_length. */
+tok_tokenizer *tok_load(const char *model_dir, zb_err *err);
+void tok_free(tok_tokenizer *t);
+
+void tok_options_default(const tok_tokenizer *t, tok_options *opt);
+int  tok_max_length(const tok_tokenizer *t);         /* the default max_length */
+
+void tok_encoding_init(tok_encoding *e);
+void tok_encoding_free(tok_encoding *e);
+
+/* Encode one text (b == NULL) or a pair. Returns ZB_OK, or ZB_EUTF8 (message names the byte
+ * offset), ZB_ETOOLONG (truncate off and too many tokens; message gives both numbers), ZB_ENOMEM. */
+int tok_encode(const tok_tokenizer *t, const char *a, size_t a_len, const char *b, size_t b_len,
+               const tok_options *opt, tok_encoding *out, zb_err *err);
+
+/* Pad a batch of encodings: to the longest (fixed_length 0) or to fixed_length, then up to a
+ * multiple of pad_to_multiple_of (0: none). Padding is on the right with [PAD], type id 0, mask 0. */
+int tok_pad(const tok_tokenizer *t, tok_encoding *encs, int n_encs, int fixed_length,
+            int pad_to_multiple_of, zb_err *err);
+
+/* Decode ids to text: "##" pieces joined, specials skipped when skip_special. *out is malloc'd. */
+int tok_decode(const tok_tokenizer *t, const int32_t *ids, int n, int skip_special, char **out,
+               zb_err *err);
+
+int         tok_vocab_size(const tok_tokenizer *t);
+const char *tok_id_to_token(const tok_tokenizer *t, int32_t id);          /* NULL if out of range */
+int32_t     tok_token_to_id(const tok_tokenizer *t, const char *s, size_t len); /* -1 if absent */
+int32_t     tok_special_id(const tok_tokenizer *t, const char *which); /* "cls","sep","pad","unk","mask" */
+
+#endif
