@@ -65,8 +65,12 @@ obj       = $(addprefix $(OBJDIR)/,$(notdir $(1:.c=.o)))
 LIB      := $(OUT)/libzembed.a
 BINS     := $(addprefix $(BINDIR)/,$(notdir $(MAIN_SRC:_main.c=)))
 TESTS    := $(addprefix $(TESTDIR)/,$(notdir $(TEST_SRC:.c=)))
+BENCH_SRC:= $(wildcard bench/*.c)
+BENCHES  := $(addprefix $(OUT)/bench/,$(notdir $(BENCH_SRC:.c=)))
+FUZZ_CC  ?= clang
+FUZZERS  := $(addprefix build/fuzz/,$(notdir $(FUZZ_SRC:.c=)))
 
-.PHONY: all tests deps test-deps test run bench fuzz clean
+.PHONY: all tests deps test-deps test run bench benches fuzz clean
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -86,6 +90,17 @@ $(BINDIR)/%: $(OBJDIR)/%_main.o $(LIB) | $(BINDIR)
 $(TESTDIR)/%_test: $(OBJDIR)/%_test.o $(LIB) | $(TESTDIR)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# Benchmarks (bench/*.c): built on demand by `make benches`, never by `make` or tests.
+$(OUT)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# libFuzzer targets: every *_fuzz.c with the library sources, built by clang with ASan+UBSan.
+build/fuzz/%_fuzz: %_fuzz.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) \
+	    $< $(LIB_SRC) $(LDLIBS) -o $@
+
 $(OBJDIR) $(BINDIR) $(TESTDIR):
 	@mkdir -p $@
 
@@ -101,8 +116,12 @@ test: test-deps
 run: deps all
 	@deploy/zembed-up
 
-bench: all
+benches: $(BENCHES)
+
+bench: all benches
 	@bench/run.sh
+
+fuzz: $(FUZZERS)
 
 clean:
 	rm -rf build bin
