@@ -7,6 +7,7 @@ int cli_tokenize(int argc, char **argv);   /* local: --model DIR        (cli_tok
 int cli_encode(int argc, char **argv);     /* local: --model DIR        (cli_encode.c)   */
 int cli_gen_model(int argc, char **argv);  /* write a seeded random HF model folder (cli_gen_model.c) */
 int cli_compare_tokenizers(int argc, char **argv); /* char vs word vs subword on one corpus (cli_compare.c) */
+int cli_fetch_model(int argc, char **argv); /* resolve/download a model folder into the cache (cli_fetch.c) */
 int cli_remote(const char *cmd, int argc, char **argv); /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 
 /* 1 if argv holds --endpoint (or ZEMBED_ENDPOINT is set and --model is absent). */

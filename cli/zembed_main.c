@@ -14,6 +14,7 @@ static void usage(FILE *f)
             "  tokenize --model DIR      text lines -> ids, tokens, offsets (JSON lines)\n"
             "  encode   --model DIR      text lines -> sentence or token embeddings (JSON lines)\n"
             "  gen-model --out DIR       write a seeded random Hugging Face model folder\n"
+            "  fetch-model [REPO]        download a Hugging Face model folder into the cache\n"
             "  compare-tokenizers --model DIR   character vs word vs subword tokenization of a corpus\n"
             "\n"
             "remote, against a running pipeline (--endpoint, default $ZEMBED_ENDPOINT or\n"
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
         return cli_encode(sub_argc, sub_argv);
     if (!strcmp(cmd, "gen-model"))
         return cli_gen_model(sub_argc, sub_argv);
+    if (!strcmp(cmd, "fetch-model"))
+        return cli_fetch_model(sub_argc, sub_argv);
     if (!strcmp(cmd, "compare-tokenizers"))
         return cli_compare_tokenizers(sub_argc, sub_argv);
     if (!strcmp(cmd, "embed") || !strcmp(cmd, "similarity") || !strcmp(cmd, "info"))
