@@ -10,6 +10,7 @@
 #ifndef ENC_H
 #define ENC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "zb_err.h"
 
@@ -30,6 +31,12 @@ typedef struct {
 
 typedef struct enc_model  enc_model;
 typedef struct enc_runner enc_runner;
+
+/* config.json of a model folder (enc_config_load) or its text (enc_config_parse; path is only used in
+ * messages). model_type must be one that runs the BertModel graph unchanged; unsupported values
+ * (model_type, hidden_act, position_embedding_type) are ZB_EUNSUPPORTED naming the value and file. */
+int enc_config_load(const char *model_dir, enc_config *out, zb_err *err);
+int enc_config_parse(const char *path, const char *text, size_t len, enc_config *out, zb_err *err);
 
 /* Load config.json and model.safetensors (or a sharded index) from a folder. Every fault names the
  * file and, where there is one, the tensor. */

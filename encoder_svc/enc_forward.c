@@ -1,0 +1,191 @@
+/* enc_forward: the BertModel forward pass on a padding-free batch.
+ *
+ * Shapes (T = tokens of the batch, H hidden, I intermediate, 3H the packed Q|K|V rows):
+ *   x   [T,H]   the residual stream; it is the caller's hidden_out, so no final copy
+ *   qkv [T,3H]  three GEMMs write side by side (ldc = 3H), so attention reads q, k, v of a token
+ *               from one row without copying the weights into a fused matrix
+ *   ctx [T,H], tmp [T,H], ffn [T,I]
+ * Dense layers are one cblas_sgemm per weight matrix over all T tokens (y = x W^T, W as nn.Linear
+ * stores it, [out,in]); attention runs per (sequence, head) on our own threads.
+ */
+#include "enc_impl.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct enc_runner {
+    const enc_model *m;
+    int max_tokens;
+    int max_len;          /* longest sequence attention must handle: max_position */
+    float *qkv, *ctx, *tmp, *ffn;
+    float *scratch;       /* per-worker attention scratch */
+    size_t scratch_each;
+    int scratch_workers;
+};
+
+enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err)
+{
+    const enc_config *c = &m->cfg;
+    if (max_batch_tokens < 1 || max_batch_tokens > (1 << 24)) {
+        zb_fail(err, ZB_EINVAL, "token budget %d is outside [1, %d]", max_batch_tokens, 1 << 24);
+        return NULL;
+    }
+    enc_runner *r = calloc(1, sizeof *r);
+    size_t T = (size_t)max_batch_tokens;
+    if (r) {
+        r->m = m;
+        r->max_tokens = max_batch_tokens;
+        r->max_len = c->max_position < max_batch_tokens ? c->max_position : max_batch_tokens;
+        r->qkv = malloc(T * 3 * c->hidden * sizeof(float));
+        r->ctx = malloc(T * c->hidden * sizeof(float));
+        r->tmp = malloc(T * c->hidden * sizeof(float));
+        r->ffn = malloc(T * c->intermediate * sizeof(float));
+        r->scratch_each = enc_attention_scratch(r->max_len, c->hidden / c->heads);
+    }
+    if (!r || !r->qkv || !r->ctx || !r->tmp || !r->ffn) {
+        enc_runner_free(r);
+        zb_fail(err, ZB_ENOMEM, "no memory for a runner of %d tokens", max_batch_tokens);
+        return NULL;
+    }
+    return r;
+}
+
+void enc_runner_free(enc_runner *r)
+{
+    if (!r)
+        return;
+    free(r->qkv);
+    free(r->ctx);
+    free(r->tmp);
+    free(r->ffn);
+    free(r->scratch);
+    free(r);
+}
+
+int enc_runner_max_tokens(const enc_runner *r)
+{
+    return r->max_tokens;
+}
+
+/* y[T,N] = x[T,K] W[N,K]^T, row stride ldy. */
+static void linear(const float *x, const float *w, float *y, int T, int N, int K, int ldy)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, K, w, K, 0.0f, y, ldy);
+}
+
+typedef struct {
+    enc_runner *r;
+    const int *lens;
+    const int *start;     /* first token of each sequence */
+    int heads_per_item;   /* heads per work item: fewer, larger items for short sequences */
+    int items_per_seq;
+} attn_job;
+
+static void attn_item(void *arg, int i, int worker)
+{
+    attn_job *j = arg;
+    enc_runner *r = j->r;
+    const enc_config *c = &r->m->cfg;
+    int seq = i / j->items_per_seq, h0 = (i % j->items_per_seq) * j->heads_per_item;
+    int h1 = h0 + j->heads_per_item < c->heads ? h0 + j->heads_per_item : c->heads;
+    int H = c->hidden;
+    const float *base = r->qkv + (size_t)j->start[seq] * 3 * H;
+    enc_attention(base, base + H, base + 2 * H, 3 * H, r->ctx + (size_t)j->start[seq] * H, H,
+                  j->lens[seq], h0, h1, H / c->heads, r->scratch + r->scratch_each * worker);
+}
+
+static int check_inputs(const enc_runner *r, const int32_t *ids, const int32_t *type_ids,
+                        const int *lens, int n_seq, int *total, zb_err *err)
+{
+    const enc_config *c = &r->m->cfg;
+    long T = 0;
+    for (int s = 0; s < n_seq; s++) {
+        if (lens[s] < 0 || lens[s] > c->max_position)
+            return zb_fail(err, ZB_ERANGE,
+                           "sequence %d has %d tokens; the model takes 0 to %d (max_position_embeddings)",
+                           s, lens[s], c->max_position);
+        T += lens[s];
+        if (T > r->max_tokens)
+            return zb_fail(err, ZB_ERANGE, "batch has more than %d tokens (the runner's budget) at sequence %d",
+                           r->max_tokens, s);
+    }
+    for (long t = 0, s = 0, p = 0; t < T; t++, p++) {
+        while (p >= lens[s]) {
+            s++;
+            p = 0;
+        }
+        if (ids[t] < 0 || ids[t] >= c->vocab_size)
+            return zb_fail(err, ZB_ERANGE, "sequence %ld, position %ld: token id %d is outside the vocabulary [0, %d)",
+                           s, p, ids[t], c->vocab_size);
+        if (type_ids && (type_ids[t] < 0 || type_ids[t] >= c->type_vocab))
+            return zb_fail(err, ZB_ERANGE, "sequence %ld, position %ld: token type id %d is outside [0, %d)",
+                           s, p, type_ids[t], c->type_vocab);
+    }
+    *total = (int)T;
+    return ZB_OK;
+}
+
+int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, const int *lens, int n_seq,
+                float *x, zb_err *err)
+{
+    const enc_model *m = r->m;
+    const enc_config *c = &m->cfg;
+    const int H = c->hidden, FF = c->intermediate, nh = c->heads;
+    int T = 0, rc = check_inputs(r, ids, type_ids, lens, n_seq, &T, err);
+    if (rc || T == 0)
+        return rc;
+
+    int workers = enc_threads();
+    if (workers > r->scratch_workers) {
+        float *s = realloc(r->scratch, r->scratch_each * workers * sizeof *s);
+        if (!s)
+            return zb_fail(err, ZB_ENOMEM, "no memory for attention scratch of %d threads", workers);
+        r->scratch = s;
+        r->scratch_workers = workers;
+    }
+    int *start = malloc((size_t)n_seq * sizeof *start);
+    if (!start)
+        return zb_fail(err, ZB_ENOMEM, "out of memory");
+
+    /* Embeddings: word + position (0.. per sequence) + token type, then LayerNorm. */
+    for (int s = 0, t = 0; s < n_seq; s++) {
+        start[s] = t;
+        for (int p = 0; p < lens[s]; p++, t++) {
+            const float *w = m->word + (size_t)ids[t] * H, *pe = m->pos + (size_t)p * H,
+                        *te = m->type + (size_t)(type_ids ? type_ids[t] : 0) * H;
+            float *xr = x + (size_t)t * H;
+            for (int d = 0; d < H; d++)
+                xr[d] = w[d] + pe[d] + te[d];
+        }
+    }
+    enc_add_layernorm(x, NULL, NULL, m->emb_ln_g, m->emb_ln_b, T, H, c->layer_norm_eps);
+
+    /* Short sequences carry little attention work per head: group heads so that an item is worth
+     * handing to a thread, but keep at least ~4 items per worker for balance. */
+    int avg = T / n_seq;
+    int hpi = avg >= 64 ? 1 : avg >= 16 ? 3 : nh;
+    while (hpi > 1 && (long)n_seq * ((nh + hpi - 1) / hpi) < 4L * workers)
+        hpi = hpi / 2 ? hpi / 2 : 1;
+    attn_job aj = {.r = r, .lens = lens, .start = start, .heads_per_item = hpi,
+                   .items_per_seq = (nh + hpi - 1) / hpi};
+
+    for (int l = 0; l < c->layers; l++) {
+        const enc_layer *y = &m->layer[l];
+        linear(x, y->q_w, r->qkv, T, H, H, 3 * H);
+        linear(x, y->k_w, r->qkv + H, T, H, H, 3 * H);
+        linear(x, y->v_w, r->qkv + 2 * H, T, H, H, 3 * H);
+        enc_bias_add(r->qkv, y->q_b, T, H, 3 * H);
+        enc_bias_add(r->qkv + H, y->k_b, T, H, 3 * H);
+        enc_bias_add(r->qkv + 2 * H, y->v_b, T, H, 3 * H);
+        enc_parallel_for(n_seq * aj.items_per_seq, attn_item, &aj);
+        linear(r->ctx, y->o_w, r->tmp, T, H, H, H);
+        enc_add_layernorm(x, r->tmp, y->o_b, y->ln1_g, y->ln1_b, T, H, c->layer_norm_eps);
+        linear(x, y->i_w, r->ffn, T, FF, H, FF);
+        enc_bias_act(r->ffn, y->i_b, T, FF, c->act);
+        linear(r->ffn, y->f_w, r->tmp, T, H, FF, H);
+        enc_add_layernorm(x, r->tmp, y->f_b, y->ln2_g, y->ln2_b, T, H, c->layer_norm_eps);
+    }
+    free(start);
+    return ZB_OK;
+}

@@ -1,0 +1,58 @@
+/* enc_impl: what the encoder's own files share (not part of the enc.h API). */
+#ifndef ENC_IMPL_H
+#define ENC_IMPL_H
+
+#include "enc.h"
+#include "st.h"
+
+/* One transformer layer; every pointer is [out, in] row-major as nn.Linear stores it. */
+typedef struct {
+    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;   /* [H,H], [H] */
+    const float *o_w, *o_b, *ln1_g, *ln1_b;            /* attention output + LayerNorm */
+    const float *i_w, *i_b;                            /* [I,H], [I] */
+    const float *f_w, *f_b, *ln2_g, *ln2_b;            /* [H,I], [H] + LayerNorm */
+} enc_layer;
+
+struct enc_model {
+    enc_config cfg;
+    st_file **files;          /* the mapped safetensors (one, or the shards) */
+    int n_files;
+    float **owned;            /* weights we had to convert (F16/BF16/unaligned F32) */
+    int n_owned;
+    const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+    enc_layer *layer;         /* cfg.layers */
+};
+
+/* ---- enc_kernels.c: the element-wise hot loops, written so -O3 vectorizes them ---- */
+
+/* x[i] = LayerNorm(x[i] + add[i] + bias) for rows of width h (add or bias may be NULL). */
+void enc_add_layernorm(float *x, const float *add, const float *bias, const float *g, const float *b,
+                       int rows, int h, float eps);
+/* x = act(x + bias) over rows of width n. */
+void enc_bias_act(float *x, const float *bias, int rows, int n, enc_act act);
+/* x += bias over rows of width n (row stride ld). */
+void enc_bias_add(float *x, const float *bias, int rows, int n, int ld);
+
+/* Attention of one sequence, heads [h0, h1): q, k, v rows of stride ld (the packed QKV buffer),
+ * ctx rows of stride ldc; scratch holds enc_attention_scratch(n, dh) floats. */
+void   enc_attention(const float *q, const float *k, const float *v, int ld, float *ctx, int ldc,
+                     int n, int h0, int h1, int dh, float *scratch);
+size_t enc_attention_scratch(int max_n, int dh);
+
+/* Vectorizable exp and erf-GELU (errors around 1e-7), exposed for the unit tests. */
+float enc_expf(float x);
+float enc_gelu_erf(float x);
+float enc_gelu_tanh(float x);
+
+/* ---- enc_threads.c ---- */
+int  enc_threads(void);   /* the current thread count (>= 1) */
+int  enc_default_threads(void);   /* cgroup quota and affinity */
+/* Run fn(arg, i, worker) for i in [0, n) on up to enc_threads() threads (worker in
+ * [0, enc_threads()) tells which scratch to use); returns when all are done. */
+void enc_parallel_for(int n, void (*fn)(void *arg, int i, int worker), void *arg);
+
+/* F16 / BF16 bits -> float (exact, including subnormals, infinities, NaN). */
+float enc_f16_to_f32(uint16_t h);
+float enc_bf16_to_f32(uint16_t h);
+
+#endif

@@ -1,0 +1,305 @@
+/* enc_model: a Hugging Face BERT folder -> enc_model (weights mmap'd, F32 used in place). */
+#include "enc_impl.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zb_file.h"
+
+#define MAX_SHARDS 1024
+
+/* Loading state: the files and, for a sharded folder, the index's weight_map. */
+typedef struct {
+    enc_model *m;
+    const char *dir;
+    json_t *weight_map;        /* NULL for a single model.safetensors */
+    char index_path[4096];
+    const char *prefix;        /* "" or "bert." */
+} loader;
+
+float enc_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f)
+        bits = sign | 0x7f800000u | man << 13;              /* inf / NaN */
+    else if (exp)
+        bits = sign | (exp + 112) << 23 | man << 13;        /* normal: rebias 15 -> 127 */
+    else if (!man)
+        bits = sign;                                        /* +-0 */
+    else {                                                  /* subnormal: normalise */
+        int e = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            e--;
+        }
+        bits = sign | (uint32_t)e << 23 | (man & 0x3ff) << 13;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+float enc_bf16_to_f32(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;   /* bf16 is the top half of an f32 */
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* The tensor called name (prefix added), or NULL with *file set to the file that should hold it. */
+static const st_tensor *find(loader *L, const char *name, const char **file, zb_err *err, int *rc)
+{
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", L->prefix, name);
+    *rc = ZB_OK;
+    if (!L->weight_map) {
+        *file = st_path(L->m->files[0]);
+        return st_find(L->m->files[0], full);
+    }
+    *file = L->index_path;
+    json_t *fn = json_object_get(L->weight_map, full);
+    if (!fn)
+        return NULL;
+    for (int i = 0; i < L->m->n_files; i++) {
+        const char *p = st_path(L->m->files[i]), *slash = strrchr(p, '/');
+        if (!strcmp(slash ? slash + 1 : p, json_string_value(fn))) {
+            const st_tensor *t = st_find(L->m->files[i], full);
+            *file = p;
+            if (!t)
+                *rc = zb_fail(err, ZB_ENOTFOUND, "%s: maps tensor '%s' to %s, which does not contain it",
+                              L->index_path, full, p);
+            return t;
+        }
+    }
+    assert(!"open_shards opened every file of the weight_map");
+    return NULL;
+}
+
+static int keep(enc_model *m, float *p)
+{
+    float **o = realloc(m->owned, (m->n_owned + 1) * sizeof *o);
+    if (!o) {
+        free(p);
+        return ZB_ENOMEM;
+    }
+    m->owned = o;
+    m->owned[m->n_owned++] = p;
+    return ZB_OK;
+}
+
+/* Tensor name with shape [d0] (d1 < 0) or [d0, d1], as floats: F32 in place when aligned,
+ * otherwise converted once into memory we own. Optional tensors give NULL when absent. */
+static int get(loader *L, const char *name, int64_t d0, int64_t d1, int optional, const float **out,
+               zb_err *err)
+{
+    const char *file;
+    int rc;
+    const st_tensor *t = find(L, name, &file, err, &rc);
+    *out = NULL;
+    if (rc)
+        return rc;
+    if (!t)
+        return optional ? ZB_OK
+                        : zb_fail(err, ZB_ENOTFOUND, "%s: tensor '%s%s' is missing", file, L->prefix, name);
+    int64_t want[2] = {d0, d1};
+    int nd = d1 < 0 ? 1 : 2;
+    if (t->ndim != nd || t->shape[0] != d0 || (nd == 2 && t->shape[1] != d1)) {
+        char a[160], b[64];
+        return zb_fail(err, ZB_EFORMAT, "%s: tensor '%s' has shape %s, expected %s", file, t->name,
+                       st_shape_str(t->shape, t->ndim, a, sizeof a), st_shape_str(want, nd, b, sizeof b));
+    }
+    if (t->dtype == ST_F32 && ((uintptr_t)t->data & 3) == 0) {
+        *out = (const float *)(const void *)t->data;   /* zero copy */
+        return ZB_OK;
+    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+        return zb_fail(err, ZB_EUNSUPPORTED, "%s: tensor '%s' has dtype %s (supported: F32, F16, BF16)",
+                       file, t->name, st_dtype_name(t->dtype));
+    size_t n = (size_t)t->numel;
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p)
+        return zb_fail(err, ZB_ENOMEM, "%s: no memory to convert tensor '%s'", file, t->name);
+    if (t->dtype == ST_F32)
+        memcpy(p, t->data, n * 4);
+    for (size_t i = 0; t->dtype != ST_F32 && i < n; i++) {
+        uint16_t h = (uint16_t)(t->data[2 * i] | t->data[2 * i + 1] << 8);   /* little endian */
+        p[i] = t->dtype == ST_F16 ? enc_f16_to_f32(h) : enc_bf16_to_f32(h);
+    }
+    if (keep(L->m, p))
+        return zb_fail(err, ZB_ENOMEM, "out of memory");
+    *out = p;
+    return ZB_OK;
+}
+
+static int open_file(enc_model *m, const char *path, zb_err *err)
+{
+    st_file *f = st_open(path, err);
+    if (!f)
+        return err ? err->code : ZB_EFORMAT;
+    m->files[m->n_files++] = f;
+    return ZB_OK;
+}
+
+/* model.safetensors.index.json: open every shard named in weight_map once. */
+static int open_shards(loader *L, json_t **index, zb_err *err)
+{
+    char *text;
+    size_t len;
+    int rc = zb_read_file(L->index_path, 64 << 20, &text, &len, err);
+    if (rc)
+        return rc;
+    json_error_t je;
+    *index = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    free(text);
+    if (!*index)
+        return zb_fail(err, ZB_EFORMAT, "%s: line %d: %s", L->index_path, je.line, je.text);
+    L->weight_map = json_object_get(*index, "weight_map");
+    if (!json_is_object(L->weight_map) || !json_object_size(L->weight_map))
+        return zb_fail(err, ZB_EFORMAT, "%s: no \"weight_map\" object", L->index_path);
+    enc_model *m = L->m;
+    if (!(m->files = calloc(MAX_SHARDS, sizeof *m->files)))
+        return zb_fail(err, ZB_ENOMEM, "out of memory");
+    const char *key;
+    json_t *v;
+    json_object_foreach(L->weight_map, key, v) {
+        const char *fn = json_string_value(v);
+        /* A shard is a plain file name beside the index: no way out of the folder. */
+        if (!fn || !*fn || strchr(fn, '/') || !strcmp(fn, ".") || !strcmp(fn, ".."))
+            return zb_fail(err, ZB_EFORMAT, "%s: weight_map entry '%s' is not a file name in the folder",
+                           L->index_path, key);
+        int seen = 0;
+        for (int i = 0; i < m->n_files && !seen; i++) {
+            const char *p = st_path(m->files[i]);
+            seen = !strcmp(strrchr(p, '/') + 1, fn);
+        }
+        if (seen)
+            continue;
+        if (m->n_files == MAX_SHARDS)
+            return zb_fail(err, ZB_EUNSUPPORTED, "%s: more than %d shards", L->index_path, MAX_SHARDS);
+        char path[4096];
+        if ((rc = zb_path_join(path, sizeof path, L->dir, fn, err)) || (rc = open_file(m, path, err)))
+            return rc;
+    }
+    return ZB_OK;
+}
+
+static int has(loader *L, const char *prefix)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%sembeddings.word_embeddings.weight", prefix);
+    return L->weight_map ? json_object_get(L->weight_map, full) != NULL : st_find(L->m->files[0], full) != NULL;
+}
+
+static int load_weights(loader *L, zb_err *err)
+{
+    enc_model *m = L->m;
+    const enc_config *c = &m->cfg;
+    int64_t H = c->hidden, I = c->intermediate;
+    /* BertModel.save_pretrained (what sentence-transformers writes) has no prefix; checkpoints of
+     * BertFor* heads put the encoder under "bert.". */
+    L->prefix = has(L, "") ? "" : has(L, "bert.") ? "bert." : "";
+    int rc;
+    if ((rc = get(L, "embeddings.word_embeddings.weight", c->vocab_size, H, 0, &m->word, err)) ||
+        (rc = get(L, "embeddings.position_embeddings.weight", c->max_position, H, 0, &m->pos, err)) ||
+        (rc = get(L, "embeddings.token_type_embeddings.weight", c->type_vocab, H, 0, &m->type, err)) ||
+        (rc = get(L, "embeddings.LayerNorm.weight", H, -1, 0, &m->emb_ln_g, err)) ||
+        (rc = get(L, "embeddings.LayerNorm.bias", H, -1, 0, &m->emb_ln_b, err)))
+        return rc;
+    if (!(m->layer = calloc(c->layers, sizeof *m->layer)))
+        return zb_fail(err, ZB_ENOMEM, "out of memory");
+    for (int l = 0; l < c->layers; l++) {
+        enc_layer *y = &m->layer[l];
+        const struct { const char *suffix; int64_t d0, d1; const float **dst; } w[] = {
+            {"attention.self.query.weight", H, H, &y->q_w},   {"attention.self.query.bias", H, -1, &y->q_b},
+            {"attention.self.key.weight", H, H, &y->k_w},     {"attention.self.key.bias", H, -1, &y->k_b},
+            {"attention.self.value.weight", H, H, &y->v_w},   {"attention.self.value.bias", H, -1, &y->v_b},
+            {"attention.output.dense.weight", H, H, &y->o_w}, {"attention.output.dense.bias", H, -1, &y->o_b},
+            {"attention.output.LayerNorm.weight", H, -1, &y->ln1_g},
+            {"attention.output.LayerNorm.bias", H, -1, &y->ln1_b},
+            {"intermediate.dense.weight", I, H, &y->i_w},     {"intermediate.dense.bias", I, -1, &y->i_b},
+            {"output.dense.weight", H, I, &y->f_w},           {"output.dense.bias", H, -1, &y->f_b},
+            {"output.LayerNorm.weight", H, -1, &y->ln2_g},    {"output.LayerNorm.bias", H, -1, &y->ln2_b},
+        };
+        for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+            char name[256];
+            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, w[i].suffix);
+            if ((rc = get(L, name, w[i].d0, w[i].d1, 0, w[i].dst, err)))
+                return rc;
+        }
+    }
+    return ZB_OK;
+}
+
+enc_model *enc_model_load(const char *model_dir, zb_err *err)
+{
+    enc_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        zb_fail(err, ZB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    loader L = {.m = m, .dir = model_dir, .prefix = ""};
+    json_t *index = NULL;
+    char single[4096];
+    int rc = enc_config_load(model_dir, &m->cfg, err);
+    if (!rc)
+        rc = zb_path_join(single, sizeof single, model_dir, "model.safetensors", err);
+    if (!rc)
+        rc = zb_path_join(L.index_path, sizeof L.index_path, model_dir, "model.safetensors.index.json", err);
+    if (!rc) {
+        if (zb_is_file(single)) {
+            if (!(m->files = calloc(1, sizeof *m->files)))
+                rc = zb_fail(err, ZB_ENOMEM, "out of memory");
+            else
+                rc = open_file(m, single, err);
+        } else if (zb_is_file(L.index_path)) {
+            rc = open_shards(&L, &index, err);
+        } else {
+            rc = zb_fail(err, ZB_ENOTFOUND,
+                         "%s: neither model.safetensors nor model.safetensors.index.json is there "
+                         "(pytorch_model.bin is not read: convert it to safetensors)", model_dir);
+        }
+    }
+    if (!rc)
+        rc = load_weights(&L, err);
+    json_decref(index);
+    if (rc) {
+        enc_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void enc_model_free(enc_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_files; i++)
+        st_close(m->files[i]);
+    free(m->files);
+    for (int i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    free(m->layer);
+    free(m);
+}
+
+const enc_config *enc_model_config(const enc_model *m)
+{
+    return &m->cfg;
+}
+
+int enc_input_embeddings(const enc_model *m, const int32_t *ids, int n, float *out, zb_err *err)
+{
+    int H = m->cfg.hidden;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
+            return zb_fail(err, ZB_ERANGE, "token %d: id %d is outside the vocabulary [0, %d)", i, ids[i],
+                           m->cfg.vocab_size);
+    for (int i = 0; i < n; i++)
+        memcpy(out + (size_t)i * H, m->word + (size_t)ids[i] * H, (size_t)H * sizeof *out);
+    return ZB_OK;
+}
