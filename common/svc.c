@@ -1,0 +1,277 @@
+/* svc: shared process plumbing (see svc.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "svc.h"
+#include "zb_file.h"
+
+static char log_stage[32] = "zembed";
+static volatile sig_atomic_t stop_flag;
+
+void svc_log_init(const char *stage)
+{
+    snprintf(log_stage, sizeof log_stage, "%s", stage);
+}
+
+void svc_log(const char *fmt, ...)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s[%d]: ", log_stage, (int)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    strcat(line, "\n");
+    fputs(line, stderr);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+void svc_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;          /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int svc_stopping(void)
+{
+    return stop_flag != 0;
+}
+
+void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
+                 zb_err *err)
+{
+    void *s = zmq_socket(ctx, type);
+    if (!s) {
+        zb_fail(err, ZB_EIO, "zmq_socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    int linger = SVC_LINGER_MS;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (o) {
+        if (o->sndhwm)
+            zmq_setsockopt(s, ZMQ_SNDHWM, &o->sndhwm, sizeof o->sndhwm);
+        if (o->rcvhwm)
+            zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
+        if (o->immediate)
+            zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
+        if (o->max_msg)
+            zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
+    }
+    if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
+        zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char *host, zb_err *err)
+{
+    const char *colon = strrchr(base, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (strncmp(base, "tcp://", 6) || !colon || colon < base + 6 || *end || port <= 0 ||
+        port + offset > 65535)
+        return zb_fail(err, ZB_EINVAL, "%s: cannot derive stage endpoints (need tcp://HOST:PORT with "
+                       "PORT <= %d); give each endpoint explicitly", base, 65535 - offset);
+    int n = host ? snprintf(out, cap, "tcp://%s:%ld", host, port + offset)
+                 : snprintf(out, cap, "%.*s:%ld", (int)(colon - base), base, port + offset);
+    if (n < 0 || (size_t)n >= cap)
+        return zb_fail(err, ZB_ETOOLONG, "%s: endpoint too long", base);
+    return ZB_OK;
+}
+
+int svc_wait_in(void *sock, int timeout_ms)
+{
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&it, 1, timeout_ms);
+    if (rc < 0)
+        return errno == ETERM ? -1 : 0;
+    return rc > 0 && !stop_flag;
+}
+
+static void free_sbuf(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags)
+{
+    zmq_msg_t m;
+    size_t size = sb->size;
+    char *data = msgpack_sbuffer_release(sb);
+    if (!data) {
+        zmq_msg_init(&m);   /* an empty frame */
+    } else if (zmq_msg_init_data(&m, data, size, free_sbuf, NULL)) {
+        free(data);
+        return -1;
+    }
+    if (zmq_msg_send(&m, sock, flags) < 0) {
+        int e = errno;
+        zmq_msg_close(&m);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply)
+{
+    unsigned char jb[8];
+    for (int i = 0; i < 8; i++)
+        jb[i] = (unsigned char)(j >> (8 * i));
+    if (zmq_send(sink, jb, 8, ZMQ_SNDMORE) < 0)
+        return -1;
+    return svc_send_sbuf(sink, reply, 0);
+}
+
+int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    wire_reply_error(&sb, id, op, code, msg);
+    int rc = svc_send_result(sink, j, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
+{
+    char path[4096];
+    int rc = zb_path_join(path, sizeof path, dir, "config.json", err);
+    if (rc)
+        return rc;
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        return zb_fail(err, ZB_EFORMAT, "%s:%d: %s", path, je.line, je.text);
+    out->demo = json_is_true(json_object_get(root, "zembed_random_weights"));
+    const char *nm = json_string_value(json_object_get(root, "_name_or_path"));
+    if (nm && *nm && !strchr(nm, '/')) {
+        snprintf(out->name, sizeof out->name, "%s", nm);
+    } else if (nm && *nm && nm[0] != '/' && nm[0] != '.') {
+        snprintf(out->name, sizeof out->name, "%s", nm);        /* a hub id: org/name */
+    } else {
+        /* the folder's own name, without trailing slashes */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", dir);
+        size_t l = strlen(tmp);
+        while (l > 1 && tmp[l - 1] == '/')
+            tmp[--l] = 0;
+        const char *slash = strrchr(tmp, '/');
+        snprintf(out->name, sizeof out->name, "%.95s", slash ? slash + 1 : tmp);
+    }
+    json_decref(root);
+    return ZB_OK;
+}
+
+static int int_flag(const char *name, const char *v, const svc_int_flag *f)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < f->lo || x > f->hi) {
+        fprintf(stderr, "%s: %s must be an integer in %d..%d, got '%s'\n", name, f->name, f->lo,
+                f->hi, v);
+        return 2;
+    }
+    *f->val = (int)x;
+    return 0;
+}
+
+int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
+                          svc_worker_args *a, const svc_int_flag *extra)
+{
+    const char *name = argv[0];
+    memset(a, 0, sizeof *a);
+    a->gateway = getenv("ZEMBED_GATEWAY");
+    if (!a->gateway || !*a->gateway)
+        a->gateway = SVC_DEFAULT_ENDPOINT;
+    a->threads = 1;
+    svc_int_flag threads = {"--threads", &a->threads, 0, 256};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: unknown flag or missing value: %s\n%s", name, f, usage);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(f, "--model")) a->model = v;
+        else if (!strcmp(f, "--gateway")) a->gateway = v;
+        else if (!strcmp(f, "--in")) a->in = v;
+        else if (!strcmp(f, "--out") && out_off >= 0) a->out = v;
+        else if (!strcmp(f, "--sink")) a->sink = v;
+        else if (!strcmp(f, "--threads")) {
+            if (int_flag(name, v, &threads))
+                return 2;
+        } else {
+            const svc_int_flag *x = extra;
+            while (x && x->name && strcmp(x->name, f))
+                x++;
+            if (!x || !x->name) {
+                fprintf(stderr, "%s: unknown flag: %s\n%s", name, f, usage);
+                return 2;
+            }
+            if (int_flag(name, v, x))
+                return 2;
+        }
+    }
+    if (!a->model) {
+        fprintf(stderr, "%s: --model DIR is required\n%s", name, usage);
+        return 2;
+    }
+    zb_err err;
+    struct { const char **ep; char *buf; int off; } d[] = {
+        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK}};
+    for (int k = 0; k < 3; k++) {
+        if (*d[k].ep || d[k].off < 0)
+            continue;
+        if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {
+            fprintf(stderr, "%s: --gateway %s\n", name, err.msg);
+            return 2;
+        }
+        *d[k].ep = d[k].buf;
+    }
+    return 0;
+}
+
+int svc_run_threads(int n, void *(*fn)(void *), void *arg)
+{
+    if (n <= 1) {
+        fn(arg);
+        return 0;
+    }
+    pthread_t *t = calloc(n, sizeof *t);
+    if (!t)
+        return ZB_ENOMEM;
+    int started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&t[started], NULL, fn, arg))
+            break;
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    return started == n ? 0 : ZB_ENOMEM;
+}

@@ -1,0 +1,84 @@
+/* svc: the plumbing every zembed process shares: logging with stage name and pid, SIGINT/SIGTERM,
+ * ZeroMQ sockets with the options the protocol promises (docs/PROTOCOL.md §4), endpoints derived
+ * from the gateway's, worker flags, and the two-frame result messages workers send to the sink. */
+#ifndef SVC_H
+#define SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "wire.h"
+#include "zb_err.h"
+
+#define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define SVC_LINGER_MS 200
+
+/* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
+enum {
+    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_TOK = 5,
+    SVC_OFF_ENC_IN = 6, SVC_OFF_ENC = 7, SVC_OFF_POOL_IN = 8, SVC_OFF_POOL = 9, SVC_OFF_SINK = 10,
+};
+
+/* "stage[pid]: message" on stderr, one write per line. */
+void svc_log_init(const char *stage);
+void svc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); SIGPIPE is ignored. */
+void svc_signals(void);
+int  svc_stopping(void);
+
+typedef struct {
+    int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
+    int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
+    int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: unlimited */
+} svc_sockopt;
+
+/* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. */
+void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
+                 zb_err *err);
+
+/* "tcp://HOST:PORT" -> "tcp://HOST':PORT+offset" (HOST' = host when non-NULL). */
+int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char *host, zb_err *err);
+
+/* Wait for input: 1 readable, 0 timeout or stop requested, -1 context terminated. */
+int svc_wait_in(void *sock, int timeout_ms);
+
+/* Send sb's bytes as one frame without copying (the frame takes over the buffer; sb is left empty).
+ * flags: ZMQ_SNDMORE / ZMQ_DONTWAIT. Returns 0 or -1 (errno as zmq_send). */
+int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);
+
+/* The result message to the gateway's sink: [job number, 8 bytes LE][reply]. */
+int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply);
+int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg);
+
+/* What config.json of a model folder says about it: a display name and whether it is a generated
+ * demo model ("zembed_random_weights": true). */
+typedef struct {
+    char name[96];
+    int demo;
+} svc_model_meta;
+int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
+
+/* Flags every worker takes. */
+typedef struct {
+    const char *model, *gateway, *in, *out, *sink;
+    int threads;
+    char in_buf[256], out_buf[256], sink_buf[256];
+} svc_worker_args;
+
+typedef struct {
+    const char *name;
+    int *val;
+    int lo, hi;
+} svc_int_flag;
+
+/* Parses --model --gateway --in --out --sink --threads plus extra int flags (NULL-name terminated);
+ * fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
+ * Returns 0 to run, 1 after --help (printed usage), 2 on a usage error (printed). */
+int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
+                          svc_worker_args *a, const svc_int_flag *extra);
+
+/* Run fn(arg) on n threads and join them (n == 1: in this thread). */
+int svc_run_threads(int n, void *(*fn)(void *), void *arg);
+
+#endif

@@ -1,0 +1,312 @@
+/* wire_job: the messages between stages (docs/PROTOCOL.md §5). Anything that can connect to a
+ * stage port can send one, so unpacking validates every size against every other. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+void wire_job_init(wire_job *job)
+{
+    memset(job, 0, sizeof *job);
+    job->opt.normalize = -1;
+    job->opt.add_special = 1;
+}
+
+void wire_job_free(wire_job *job)
+{
+    if (job->pieces)
+        for (int64_t i = 0; i < job->n_ids; i++)
+            free(job->pieces[i]);
+    free(job->pieces);
+    free(job->lens);
+    free(job->ids);
+    free(job->hidden);
+    wire_job_init(job);
+}
+
+static wire_info_kv *info_slot(wire_job *job, const char *key)
+{
+    for (int i = 0; i < job->n_info; i++)
+        if (!strcmp(job->info[i].key, key))
+            return &job->info[i];
+    if (job->n_info == WIRE_INFO_MAX || strlen(key) >= sizeof job->info[0].key)
+        return NULL;
+    wire_info_kv *kv = &job->info[job->n_info++];
+    memset(kv, 0, sizeof *kv);
+    strcpy(kv->key, key);
+    return kv;
+}
+
+int wire_job_info_int(wire_job *job, const char *key, long long v)
+{
+    wire_info_kv *kv = info_slot(job, key);
+    if (!kv)
+        return ZB_ERANGE;
+    kv->is_str = 0;
+    kv->i = v;
+    return ZB_OK;
+}
+
+int wire_job_info_str(wire_job *job, const char *key, const char *s)
+{
+    wire_info_kv *kv = info_slot(job, key);
+    if (!kv)
+        return ZB_ERANGE;
+    kv->is_str = 1;
+    snprintf(kv->s, sizeof kv->s, "%s", s);
+    return ZB_OK;
+}
+
+void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 8 + (job->pieces != NULL) + (job->hidden != NULL) + (job->n_info > 0));
+    wire_pack_str(&pk, "j");
+    msgpack_pack_uint64(&pk, job->j);
+    wire_pack_str(&pk, "id");
+    if (job->id.len)
+        msgpack_sbuffer_write(sb, (const char *)job->id.raw, job->id.len);
+    else
+        msgpack_pack_nil(&pk);
+    wire_pack_str(&pk, "op");
+    msgpack_pack_int(&pk, job->op);
+    const wire_opts *o = &job->opt;
+    int ov[] = {o->truncate, o->left, o->normalize, o->dimensions, o->dtype, o->add_special,
+                o->count_only, o->tokens_mode, o->input_space};
+    wire_pack_str(&pk, "o");
+    msgpack_pack_array(&pk, 9);
+    for (int i = 0; i < 9; i++)
+        msgpack_pack_int(&pk, ov[i]);
+    wire_pack_str(&pk, "n");
+    msgpack_pack_int(&pk, job->n);
+    wire_pack_str(&pk, "na");
+    msgpack_pack_int(&pk, job->na);
+    int shape[2] = {job->n, 0};
+    wire_pack_str(&pk, "lens");
+    wire_pack_tensor(&pk, sb, "int32", shape, 1, job->lens, sizeof(int32_t) * job->n);
+    shape[0] = (int)job->n_ids;
+    wire_pack_str(&pk, "ids");
+    wire_pack_tensor(&pk, sb, "int32", shape, 1, job->ids, sizeof(int32_t) * job->n_ids);
+    if (job->pieces) {
+        wire_pack_str(&pk, "pieces");
+        msgpack_pack_array(&pk, job->n_ids);
+        for (int64_t i = 0; i < job->n_ids; i++)
+            wire_pack_str(&pk, job->pieces[i]);
+    }
+    if (job->hidden) {
+        shape[1] = job->hidden_dim;
+        wire_pack_str(&pk, "hidden");
+        wire_pack_tensor(&pk, sb, "float32", shape, 2, job->hidden,
+                         sizeof(float) * job->n_ids * job->hidden_dim);
+    }
+    if (job->n_info) {
+        wire_pack_str(&pk, "info");
+        msgpack_pack_map(&pk, job->n_info);
+        for (int i = 0; i < job->n_info; i++) {
+            wire_pack_str(&pk, job->info[i].key);
+            if (job->info[i].is_str)
+                wire_pack_str(&pk, job->info[i].s);
+            else
+                msgpack_pack_int64(&pk, job->info[i].i);
+        }
+    }
+}
+
+static int get_i64(const msgpack_object *map, const char *key, long long lo, long long hi,
+                   long long *out, zb_err *err)
+{
+    const msgpack_object *v = wire_map_get(map, key);
+    if (!v || (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER && v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER))
+        return zb_fail(err, ZB_EFORMAT, "job: %s: missing or not an int", key);
+    long long x = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                      ? (v->via.u64 > (uint64_t)INT64_MAX ? INT64_MAX : (long long)v->via.u64)
+                      : v->via.i64;
+    if (x < lo || x > hi)
+        return zb_fail(err, ZB_EFORMAT, "job: %s: %lld is outside %lld..%lld", key, x, lo, hi);
+    *out = x;
+    return ZB_OK;
+}
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+/* Copies (messages are not aligned for typed loads) with every size cross-checked. */
+static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
+{
+    long long x;
+    int rc;
+    const msgpack_object *jv = wire_map_get(m, "j");
+    if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return zb_fail(err, ZB_EFORMAT, "job: j: missing or not an unsigned int");
+    job->j = jv->via.u64;
+    const msgpack_object *id = wire_map_get(m, "id");
+    if (id && (rc = wire_id_set(&job->id, id, err)))
+        return rc;
+    if ((rc = get_i64(m, "op", 0, WIRE_OP_COUNT_ - 1, &x, err)))
+        return rc;
+    job->op = (wire_op)x;
+    const msgpack_object *o = wire_map_get(m, "o");
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 9)
+        return zb_fail(err, ZB_EFORMAT, "job: o: expected an array of 9 ints");
+    int ov[9];
+    for (int i = 0; i < 9; i++) {
+        const msgpack_object *e = &o->via.array.ptr[i];
+        if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 <= 0x7fffffff)
+            ov[i] = (int)e->via.u64;
+        else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e->via.i64 >= -1)
+            ov[i] = (int)e->via.i64;
+        else
+            return zb_fail(err, ZB_EFORMAT, "job: o[%d]: not a small int", i);
+    }
+    wire_opts *op = &job->opt;
+    op->truncate = ov[0]; op->left = ov[1]; op->normalize = ov[2]; op->dimensions = ov[3];
+    op->dtype = ov[4] > WIRE_DT_BINARY ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
+    op->count_only = ov[6]; op->tokens_mode = ov[7]; op->input_space = ov[8];
+    if ((rc = get_i64(m, "n", 0, 1 << 24, &x, err)))
+        return rc;
+    job->n = (int)x;
+    if ((rc = get_i64(m, "na", 0, job->n, &x, err)))
+        return rc;
+    job->na = (int)x;
+
+    int shape[2], nd;
+    const void *data;
+    size_t bytes;
+    const msgpack_object *t = wire_map_get(m, "lens");
+    if (!t || (rc = wire_read_tensor(t, "int32", 4, shape, 1, &nd, &data, &bytes, "job: lens", err)))
+        return t ? rc : zb_fail(err, ZB_EFORMAT, "job: lens: missing");
+    if (nd != 1 || shape[0] != job->n)
+        return zb_fail(err, ZB_EFORMAT, "job: lens: shape is not [n]");
+    if (!(job->lens = dup_bytes(data, bytes)))
+        return zb_fail(err, ZB_ENOMEM, "job: lens: out of memory");
+    int64_t total = 0;
+    for (int i = 0; i < job->n; i++) {
+        if (job->lens[i] < 0)
+            return zb_fail(err, ZB_EFORMAT, "job: lens[%d] is negative", i);
+        total += job->lens[i];
+    }
+    t = wire_map_get(m, "ids");
+    if (!t || (rc = wire_read_tensor(t, "int32", 4, shape, 1, &nd, &data, &bytes, "job: ids", err)))
+        return t ? rc : zb_fail(err, ZB_EFORMAT, "job: ids: missing");
+    if (nd != 1 || shape[0] != total)
+        return zb_fail(err, ZB_EFORMAT, "job: ids: %d ids but lens add up to %lld", nd ? shape[0] : 0,
+                       (long long)total);
+    job->n_ids = total;
+    if (!(job->ids = dup_bytes(data, bytes)))
+        return zb_fail(err, ZB_ENOMEM, "job: ids: out of memory");
+
+    const msgpack_object *pc = wire_map_get(m, "pieces");
+    if (pc) {
+        if (pc->type != MSGPACK_OBJECT_ARRAY || pc->via.array.size != total)
+            return zb_fail(err, ZB_EFORMAT, "job: pieces: expected %lld str", (long long)total);
+        if (!(job->pieces = calloc(total ? total : 1, sizeof *job->pieces)))
+            return zb_fail(err, ZB_ENOMEM, "job: pieces: out of memory");
+        for (int64_t i = 0; i < total; i++) {
+            const msgpack_object *s = &pc->via.array.ptr[i];
+            if (s->type != MSGPACK_OBJECT_STR)
+                return zb_fail(err, ZB_EFORMAT, "job: pieces[%lld]: not a str", (long long)i);
+            if (!(job->pieces[i] = malloc(s->via.str.size + 1)))
+                return zb_fail(err, ZB_ENOMEM, "job: pieces: out of memory");
+            memcpy(job->pieces[i], s->via.str.ptr, s->via.str.size);
+            job->pieces[i][s->via.str.size] = 0;
+        }
+    }
+    t = wire_map_get(m, "hidden");
+    if (t) {
+        if ((rc = wire_read_tensor(t, "float32", 4, shape, 2, &nd, &data, &bytes, "job: hidden", err)))
+            return rc;
+        if (nd != 2 || shape[0] != total || shape[1] <= 0)
+            return zb_fail(err, ZB_EFORMAT, "job: hidden: shape is not [%lld, dim]", (long long)total);
+        job->hidden_dim = shape[1];
+        if (!(job->hidden = dup_bytes(data, bytes)))
+            return zb_fail(err, ZB_ENOMEM, "job: hidden: out of memory");
+    }
+    const msgpack_object *inf = wire_map_get(m, "info");
+    if (inf && inf->type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < inf->via.map.size; i++) {
+            const msgpack_object *k = &inf->via.map.ptr[i].key, *v = &inf->via.map.ptr[i].val;
+            char key[24];
+            if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key)
+                return zb_fail(err, ZB_EFORMAT, "job: info: bad key");
+            memcpy(key, k->via.str.ptr, k->via.str.size);
+            key[k->via.str.size] = 0;
+            if (v->type == MSGPACK_OBJECT_STR) {
+                char s[96];
+                snprintf(s, sizeof s, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+                rc = wire_job_info_str(job, key, s);
+            } else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                       v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+                rc = wire_job_info_int(job, key, v->via.i64);
+            } else {
+                rc = zb_fail(err, ZB_EFORMAT, "job: info.%s: not a str or int", key);
+            }
+            if (rc)
+                return zb_fail(err, ZB_EFORMAT, "job: info: more than %d entries", WIRE_INFO_MAX);
+        }
+    }
+    return ZB_OK;
+}
+
+int wire_job_unpack(const void *buf, size_t len, wire_job *job, zb_err *err)
+{
+    wire_job_init(job);
+    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    if (rc)
+        return rc;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+        rc = zb_fail(err, ZB_EFORMAT, "job: not a msgpack object");
+    else if (up.data.type != MSGPACK_OBJECT_MAP)
+        rc = zb_fail(err, ZB_EFORMAT, "job: not a map");
+    else
+        rc = unpack_body(&up.data, job, err);
+    msgpack_unpacked_destroy(&up);
+    if (rc) {
+        wire_id keep = job->id;      /* so the error reply can still echo the id */
+        uint64_t j = job->j;
+        wire_job_free(job);
+        job->id = keep;
+        job->j = j;
+    }
+    return rc;
+}
+
+void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    wire_pack_str(&pk, "j");
+    msgpack_pack_uint64(&pk, j);
+    wire_pack_str(&pk, "req");
+    msgpack_sbuffer_write(sb, req, req_len);   /* a msgpack object is its bytes: no re-encoding */
+}
+
+int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req, int *op_known,
+                        zb_err *err)
+{
+    memset(req, 0, sizeof *req);
+    msgpack_unpacked_init(&req->up_);
+    *op_known = 0;
+    *j = 0;
+    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    if (rc)
+        return rc;
+    size_t off = 0;
+    if (msgpack_unpack_next(&req->up_, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+        return zb_fail(err, ZB_EFORMAT, "job: not a msgpack object");
+    const msgpack_object *jv = wire_map_get(&req->up_.data, "j"),
+                         *r = wire_map_get(&req->up_.data, "req");
+    if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !r)
+        return zb_fail(err, ZB_EFORMAT, "job: expected {j, req}");
+    *j = jv->via.u64;
+    return wire_req_from_object(r, NULL, req, op_known, err);
+}
