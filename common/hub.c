@@ -232,6 +232,9 @@ static int fetch_one(fetch_ctx *c, const char *file, int required, long long max
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return zb_fail(err, ZB_EIO, "cannot create a temp file in %s: %s", blobs, strerror(errno));
+    mode_t mask = umask(0); /* mkostemp makes 0600; a blob is as readable as any file we write */
+    umask(mask);
+    fchmod(fd, 0644 & ~mask);
     hub_http_result res;
     rc = hub_http_get(url, fd, max_bytes, c->o, &res, err);
     if (!rc && fsync(fd) != 0)
