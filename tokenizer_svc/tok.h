@@ -40,6 +40,7 @@ typedef struct {
     int n;                           /* tokens, after truncation and padding */
     int n_before_truncation;         /* tokens the input would have had untruncated (incl. specials) */
     int cap;                         /* allocated length of the arrays (internal) */
+    void *work;                      /* scratch reused across tok_encode calls (internal) */
 } tok_encoding;
 
 /* Load from a model folder: tokenizer.json when present, else vocab.txt + tokenizer_config.json.
@@ -67,6 +68,14 @@ int tok_pad(const tok_tokenizer *t, tok_encoding *encs, int n_encs, int fixed_le
 int tok_decode(const tok_tokenizer *t, const int32_t *ids, int n, int skip_special, char **out,
                zb_err *err);
 
+/* Grow the arrays of e to hold at least n tokens (keeps the first e->n). 0 or ZB_ENOMEM. */
+int tok_encoding_reserve(tok_encoding *e, int n);
+
+/* 0 if s[0..len) is valid UTF-8, else ZB_EUTF8 with *bad_offset = byte offset of the first
+ * ill-formed sequence (bad_offset may be NULL). */
+int tok_utf8_check(const char *s, size_t len, size_t *bad_offset);
+
+/* Number of ids (vocabulary plus added tokens; ids run 0 .. size-1, possibly with holes). */
 int         tok_vocab_size(const tok_tokenizer *t);
 const char *tok_id_to_token(const tok_tokenizer *t, int32_t id);          /* NULL if out of range */
 int32_t     tok_token_to_id(const tok_tokenizer *t, const char *s, size_t len); /* -1 if absent */

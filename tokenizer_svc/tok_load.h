@@ -1,0 +1,28 @@
+/* tok_load: private helpers shared by the two loaders (tokenizer.json in tok_json.c, vocab.txt +
+ * tokenizer_config.json in tok_load.c). */
+#ifndef TOK_LOAD_H
+#define TOK_LOAD_H
+
+#include "tok_internal.h"
+#include "zb_file.h"
+
+#define TOK_MAX_IDS  (1 << 24)             /* ids beyond 16M are surely a corrupt file */
+#define TOK_MAX_FILE ((size_t)512 << 20)   /* tokenizer.json / vocab.txt size limit */
+
+typedef struct {
+    const char *content;
+    int32_t id;                            /* -1: the vocabulary id, or a new one after it */
+    int special, normalized, lstrip, rstrip, single_word;
+} tok_added_spec;
+
+/* Register an added token (matched inside texts, skipped by decode when special). */
+int tok_add_token(tok_tokenizer *t, const tok_added_spec *s, const char *file, zb_err *err);
+/* Set the WordPiece unk token and continuing-subword prefix (resolved once the vocab is in). */
+int tok_set_wordpiece(tok_tokenizer *t, const char *unk, const char *prefix, const char *file, zb_err *err);
+int tok_tpl_add(tok_template *tpl, int kind, int type_id, const int32_t *ids, int n_ids);
+/* [CLS] A [SEP] and [CLS] A [SEP] B [SEP] with type ids 0 / 1, as BertProcessing. */
+int tok_bert_template(tok_tokenizer *t, int32_t cls, int32_t sep);
+/* Fill t from tokenizer.json; *json_max = truncation.max_length (0 if none). */
+int tok_load_tokenizer_json(tok_tokenizer *t, const char *path, int *json_max, zb_err *err);
+
+#endif

@@ -1,0 +1,280 @@
+/* tok_norm: UTF-8 decoding and HF's BertNormalizer, keeping for every normalized code point the
+ * index of the original code point it came from (what HF's NormalizedString alignments give once
+ * offsets are counted in code points: an expansion such as NFD "é" -> "e" U+0301, a CJK char
+ * padded with spaces, or "İ" -> "i" U+0307 maps every produced char to the one original char).
+ *
+ * Rules (HF tokenizers normalizers/bert.rs, see also docs: anchors §3.2):
+ *   clean_text      drop U+0000, U+FFFD and "other" chars except \t \n \r; then map \t \n \r and
+ *                   Unicode White_Space to ' '. "Other" is the unicode_categories crate's is_other():
+ *                   Cc, Cf, Co only (not Cn: an unassigned code point is kept).
+ *   chinese chars   ' ' c ' ' for the CJK ranges (upper block starts at U+2B920, not U+2B820)
+ *   strip_accents   NFD (canonical decomposition + canonical reordering), then drop Mn only
+ *   lowercase       per code point (Rust char::to_lowercase: simple mapping, plus U+0130 -> i U+0307)
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "tok_internal.h"
+
+/* ---- character classes ---------------------------------------------------------------------- */
+
+int tok_is_bert_whitespace(uint32_t c)
+{
+    /* Rust char::is_whitespace = Unicode White_Space (a fixed, short list). */
+    if (c < 0x80)
+        return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    switch (c) {
+    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x3000:
+        return 1;
+    default:
+        return c >= 0x2000 && c <= 0x200A;
+    }
+}
+
+int tok_is_bert_control(uint32_t c)
+{
+    if (c == '\t' || c == '\n' || c == '\r')
+        return 0;
+    if (c < 0x80)
+        return c < 0x20 || c == 0x7F;
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+    return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO;
+}
+
+int tok_is_bert_punct(uint32_t c)
+{
+    if (c < 0x80)
+        return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+               (c >= 123 && c <= 126);
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+    return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
+}
+
+int tok_is_chinese(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------------------------- */
+
+/* Length of the valid sequence at s[i], or 0 with *bad = bytes of the maximal ill-formed subpart
+ * (Unicode §3.9 "U+FFFD substitution of maximal subparts", as WHATWG and Rust do). */
+static int utf8_seq(const unsigned char *s, size_t n, size_t i, uint32_t *cp, int *bad)
+{
+    unsigned c = s[i];
+    int len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else { *bad = 1; return 0; }
+    uint32_t v = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    for (int k = 1; k < len; k++) {
+        if (i + k >= n) { *bad = k; return 0; }
+        unsigned b = s[i + k];
+        if (b < lo || b > hi) { *bad = k; return 0; }
+        lo = 0x80; hi = 0xBF;
+        v = (v << 6) | (b & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
+int tok_utf8_check(const char *s, size_t len, size_t *bad_offset)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        if (u[i] < 0x80) { i++; continue; }
+        uint32_t cp;
+        int bad = 0, l = utf8_seq(u, len, i, &cp, &bad);
+        if (!l) {
+            if (bad_offset) *bad_offset = i;
+            return ZB_EUTF8;
+        }
+        i += (size_t)l;
+    }
+    return 0;
+}
+
+int tok_utf8_decode(tok_work *w, const char *s, size_t len, int lossy, size_t *n_out, zb_err *err)
+{
+    if (tok_grow((void **)&w->cps, &w->cps_cap, len + 1, sizeof *w->cps))
+        return zb_fail(err, ZB_ENOMEM, "cannot allocate for a text of %zu bytes", len);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        if (u[i] < 0x80) { w->cps[n++] = u[i++]; continue; }
+        uint32_t cp;
+        int bad = 0, l = utf8_seq(u, len, i, &cp, &bad);
+        if (l) { w->cps[n++] = cp; i += (size_t)l; continue; }
+        if (!lossy)
+            return zb_fail(err, ZB_EUTF8, "invalid UTF-8 at byte %zu", i);
+        w->cps[n++] = 0xFFFD;
+        i += (size_t)bad;
+    }
+    *n_out = n;
+    return 0;
+}
+
+/* ---- normalization -------------------------------------------------------------------------- */
+
+static int ensure_norm(tok_work *w, size_t need)
+{
+    if (need <= w->n_cap)
+        return 0;
+    size_t nc = w->n_cap ? w->n_cap : 256;
+    while (nc < need) nc *= 2;
+    void *a = realloc(w->ncp, nc * sizeof *w->ncp);
+    if (!a) return ZB_ENOMEM;
+    w->ncp = a;
+    a = realloc(w->norig, nc * sizeof *w->norig);
+    if (!a) return ZB_ENOMEM;
+    w->norig = a;
+    a = realloc(w->nccc, nc);
+    if (!a) return ZB_ENOMEM;
+    w->nccc = a;
+    w->n_cap = nc;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Canonical reordering of ncp[from..to) (all with nonzero combining class): a stable sort by
+ * class. Marks of class Mn were already dropped; what remains here is rare (e.g. Mc with ccc). */
+static int sort_run(tok_work *w, size_t from, size_t to)
+{
+    size_t n = to - from, i;
+    for (i = from + 1; i < to && w->nccc[i - 1] <= w->nccc[i]; i++) {}
+    if (i == to)
+        return 0;
+    uint64_t *k = malloc(n * sizeof *k);
+    uint32_t *tmp = malloc(n * 2 * sizeof *tmp);
+    if (!k || !tmp) { free(k); free(tmp); return ZB_ENOMEM; }
+    for (i = 0; i < n; i++)
+        k[i] = ((uint64_t)w->nccc[from + i] << 32) | i;   /* index breaks ties: stable */
+    qsort(k, n, sizeof *k, cmp_u64);
+    for (i = 0; i < n; i++) {
+        size_t src = from + (uint32_t)k[i];
+        tmp[i] = w->ncp[src];
+        tmp[n + i] = w->norig[src];
+    }
+    for (i = 0; i < n; i++) {
+        w->ncp[from + i] = tmp[i];
+        w->norig[from + i] = tmp[n + i];
+        w->nccc[from + i] = (uint8_t)(k[i] >> 32);
+    }
+    free(k);
+    free(tmp);
+    return 0;
+}
+
+static uint32_t lower1(uint32_t c)
+{
+    if (c < 0x80)
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    return (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+}
+
+long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, size_t n, uint32_t base)
+{
+    /* Worst case per input char: NFD (at most 18 code points, utf8proc's bound is smaller) or
+     * ' ' c ' ' or lowercase U+0130 (2). Reserve generously for the ASCII majority later. */
+    if (ensure_norm(w, n + 64))
+        return ZB_ENOMEM;
+    size_t o = 0, run = (size_t)-1;  /* run: start of the current run of nonzero-ccc chars */
+    const int clean = t->has_normalizer && t->clean_text;
+    const int cjk = t->has_normalizer && t->handle_chinese;
+    const int strip = t->has_normalizer && t->strip_accents;
+    const int lower = t->has_normalizer && t->lowercase;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i], orig = base + (uint32_t)i;
+        if (o + 40 > w->n_cap && ensure_norm(w, o + 40 + (n - i)))
+            return ZB_ENOMEM;
+        if (clean) {
+            if (c == 0 || c == 0xFFFD || tok_is_bert_control(c))
+                continue;
+            if (tok_is_bert_whitespace(c))
+                c = ' ';
+        }
+        if (c < 0x80) {                       /* ASCII: no decomposition, no CJK, ccc 0 */
+            if (run != (size_t)-1) {
+                if (sort_run(w, run, o)) return ZB_ENOMEM;
+                run = (size_t)-1;
+            }
+            w->ncp[o] = lower ? lower1(c) : c;
+            w->norig[o] = orig;
+            w->nccc[o++] = 0;
+            continue;
+        }
+        if (cjk && tok_is_chinese(c)) {
+            if (run != (size_t)-1) {
+                if (sort_run(w, run, o)) return ZB_ENOMEM;
+                run = (size_t)-1;
+            }
+            uint32_t three[3] = {' ', c, ' '};
+            for (int k = 0; k < 3; k++) {
+                w->ncp[o] = three[k];
+                w->norig[o] = orig;
+                w->nccc[o++] = 0;
+            }
+            continue;
+        }
+        utf8proc_int32_t d[32];
+        utf8proc_ssize_t nd = 1;
+        d[0] = (utf8proc_int32_t)c;
+        if (strip) {
+            int last = 0;
+            nd = utf8proc_decompose_char((utf8proc_int32_t)c, d, 32, UTF8PROC_DECOMPOSE, &last);
+            if (nd < 1 || nd > 32) { d[0] = (utf8proc_int32_t)c; nd = 1; }
+        }
+        for (utf8proc_ssize_t k = 0; k < nd; k++) {
+            uint32_t x = (uint32_t)d[k];
+            const utf8proc_property_t *p = utf8proc_get_property(d[k]);
+            unsigned ccc = strip ? p->combining_class : 0;
+            if (strip && p->category == UTF8PROC_CATEGORY_MN) {
+                if (ccc == 0 && run != (size_t)-1) {   /* a starter ends the reordering run */
+                    if (sort_run(w, run, o)) return ZB_ENOMEM;
+                    run = (size_t)-1;
+                }
+                continue;
+            }
+            if (ccc == 0 && run != (size_t)-1) {
+                if (sort_run(w, run, o)) return ZB_ENOMEM;
+                run = (size_t)-1;
+            } else if (ccc != 0 && run == (size_t)-1) {
+                run = o;
+            }
+            if (lower && x == 0x130) {            /* the one unconditional 1->2 lowercase */
+                w->ncp[o] = 'i';
+                w->norig[o] = orig;
+                w->nccc[o++] = 0;
+                w->ncp[o] = 0x307;
+                w->norig[o] = orig;
+                w->nccc[o++] = (uint8_t)ccc;
+                continue;
+            }
+            w->ncp[o] = lower ? lower1(x) : x;
+            w->norig[o] = orig;
+            w->nccc[o++] = (uint8_t)ccc;
+        }
+    }
+    if (run != (size_t)-1 && sort_run(w, run, o))
+        return ZB_ENOMEM;
+    return (long)o;
+}
