@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,25 +51,29 @@ static double std_normal(uint64_t base, uint64_t i)
     return (double)sum / 4294967296.0 - 6.0;
 }
 
-/* LayerNorm gammas around 1 and everything else around 0, with spreads that make tests meaningful. */
-static void dist_of(const char *name, double *mean, double *std)
+/* Spreads chosen so every part of the network visibly moves the output (tests see a wrong
+ * attention, GELU or bias): Linear weights ~ N(0, 1/fan_in) keep activations at unit scale, as
+ * nn.Linear's default init does (BERT's N(0, 0.02) makes a 32-wide model's attention uniform to
+ * within 1e-4 and GELU inputs so small that erf and tanh GELU agree); embeddings and biases
+ * ~ N(0, 0.02) as BERT's initializer; LayerNorm gammas ~ 1 + N(0, 0.1). cols is the tensor's
+ * second dimension (0 for a vector). */
+static void dist_of(const char *name, int64_t cols, double *mean, double *std)
 {
     size_t n = strlen(name);
-    const char *suffix = "LayerNorm.weight";
-    size_t s = strlen(suffix);
-    if (n >= s && !strcmp(name + n - s, suffix)) {
-        *mean = 1.0;
-        *std = 0.1;
-    } else {
-        *mean = 0.0;
-        *std = 0.02;
-    }
+    const char *ln = "LayerNorm.weight";
+    size_t s = strlen(ln);
+    *mean = 0.0;
+    *std = 0.02;
+    if (n >= s && !strcmp(name + n - s, ln))
+        *mean = 1.0, *std = 0.1;
+    else if (cols > 0 && strncmp(name, "embeddings.", 11))
+        *std = 1.0 / sqrt((double)cols);
 }
 
-float enc_genmodel_value(uint64_t seed, const char *name, uint64_t i)
+float enc_genmodel_value(uint64_t seed, const char *name, int64_t cols, uint64_t i)
 {
     double mean, std;
-    dist_of(name, &mean, &std);
+    dist_of(name, cols, &mean, &std);
     double v = std * std_normal(name_base(seed, name), i);
     return (float)(v + mean);
 }
@@ -323,7 +328,7 @@ static int write_tensor_data(FILE *f, const tensor *t, const enc_genmodel_opts *
     int ds = dtype_size(o->dtype);
     uint64_t count = t->nbytes / (uint64_t)ds;
     double mean, std;
-    dist_of(t->name, &mean, &std);
+    dist_of(t->name, t->rank == 2 ? t->shape[1] : 0, &mean, &std);
     uint64_t base = name_base(o->seed, t->name);
     for (uint64_t i0 = 0; i0 < count; i0 += CHUNK) {
         size_t m = count - i0 < CHUNK ? (size_t)(count - i0) : CHUNK;

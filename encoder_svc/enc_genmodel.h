@@ -10,7 +10,9 @@
  * The weights depend only on the seed and the tensor's name (never on dtype, prefix or sharding):
  * the same seed gives the same bytes on every machine, and F32 / `bert.`-prefixed / sharded
  * variants hold identical numbers (F16/BF16 are those numbers rounded to nearest even).
- * Matrices and biases ~ N(0, 0.02) as BERT's initializer; LayerNorm gammas ~ 1 + N(0, 0.1).
+ * Linear weights ~ N(0, 1/fan_in) (unit-scale activations, so attention, GELU and every sublayer
+ * visibly shape the output even in a tiny model); embeddings and biases ~ N(0, 0.02) as BERT's
+ * initializer; LayerNorm gammas ~ 1 + N(0, 0.1).
  */
 #ifndef ENC_GENMODEL_H
 #define ENC_GENMODEL_H
@@ -49,8 +51,9 @@ int enc_genmodel_write(const char *out_dir, const char *vocab_path, const enc_ge
 /* Parse "f32" / "f16" / "bf16" (also upper case). */
 int enc_genmodel_parse_dtype(const char *s, enc_genmodel_dtype *out, zb_err *err);
 
-/* The value the generator gives element i of the tensor named name (without "bert."), before any
- * dtype rounding: exposed so tests can check files against it. */
-float enc_genmodel_value(uint64_t seed, const char *name, uint64_t i);
+/* The value the generator gives element i (row-major) of the tensor named name (without "bert.")
+ * whose second dimension is cols (0 for a vector), before any dtype rounding: exposed so tests can
+ * check files against it. */
+float enc_genmodel_value(uint64_t seed, const char *name, int64_t cols, uint64_t i);
 
 #endif
