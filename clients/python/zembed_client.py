@@ -1,0 +1,153 @@
+"""zembed_client: a Python client for a running zembed pipeline (docs/PROTOCOL.md, protocol v1).
+
+Needs Debian's python3-zmq, python3-msgpack and python3-numpy (run with /usr/bin/python3):
+
+    from zembed_client import Client
+    with Client() as c:                                   # $ZEMBED_ENDPOINT or tcp://127.0.0.1:5555
+        vecs = c.embed(["a cat", "a dog"])                 # numpy float32 [2, dim]
+        print(c.similarity(["a cat"], ["a dog", "a car"])) # numpy float32 [1, 2]
+
+One DEALER socket; every request carries an id and replies are matched by it, so several requests can
+be in flight at once (`embed_stream`). Tensors are numpy views of the received bytes (numpy.frombuffer,
+no copy), hence read-only. Errors come back as ZembedError with the protocol's stable code.
+"""
+import itertools
+import os
+
+import msgpack
+import numpy as np
+import zmq
+
+PROTOCOL_VERSION = 1
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
+
+
+class ZembedError(Exception):
+    """An error reply: .code is the stable name (invalid_argument, too_long, timeout, ...)."""
+
+    def __init__(self, code, message, reply=None):
+        super().__init__("%s: %s" % (code, message))
+        self.code, self.message, self.reply = code, message, reply
+
+
+def tensor(t):
+    """A protocol tensor map {dtype, shape, data} as a numpy array viewing its data (no copy)."""
+    dtype = np.dtype(t["dtype"]).newbyteorder("<")  # the wire is little-endian
+    shape = tuple(t["shape"])
+    data = t["data"]
+    if len(data) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        raise ZembedError("bad_format", "tensor of shape %s and dtype %s has %d bytes" % (shape, t["dtype"], len(data)))
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _is_tensor(v):
+    return isinstance(v, dict) and "dtype" in v and "shape" in v and "data" in v
+
+
+def decode(v):
+    """Replace every tensor map inside a reply by a numpy array."""
+    if _is_tensor(v):
+        return tensor(v)
+    if isinstance(v, dict):
+        return {k: decode(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [decode(x) for x in v]
+    return v
+
+
+class Client:
+    def __init__(self, endpoint=None, timeout_ms=30000, context=None):
+        self.endpoint = endpoint or os.environ.get("ZEMBED_ENDPOINT") or DEFAULT_ENDPOINT
+        self.timeout_ms = timeout_ms
+        self._ctx = context or zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.connect(self.endpoint)
+        self._ids = itertools.count(1)
+        self._early = {}  # replies that arrived while waiting for another id
+
+    def close(self):
+        self._sock.close(0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- transport --
+    def send(self, op, **args):
+        """Send one request without waiting; returns its id. None-valued arguments are left out."""
+        rid = next(self._ids)
+        req = {"v": PROTOCOL_VERSION, "id": rid, "op": op}
+        req.update({k: v for k, v in args.items() if v is not None})
+        # An empty delimiter frame first, as a REQ socket would send: the gateway's ROUTER sees the
+        # same envelope from REQ and DEALER clients.
+        self._sock.send_multipart([b"", msgpack.packb(req, use_bin_type=True)])
+        return rid
+
+    def receive(self, rid, raw=False):
+        """The reply to request rid (decoded tensors unless raw); raises ZembedError on an error reply."""
+        reply = self._early.pop(rid, None)
+        while reply is None:
+            if not self._sock.poll(self.timeout_ms, zmq.POLLIN):
+                raise TimeoutError("no reply from %s within %d ms (is the pipeline up?)" % (self.endpoint, self.timeout_ms))
+            frames = self._sock.recv_multipart(copy=False)
+            msg = msgpack.unpackb(frames[-1].buffer, raw=False)
+            if not isinstance(msg, dict):
+                raise ZembedError("bad_format", "reply is not a msgpack map")
+            if msg.get("id") == rid:
+                reply = msg
+            elif msg.get("id") is not None:
+                self._early[msg.get("id")] = msg
+        if not reply.get("ok"):
+            e = reply.get("error") or {}
+            raise ZembedError(e.get("code", "unknown"), e.get("message", ""), reply)
+        return reply if raw else decode(reply)
+
+    def request(self, op, **args):
+        return self.receive(self.send(op, **args))
+
+    # -- ops --
+    def embed(self, texts, normalize=None, dimensions=None, dtype=None, truncate=None,
+              truncation_direction=None, with_tokens=False):
+        """Sentence embeddings [len(texts), dim]; with_tokens: also the token count per text."""
+        r = self.request("embed", texts=list(texts), normalize=normalize, dimensions=dimensions, dtype=dtype,
+                         truncate=truncate, truncation_direction=truncation_direction)
+        return (r["embeddings"], r["tokens"]) if with_tokens else r["embeddings"]
+
+    def embed_stream(self, texts, batch=32, window=8, **opts):
+        """Yield embeddings of an iterable of texts, batch by batch in order, with up to `window`
+        requests in flight so every stage of the pipeline stays busy."""
+        pending, it = [], iter(texts)
+        while True:
+            while len(pending) < window:
+                chunk = list(itertools.islice(it, batch))
+                if not chunk:
+                    break
+                pending.append(self.send("embed", texts=chunk, **{k: v for k, v in opts.items() if v is not None}))
+            if not pending:
+                return
+            yield self.receive(pending.pop(0))["embeddings"]
+
+    def tokenize(self, texts, add_special_tokens=None, truncate=None, truncation_direction=None, count_only=None):
+        """Per text {ids, tokens, offsets, special}; with count_only the token counts only."""
+        r = self.request("tokenize", texts=list(texts), add_special_tokens=add_special_tokens, truncate=truncate,
+                         truncation_direction=truncation_direction, count_only=count_only)
+        return r["tokens"] if count_only else r["results"]
+
+    def token_embeddings(self, texts, **opts):
+        return self.request("token_embeddings", texts=list(texts), **opts)["embeddings"]
+
+    def input_embeddings(self, texts, **opts):
+        return self.request("input_embeddings", texts=list(texts), **opts)["embeddings"]
+
+    def similarity(self, a, b, mode=None, space=None, **opts):
+        """Cosine matrix: texts mode [len(a), len(b)]; tokens mode (one text each) [tokens_a, tokens_b]."""
+        return self.request("similarity", a=list(a), b=list(b), mode=mode, space=space, **opts)["scores"]
+
+    def info(self):
+        return self.request("info")
+
+    def health(self):
+        return self.request("health")
