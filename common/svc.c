@@ -114,6 +114,20 @@ static void free_sbuf(void *data, void *hint)
     free(data);
 }
 
+/* Send without blocking forever: a peer that went away must not keep SIGTERM from stopping us. */
+static int send_msg(void *sock, zmq_msg_t *m, int flags)
+{
+    for (;;) {
+        if (zmq_msg_send(m, sock, flags | ZMQ_DONTWAIT) >= 0)
+            return 0;
+        if ((errno != EAGAIN && errno != EINTR) || (flags & ZMQ_DONTWAIT) || stop_flag)
+            return -1;
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLOUT, 0};
+        if (zmq_poll(&it, 1, 200) < 0 && errno == ETERM)
+            return -1;
+    }
+}
+
 int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags)
 {
     zmq_msg_t m;
@@ -125,7 +139,7 @@ int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags)
         free(data);
         return -1;
     }
-    if (zmq_msg_send(&m, sock, flags) < 0) {
+    if (send_msg(sock, &m, flags) < 0) {
         int e = errno;
         zmq_msg_close(&m);
         errno = e;
@@ -139,8 +153,13 @@ int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply)
     unsigned char jb[8];
     for (int i = 0; i < 8; i++)
         jb[i] = (unsigned char)(j >> (8 * i));
-    if (zmq_send(sink, jb, 8, ZMQ_SNDMORE) < 0)
+    zmq_msg_t m;
+    zmq_msg_init_size(&m, 8);
+    memcpy(zmq_msg_data(&m), jb, 8);
+    if (send_msg(sink, &m, ZMQ_SNDMORE) < 0) {
+        zmq_msg_close(&m);
         return -1;
+    }
     return svc_send_sbuf(sink, reply, 0);
 }
 
@@ -205,7 +224,7 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
     a->gateway = getenv("ZEMBED_GATEWAY");
     if (!a->gateway || !*a->gateway)
         a->gateway = SVC_DEFAULT_ENDPOINT;
-    a->threads = 1;
+    a->threads = -1;        /* the stage's default */
     svc_int_flag threads = {"--threads", &a->threads, 0, 256};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];

@@ -12,6 +12,7 @@
 
 #define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define SVC_LINGER_MS 200
+#define SVC_ZEMBED_VERSION "0.1.0"
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
@@ -62,7 +63,7 @@ int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 /* Flags every worker takes. */
 typedef struct {
     const char *model, *gateway, *in, *out, *sink;
-    int threads;
+    int threads;            /* -1 when not given */
     char in_buf[256], out_buf[256], sink_buf[256];
 } svc_worker_args;
 

@@ -16,8 +16,9 @@ const char *wire_op_name(wire_op op)
 
 const char *wire_out_dtype_name(wire_out_dtype d)
 {
-    static const char *const n[] = {"float32", "float16", "int8", "binary"};
-    return (unsigned)d < 4 ? n[d] : "unknown";
+    static const char *const n[WIRE_DT_COUNT_] = {"float32", "float16", "int8", "uint8", "binary",
+                                                  "ubinary"};
+    return (unsigned)d < WIRE_DT_COUNT_ ? n[d] : "unknown";
 }
 
 static const char *type_name(const msgpack_object *o)
@@ -171,7 +172,7 @@ static int key_allowed(wire_op op, const msgpack_object *k)
 static int parse_args(const msgpack_object *o, const wire_limits *lim, wire_req *req, zb_err *err)
 {
     static const char *const dirs[] = {"right", "left", NULL};
-    static const char *const dtypes[] = {"float32", "float16", "int8", "binary", NULL};
+    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
     static const char *const modes[] = {"texts", "tokens", NULL};
     static const char *const spaces[] = {"output", "input", NULL};
     wire_opts *opt = &req->opt;

@@ -27,7 +27,11 @@ typedef enum {
     WIRE_OP_SIMILARITY, WIRE_OP_INFO, WIRE_OP_HEALTH, WIRE_OP_COUNT_
 } wire_op;
 
-typedef enum { WIRE_DT_FLOAT32, WIRE_DT_FLOAT16, WIRE_DT_INT8, WIRE_DT_BINARY } wire_out_dtype;
+/* The order is pool_dtype's (pooler_svc/pool.h), which does the quantization. */
+typedef enum {
+    WIRE_DT_FLOAT32, WIRE_DT_FLOAT16, WIRE_DT_INT8, WIRE_DT_UINT8, WIRE_DT_BINARY, WIRE_DT_UBINARY,
+    WIRE_DT_COUNT_
+} wire_out_dtype;
 
 const char *wire_op_name(wire_op op);
 const char *wire_out_dtype_name(wire_out_dtype d);

@@ -166,7 +166,7 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     }
     wire_opts *op = &job->opt;
     op->truncate = ov[0]; op->left = ov[1]; op->normalize = ov[2]; op->dimensions = ov[3];
-    op->dtype = ov[4] > WIRE_DT_BINARY ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
+    op->dtype = ov[4] >= WIRE_DT_COUNT_ ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
     op->count_only = ov[6]; op->tokens_mode = ov[7]; op->input_space = ov[8];
     if ((rc = get_i64(m, "n", 0, 1 << 24, &x, err)))
         return rc;

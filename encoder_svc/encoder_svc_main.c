@@ -1,0 +1,280 @@
+/* encoder_svc: the middle pipeline stage. Pulls tokenized jobs, runs the BERT encoder and pushes
+ * the jobs with their hidden states on to the poolers.
+ *
+ * Batching is ours, not the client's: block for one job, then take whatever else is already queued
+ * (without waiting) until the batch holds --max-batch-tokens tokens. An idle pipeline answers a
+ * single sentence at once; a busy one runs large GEMMs. Batches are padding-free (enc_forward packs
+ * sequences end to end), so a sequence's numbers do not depend on its neighbours' lengths. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "enc.h"
+#include "svc.h"
+#include "wire.h"
+
+static const char usage[] =
+    "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
+    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32]\n"
+    "  --model DIR            model folder (config.json + model.safetensors)\n"
+    "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
+    "  --in E                 tokenized jobs (default: gateway port + 7)\n"
+    "  --out E                encoded jobs to the poolers (default: gateway port + 8)\n"
+    "  --sink E               errors to the gateway (default: gateway port + 10)\n"
+    "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
+    "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
+    "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
+    "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
+
+#define MAX_BATCH_JOBS 256
+
+typedef struct {
+    void *ctx, *in, *out, *sink;
+    enc_model *model;
+    const enc_config *cfg;
+    enc_runner *runner;
+    svc_model_meta meta;
+    svc_worker_args args;
+    int budget;
+    char whoami[128];
+    long jobs, batches, tokens;
+} esvc;
+
+static int needs_forward(const wire_job *job)
+{
+    switch (job->op) {
+    case WIRE_OP_EMBED: case WIRE_OP_TOKEN_EMBEDDINGS: return 1;
+    case WIRE_OP_SIMILARITY: return !job->opt.input_space;
+    default: return 0;
+    }
+}
+
+/* What enc_forward would refuse for the whole batch is refused here for this job only. */
+static int check_job(const esvc *s, const wire_job *job, zb_err *err)
+{
+    for (int i = 0; i < job->n; i++)
+        if (job->lens[i] < 1 || job->lens[i] > s->cfg->max_position || job->lens[i] > s->budget)
+            return zb_fail(err, ZB_ERANGE, "text %d has %d tokens; the encoder takes 1..%d", i,
+                           job->lens[i], s->cfg->max_position < s->budget ? s->cfg->max_position
+                                                                          : s->budget);
+    for (int64_t k = 0; k < job->n_ids; k++)
+        if (job->ids[k] < 0 || job->ids[k] >= s->cfg->vocab_size)
+            return zb_fail(err, ZB_ERANGE, "token id %d is outside the model's vocabulary [0, %d)",
+                           job->ids[k], s->cfg->vocab_size);
+    return ZB_OK;
+}
+
+/* The hot path: all sequences of the forward jobs, end to end, through enc_forward in chunks of at
+ * most the runner's budget; each job gets its own rows. Returns an error for all jobs on failure. */
+static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
+{
+    const int H = s->cfg->hidden;
+    int seqs = 0;
+    int64_t toks = 0;
+    for (int b = 0; b < n_jobs; b++) {
+        seqs += jobs[b]->n;
+        toks += jobs[b]->n_ids;
+    }
+    int32_t *ids = malloc(sizeof *ids * (toks ? toks : 1));
+    int *lens = malloc(sizeof *lens * (seqs ? seqs : 1));
+    float *hid = malloc(sizeof *hid * H * (toks ? toks : 1));
+    int rc = ZB_OK;
+    if (!ids || !lens || !hid) {
+        rc = zb_fail(err, ZB_ENOMEM, "no memory for a batch of %lld tokens", (long long)toks);
+        goto out;
+    }
+    int q = 0;
+    int64_t t = 0;
+    for (int b = 0; b < n_jobs; b++) {
+        memcpy(ids + t, jobs[b]->ids, sizeof *ids * jobs[b]->n_ids);
+        t += jobs[b]->n_ids;
+        for (int i = 0; i < jobs[b]->n; i++)
+            lens[q++] = jobs[b]->lens[i];
+    }
+    /* chunks of whole sequences within the budget */
+    int64_t tok0 = 0;
+    for (int first = 0; first < seqs && !rc;) {
+        int last = first;
+        int64_t ct = 0;
+        while (last < seqs && ct + lens[last] <= s->budget)
+            ct += lens[last++];
+        if (last == first)              /* cannot happen after check_job; never loop on it */
+            ct += lens[last++];
+        rc = enc_forward(s->runner, ids + tok0, NULL, lens + first, last - first, hid + tok0 * H, err);
+        s->batches++;
+        tok0 += ct;
+        first = last;
+    }
+    s->tokens += toks;
+    t = 0;
+    for (int b = 0; b < n_jobs && !rc; b++) {
+        if (!(jobs[b]->hidden = malloc(sizeof(float) * H * (jobs[b]->n_ids ? jobs[b]->n_ids : 1)))) {
+            rc = zb_fail(err, ZB_ENOMEM, "no memory for hidden states");
+            break;
+        }
+        memcpy(jobs[b]->hidden, hid + t * H, sizeof(float) * H * jobs[b]->n_ids);
+        jobs[b]->hidden_dim = H;
+        t += jobs[b]->n_ids;
+    }
+out:
+    free(ids);
+    free(lens);
+    free(hid);
+    return rc;
+}
+
+static void send_on(esvc *s, wire_job *job)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    wire_job_pack(job, &sb);
+    if (svc_send_sbuf(s->out, &sb, 0))
+        svc_log("job %llu: cannot pass it on: %s", (unsigned long long)job->j, zmq_strerror(errno));
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Jobs that need no forward pass: info and the context-free input embeddings. */
+static int other_job(esvc *s, wire_job *job, zb_err *err)
+{
+    if (job->op == WIRE_OP_INFO) {
+        wire_job_info_str(job, "model_type", s->cfg->model_type);
+        wire_job_info_int(job, "hidden", s->cfg->hidden);
+        wire_job_info_int(job, "layers", s->cfg->layers);
+        wire_job_info_int(job, "heads", s->cfg->heads);
+        wire_job_info_int(job, "max_position", s->cfg->max_position);
+        wire_job_info_str(job, "w_encoder", s->whoami);
+        return ZB_OK;
+    }
+    const int H = s->cfg->hidden;
+    if (!(job->hidden = malloc(sizeof(float) * H * (job->n_ids ? job->n_ids : 1))))
+        return zb_fail(err, ZB_ENOMEM, "no memory for %lld input embeddings", (long long)job->n_ids);
+    job->hidden_dim = H;
+    return enc_input_embeddings(s->model, job->ids, (int)job->n_ids, job->hidden, err);
+}
+
+/* Receive one job without blocking; 1 got one, 0 nothing queued. Bad messages are answered. */
+static int take(esvc *s, wire_job *job)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s->in, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return 0;
+    }
+    zb_err err;
+    int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
+    zmq_msg_close(&m);
+    if (!rc && job->op != WIRE_OP_INFO)
+        rc = check_job(s, job, &err);
+    if (!rc)
+        return 1;
+    if (job->j)
+        svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
+    else
+        svc_log("dropped a message that is not a job: %s", err.msg);
+    wire_job_free(job);
+    return -1;
+}
+
+static void serve(esvc *s)
+{
+    static wire_job batch[MAX_BATCH_JOBS];
+    wire_job *fwd[MAX_BATCH_JOBS];
+    while (!svc_stopping()) {
+        int r = svc_wait_in(s->in, 250);
+        if (r < 0)
+            break;
+        if (r == 0)
+            continue;
+        int n = 0;
+        int64_t toks = 0;
+        while (n < MAX_BATCH_JOBS && toks < s->budget) {
+            int got = take(s, &batch[n]);
+            if (got == 0)
+                break;
+            if (got > 0)
+                toks += batch[n++].n_ids;
+        }
+        int n_fwd = 0;
+        zb_err err;
+        for (int b = 0; b < n; b++) {
+            if (needs_forward(&batch[b])) {
+                fwd[n_fwd++] = &batch[b];
+            } else if (other_job(s, &batch[b], &err)) {
+                svc_send_error(s->sink, batch[b].j, &batch[b].id, batch[b].op, err.code, err.msg);
+                wire_job_free(&batch[b]);
+            }
+        }
+        if (n_fwd && forward_all(s, fwd, n_fwd, &err)) {
+            for (int b = 0; b < n_fwd; b++) {
+                svc_send_error(s->sink, fwd[b]->j, &fwd[b]->id, fwd[b]->op, err.code, err.msg);
+                wire_job_free(fwd[b]);
+            }
+        }
+        for (int b = 0; b < n; b++) {
+            if (batch[b].j)     /* not failed above */
+                send_on(s, &batch[b]);
+            wire_job_free(&batch[b]);
+        }
+        s->jobs += n;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    esvc s;
+    memset(&s, 0, sizeof s);
+    svc_log_init("encoder_svc");
+    int queue = 32;
+    s.budget = 8192;
+    svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
+                            {"--queue", &queue, 1, 100000},
+                            {NULL, NULL, 0, 0}};
+    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_ENC, SVC_OFF_POOL_IN, &s.args, extra);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    zb_err err;
+    if (!(s.model = enc_model_load(s.args.model, &err)) ||
+        svc_model_meta_load(s.args.model, &s.meta, &err)) {
+        svc_log("cannot load the model: %s", err.msg);
+        enc_model_free(s.model);
+        return 2;
+    }
+    s.cfg = enc_model_config(s.model);
+    enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
+    if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
+        svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
+        enc_model_free(s.model);
+        return 2;
+    }
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(s.whoami, sizeof s.whoami, "%d@%s", (int)getpid(), host);
+    svc_signals();
+    s.ctx = zmq_ctx_new();
+    svc_sockopt pull = {.rcvhwm = queue}, push = {.sndhwm = 4, .immediate = 1};
+    s.in = svc_socket(s.ctx, ZMQ_PULL, s.args.in, 0, &pull, &err);
+    s.out = s.in ? svc_socket(s.ctx, ZMQ_PUSH, s.args.out, 0, &push, &err) : NULL;
+    s.sink = s.out ? svc_socket(s.ctx, ZMQ_PUSH, s.args.sink, 0, &push, &err) : NULL;
+    rc = 0;
+    if (!s.sink) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    } else {
+        svc_log("model %s%s (%s, %d layers, hidden %d), in %s, out %s, sink %s, budget %d tokens",
+                s.meta.name, s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
+                s.budget);
+        serve(&s);
+        svc_log("stopping after %ld jobs, %ld forward passes, %ld tokens", s.jobs, s.batches, s.tokens);
+    }
+    if (s.in) zmq_close(s.in);
+    if (s.out) zmq_close(s.out);
+    if (s.sink) zmq_close(s.sink);
+    zmq_ctx_term(s.ctx);
+    enc_runner_free(s.runner);
+    enc_model_free(s.model);
+    return rc;
+}

@@ -1,0 +1,339 @@
+/* pooler_svc: the last pipeline stage. Pulls encoded jobs (token states), pools, normalizes,
+ * truncates, quantizes or compares them with the pool_ library (the same calls `zembed encode`
+ * makes) and sends the finished reply to the gateway's sink. Each --threads thread is an
+ * independent worker with its own sockets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "enc.h"
+#include "pool.h"
+#include "svc.h"
+#include "wire.h"
+
+static const char usage[] =
+    "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
+    "  --model DIR    model folder (modules.json, 1_Pooling/config.json, config.json)\n"
+    "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
+    "  --in E         encoded jobs (default: gateway port + 9)\n"
+    "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
+    "  --threads N    independent worker threads in this process (default 1)\n"
+    "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
+
+typedef struct {
+    void *ctx;
+    pool_config cfg;
+    svc_model_meta meta;
+    svc_worker_args args;
+    char whoami[128];
+} psvc;
+
+static const char *const tensor_dtype[WIRE_DT_COUNT_] = {
+    "float32", "float16", "int8", "uint8", "int8", "uint8",   /* binary is int8, ubinary uint8 */
+};
+
+static void pack_counts(msgpack_packer *pk, const char *key, const int32_t *lens, int n)
+{
+    wire_pack_str(pk, key);
+    msgpack_pack_array(pk, n);
+    for (int i = 0; i < n; i++)
+        msgpack_pack_int32(pk, lens[i]);
+}
+
+/* Sentence vectors of texts [first, first + n) of the job: out gets n x cfg->out_dim. */
+static void pool_texts(const pool_config *cfg, const wire_job *job, int first, int n, float *out)
+{
+    int64_t t0 = 0;
+    for (int i = 0; i < first; i++)
+        t0 += job->lens[i];
+    pool_batch(cfg, job->hidden + t0 * job->hidden_dim, job->lens + first, n, out);
+}
+
+static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                       zb_err *err)
+{
+    pool_config cfg = s->cfg;
+    if (job->opt.normalize >= 0)
+        cfg.normalize = job->opt.normalize;
+    int dim = cfg.out_dim, d = job->opt.dimensions ? job->opt.dimensions : dim;
+    if (d > dim)
+        return zb_fail(err, ZB_ERANGE, "dimensions: %d is more than the model's %d", d, dim);
+    size_t row = pool_dtype_row_bytes((pool_dtype)job->opt.dtype, d);
+    float *v = malloc(sizeof *v * dim * (job->n ? job->n : 1));
+    void *q = malloc(row * (job->n ? job->n : 1));
+    int rc = ZB_OK;
+    if (!v || !q) {
+        rc = zb_fail(err, ZB_ENOMEM, "no memory for %d vectors", job->n);
+        goto out;
+    }
+    pool_texts(&cfg, job, 0, job->n, v);
+    if (d < dim && (rc = pool_truncate_dims(v, job->n, dim, d, cfg.normalize, err)))
+        goto out;
+    if ((rc = pool_quantize((pool_dtype)job->opt.dtype, v, job->n, d, NULL, q, err)))
+        goto out;
+    const char *dt = tensor_dtype[job->opt.dtype];
+    size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
+    int shape[2] = {job->n, (int)(row / esize)};
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3);
+    wire_pack_str(pk, "embeddings");
+    wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
+    pack_counts(pk, "tokens", job->lens, job->n);
+    wire_pack_str(pk, "dimensions");
+    msgpack_pack_int(pk, d);
+out:
+    free(v);
+    free(q);
+    return rc;
+}
+
+static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb)
+{
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3);
+    wire_pack_str(pk, "embeddings");
+    msgpack_pack_array(pk, job->n);
+    int64_t t = 0;
+    for (int i = 0; i < job->n; i++) {
+        int shape[2] = {job->lens[i], job->hidden_dim};
+        wire_pack_tensor(pk, sb, "float32", shape, 2, job->hidden + t * job->hidden_dim,
+                         sizeof(float) * job->lens[i] * job->hidden_dim);
+        t += job->lens[i];
+    }
+    wire_pack_str(pk, "ids");
+    msgpack_pack_array(pk, job->n);
+    t = 0;
+    for (int i = 0; i < job->n; i++) {
+        msgpack_pack_array(pk, job->lens[i]);
+        for (int k = 0; k < job->lens[i]; k++)
+            msgpack_pack_int32(pk, job->ids[t + k]);
+        t += job->lens[i];
+    }
+    pack_counts(pk, "tokens", job->lens, job->n);
+}
+
+static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *pk,
+                            msgpack_sbuffer *sb, zb_err *err)
+{
+    int na = job->na, nb = job->n - job->na, rc;
+    const int H = job->hidden_dim;
+    float *a = NULL, *b = NULL, *scores = NULL;
+    int ra, rb, dim;
+    if (job->opt.tokens_mode) {         /* every token of a against every token of b */
+        ra = job->lens[0];
+        rb = job->lens[1];
+        dim = H;
+    } else {
+        ra = na;
+        rb = nb;
+        dim = s->cfg.out_dim;
+        a = malloc(sizeof *a * dim * na);
+        b = malloc(sizeof *b * dim * nb);
+        if (!a || !b) {
+            rc = zb_fail(err, ZB_ENOMEM, "no memory for %d vectors", job->n);
+            goto out;
+        }
+        pool_texts(&s->cfg, job, 0, na, a);
+        pool_texts(&s->cfg, job, na, nb, b);
+    }
+    size_t cells = (size_t)ra * rb;
+    if (!(scores = malloc(sizeof *scores * (cells ? cells : 1)))) {
+        rc = zb_fail(err, ZB_ENOMEM, "no memory for a %d x %d matrix", ra, rb);
+        goto out;
+    }
+    if (job->opt.tokens_mode)
+        rc = pool_cosine_matrix(job->hidden, ra, job->hidden + (size_t)ra * H, rb, H, scores, err);
+    else
+        rc = pool_cosine_matrix(a, ra, b, rb, dim, scores, err);
+    if (rc)
+        goto out;
+    int shape[2] = {ra, rb};
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->opt.tokens_mode && job->pieces ? 5 : 3);
+    wire_pack_str(pk, "scores");
+    wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
+    pack_counts(pk, "tokens_a", job->lens, na);
+    pack_counts(pk, "tokens_b", job->lens + na, nb);
+    if (job->opt.tokens_mode && job->pieces) {
+        wire_pack_str(pk, "pieces_a");
+        msgpack_pack_array(pk, ra);
+        for (int k = 0; k < ra; k++)
+            wire_pack_str(pk, job->pieces[k]);
+        wire_pack_str(pk, "pieces_b");
+        msgpack_pack_array(pk, rb);
+        for (int k = 0; k < rb; k++)
+            wire_pack_str(pk, job->pieces[ra + k]);
+    }
+out:
+    free(a);
+    free(b);
+    free(scores);
+    return rc;
+}
+
+static const wire_info_kv *info_get(const wire_job *job, const char *key)
+{
+    for (int i = 0; i < job->n_info; i++)
+        if (!strcmp(job->info[i].key, key))
+            return &job->info[i];
+    return NULL;
+}
+
+static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
+{
+    static const char *const ints[] = {"hidden", "layers", "heads", "vocab_size", "max_length",
+                                       "max_position"};
+    wire_reply_head(pk, &job->id, job->op, 1, 0, 6 + 6 + 2);
+    wire_pack_str(pk, "model");
+    wire_pack_str(pk, s->meta.name);
+    wire_pack_str(pk, "model_type");
+    const wire_info_kv *kv = info_get(job, "model_type");
+    wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
+    wire_pack_str(pk, "dim");
+    msgpack_pack_int(pk, s->cfg.out_dim);
+    for (int i = 0; i < 6; i++) {
+        kv = info_get(job, ints[i]);
+        wire_pack_str(pk, ints[i]);
+        if (kv && !kv->is_str)
+            msgpack_pack_int64(pk, kv->i);
+        else
+            msgpack_pack_nil(pk);
+    }
+    char modes[64];
+    pool_config_describe(&s->cfg, modes, sizeof modes);
+    wire_pack_str(pk, "pooling");
+    wire_pack_str(pk, modes);
+    wire_pack_str(pk, "normalize");
+    s->cfg.normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    wire_pack_str(pk, "demo_model");
+    s->meta.demo ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    wire_pack_str(pk, "versions");
+    msgpack_pack_map(pk, 4);
+    char v[32];
+    int maj, min, pat;
+    zmq_version(&maj, &min, &pat);
+    snprintf(v, sizeof v, "%d.%d.%d", maj, min, pat);
+    wire_pack_str(pk, "protocol");
+    msgpack_pack_int(pk, WIRE_VERSION);
+    wire_pack_str(pk, "zembed");
+    wire_pack_str(pk, SVC_ZEMBED_VERSION);
+    wire_pack_str(pk, "zmq");
+    wire_pack_str(pk, v);
+    wire_pack_str(pk, "msgpack");
+    wire_pack_str(pk, msgpack_version());
+    wire_pack_str(pk, "workers");
+    msgpack_pack_map(pk, 3);
+    const char *who[2][2] = {{"tokenizer", "w_tokenizer"}, {"encoder", "w_encoder"}};
+    for (int i = 0; i < 2; i++) {
+        kv = info_get(job, who[i][1]);
+        wire_pack_str(pk, who[i][0]);
+        wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
+    }
+    wire_pack_str(pk, "pooler");
+    wire_pack_str(pk, s->whoami);
+}
+
+static void handle(const psvc *s, void *sink, zmq_msg_t *m)
+{
+    wire_job job;
+    zb_err err;
+    int rc = wire_job_unpack(zmq_msg_data(m), zmq_msg_size(m), &job, &err);
+    if (!rc && job.op != WIRE_OP_INFO && !job.hidden)
+        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states missing");
+    if (!rc && job.op != WIRE_OP_INFO && job.op != WIRE_OP_INPUT_EMBEDDINGS &&
+        job.op != WIRE_OP_TOKEN_EMBEDDINGS && !(job.op == WIRE_OP_SIMILARITY && job.opt.tokens_mode) &&
+        job.hidden_dim != s->cfg.dim)
+        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states have %d columns; the pooler's model has %d",
+                     job.hidden_dim, s->cfg.dim);
+    if (!rc && job.op == WIRE_OP_SIMILARITY && (job.na < 1 || job.na >= job.n ||
+                                                 (job.opt.tokens_mode && job.n != 2)))
+        rc = zb_fail(&err, ZB_EFORMAT, "job: similarity needs texts in both a and b");
+    if (rc) {
+        if (job.j)
+            svc_send_error(sink, job.j, &job.id, -1, rc, err.msg);
+        else
+            svc_log("dropped a message that is not a job: %s", err.msg);
+        wire_job_free(&job);
+        return;
+    }
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    switch (job.op) {
+    case WIRE_OP_EMBED: rc = reply_embed(s, &job, &pk, &sb, &err); break;
+    case WIRE_OP_TOKEN_EMBEDDINGS: case WIRE_OP_INPUT_EMBEDDINGS: reply_tokens(s, &job, &pk, &sb); break;
+    case WIRE_OP_SIMILARITY: rc = reply_similarity(s, &job, &pk, &sb, &err); break;
+    case WIRE_OP_INFO: reply_info(s, &job, &pk); break;
+    default: rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
+    }
+    if (rc) {
+        msgpack_sbuffer_clear(&sb);
+        wire_reply_error(&sb, &job.id, job.op, rc, err.msg);
+    }
+    if (svc_send_result(sink, job.j, &sb))
+        svc_log("job %llu: cannot send the reply: %s", (unsigned long long)job.j, zmq_strerror(errno));
+    msgpack_sbuffer_destroy(&sb);
+    wire_job_free(&job);
+}
+
+static void *worker(void *arg)
+{
+    const psvc *s = arg;
+    zb_err err;
+    svc_sockopt pull = {.rcvhwm = 4}, push = {.sndhwm = 16, .immediate = 1};
+    void *in = svc_socket(s->ctx, ZMQ_PULL, s->args.in, 0, &pull, &err);
+    void *sink = in ? svc_socket(s->ctx, ZMQ_PUSH, s->args.sink, 0, &push, &err) : NULL;
+    long served = 0;
+    if (!sink) {
+        svc_log("%s", err.msg);
+    } else {
+        while (!svc_stopping()) {
+            int r = svc_wait_in(in, 250);
+            if (r < 0)
+                break;
+            if (r == 0)
+                continue;
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) >= 0) {
+                handle(s, sink, &m);
+                served++;
+            }
+            zmq_msg_close(&m);
+        }
+    }
+    svc_log("stopping after %ld jobs", served);
+    if (in) zmq_close(in);
+    if (sink) zmq_close(sink);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    psvc s;
+    memset(&s, 0, sizeof s);
+    svc_log_init("pooler_svc");
+    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    zb_err err;
+    enc_config ec;
+    if (svc_model_meta_load(s.args.model, &s.meta, &err) || enc_config_load(s.args.model, &ec, &err) ||
+        pool_config_load(s.args.model, ec.hidden, &s.cfg, &err)) {
+        svc_log("cannot load the model: %s", err.msg);
+        return 2;
+    }
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(s.whoami, sizeof s.whoami, "%d@%s", (int)getpid(), host);
+    svc_signals();
+    s.ctx = zmq_ctx_new();
+    char modes[64];
+    pool_config_describe(&s.cfg, modes, sizeof modes);
+    svc_log("model %s%s, pooling %s%s, in %s, sink %s", s.meta.name,
+            s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "", modes,
+            s.cfg.normalize ? " + normalize" : "", s.args.in, s.args.sink);
+    svc_run_threads(s.args.threads, worker, &s);
+    zmq_ctx_term(s.ctx);
+    return 0;
+}
