@@ -61,6 +61,59 @@ wait_for() {
     return 1
 }
 
+# free_base_port: a port P with P..P+10 free on 127.0.0.1 (the gateway binds P and P+1..P+10).
+free_base_port() {
+    "$PY" - <<'PYEOF'
+import random, socket
+for _ in range(500):
+    base, socks = random.randrange(20000, 60000, 16), []
+    try:
+        for off in range(11):
+            s = socket.socket()
+            s.bind(("127.0.0.1", base + off))
+            socks.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PYEOF
+}
+
+# gen_model DIR [gen-model options]: a small seeded random model with the real vocabulary.
+gen_model() {
+    "$BIN/zembed" gen-model --out "$1" --vocab "$ROOT/deploy/demo/vocab.txt" "${@:2}" >/dev/null
+}
+
+# pyclient ENDPOINT CODE: run python code with `c` a connected zembed Client (timeout 5 s).
+pyclient() {
+    "$PY" - "$1" "$ROOT/clients/python" <<PYEOF
+import sys
+sys.path.insert(0, sys.argv[2])
+from zembed_client import Client
+c = Client(sys.argv[1], timeout_ms=5000)
+$2
+PYEOF
+}
+
+# alive PID...: 0 if any of them still runs.
+alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+
+# add_counts LABEL FILE RC: show a sub-suite's output and add its "N passed, N failed" to ours (a
+# sub-suite that crashed without the line, or exited non-zero with 0 failures, counts one failure).
+add_counts() {
+    local label=$1 file=$2 rc=$3 line p f
+    sed "s/^/$label: /" "$file"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$file" | tail -n 1)
+    if [[ -z $line ]]; then bad "$label: no summary line (exit $rc)"; return; fi
+    p=${line%% passed*}; f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    ((rc != 0 && f == 0)) && bad "$label: exit $rc after its summary"
+    return 0
+}
+
 finish() {
     ((SKIPPED)) && echo "($SKIPPED skipped)"
     echo "$PASSED passed, $FAILED failed"
