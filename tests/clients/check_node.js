@@ -57,8 +57,13 @@ async function main() {
       ok = ok && Math.abs(s.data[i * 3 + j] - dot) < 1e-5;
     }
     check("similarity equals the cosine of the encode vectors", ok);
-    const b = await c.embed(texts.slice(0, 2), { normalize: true, dtype: "binary" });
-    check("binary embeddings are packed uint8 [n, dim/8]", b.data instanceof Uint8Array && b.shape[1] === Math.ceil(ref[0].length / 8));
+    const b = await c.embed(texts.slice(0, 2), { normalize: true, dtype: "ubinary" });
+    let bitsOk = b.data instanceof Uint8Array && b.shape[1] === Math.ceil(ref[0].length / 8);
+    for (let i = 0; bitsOk && i < 2; i++) for (let j = 0; j < ref[0].length; j++) {
+      const bit = (b.data[i * b.shape[1] + (j >> 3)] >> (7 - (j & 7))) & 1;
+      bitsOk = bitsOk && bit === (refNorm[i][j] > 0 ? 1 : 0);
+    }
+    check("ubinary embeddings are the sign bits packed MSB first, Uint8Array [n, dim/8]", bitsOk);
 
     const info = await c.info();
     check("info: dim and the demo_model flag", info.dim === ref[0].length && info.demo_model === true);

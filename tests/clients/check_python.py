@@ -70,10 +70,16 @@ got_h = c.embed(texts, normalize=True, dtype="float16")
 check("embed float16 equals float32 rounded to half", got_h.dtype == np.float16 and
       np.array_equal(got_h, ref_norm.astype(np.float16)))
 got_i = c.embed(texts, normalize=True, dtype="int8")
-want_i = np.clip(ref_norm, -1, 1) * 127
-check("embed int8 is round(clamp(x)*127)", got_i.dtype == np.int8 and np.abs(got_i - want_i).max() <= 0.5 + 1e-4)
+want_i = np.trunc((np.clip(ref_norm, -1, 1) + 1) / (2 / 255) - 128)
+diff = np.abs(got_i.astype(np.float64) - want_i)
+check("embed int8 is trunc((clamp(x)+1)/(2/255) - 128) (fixed range)", got_i.dtype == np.int8 and diff.max() <= 1
+      and (diff == 0).mean() >= 0.99, "max diff %g" % diff.max())
+got_u = c.embed(texts, normalize=True, dtype="ubinary")
+check("embed ubinary equals numpy.packbits(x > 0)", got_u.dtype == np.uint8 and
+      np.array_equal(got_u, np.packbits(ref_norm > 0, axis=1)))
 got_b = c.embed(texts, normalize=True, dtype="binary")
-check("embed binary equals numpy.packbits(x > 0)", np.array_equal(got_b, np.packbits(ref_norm > 0, axis=1)))
+check("embed binary is the ubinary bytes minus 128 as int8", got_b.dtype == np.int8 and
+      np.array_equal(got_b.astype(np.int16), np.packbits(ref_norm > 0, axis=1).astype(np.int16) - 128))
 stream = np.concatenate(list(c.embed_stream(texts * 5, batch=7, window=4)))
 check("embed_stream: 5x the texts in batches of 7, 4 in flight, in order", np.array_equal(stream, np.tile(ref, (5, 1))))
 

@@ -1,0 +1,80 @@
+/* enc_time: the encoder's own compute time for one sentence (tokenize once, then the forward pass
+ * alone, repeated), the reference for the pipeline's single-sentence latency.
+ *
+ *   enc_time MODEL_DIR THREADS REPEATS "sentence"   ->  "tokens N forward_ms p50 P p99 Q"
+ *
+ * Built by bench/pipeline/run.sh against build/release/libzembed.a; never part of tests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "enc.h"
+#include "tok.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: enc_time MODEL_DIR THREADS REPEATS SENTENCE\n");
+        return 2;
+    }
+    const char *dir = argv[1], *text = argv[4];
+    int threads = atoi(argv[2]), reps = atoi(argv[3]);
+    if (reps < 1 || reps > 100000 || threads < 0) {
+        fprintf(stderr, "enc_time: THREADS >= 0 and 1 <= REPEATS <= 100000\n");
+        return 2;
+    }
+    zb_err err = {0};
+    tok_tokenizer *tok = tok_load(dir, &err);
+    enc_model *m = tok ? enc_model_load(dir, &err) : NULL;
+    enc_runner *r = m ? enc_runner_new(m, 512, &err) : NULL;
+    if (!r) {
+        fprintf(stderr, "enc_time: %s\n", err.msg);
+        return 2;
+    }
+    enc_set_threads(threads);
+    tok_options opt;
+    tok_options_default(tok, &opt);
+    tok_encoding e;
+    tok_encoding_init(&e);
+    if (tok_encode(tok, text, strlen(text), NULL, 0, &opt, &e, &err)) {
+        fprintf(stderr, "enc_time: %s\n", err.msg);
+        return 2;
+    }
+    const enc_config *cfg = enc_model_config(m);
+    float *hidden = malloc(sizeof(float) * (size_t)e.n * (size_t)cfg->hidden);
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    int lens[1] = {e.n};
+    for (int i = 0; i < 3; i++) /* warm the caches and the BLAS thread pool */
+        enc_forward(r, e.ids, e.type_ids, lens, 1, hidden, &err);
+    for (int i = 0; i < reps; i++) {
+        double t0 = now_ms();
+        if (enc_forward(r, e.ids, e.type_ids, lens, 1, hidden, &err)) {
+            fprintf(stderr, "enc_time: %s\n", err.msg);
+            return 2;
+        }
+        t[i] = now_ms() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    printf("tokens %d forward_ms p50 %.3f p99 %.3f\n", e.n, t[reps / 2], t[(int)(reps * 0.99)]);
+    free(t);
+    free(hidden);
+    tok_encoding_free(&e);
+    enc_runner_free(r);
+    enc_model_free(m);
+    tok_free(tok);
+    return 0;
+}
