@@ -1,9 +1,359 @@
-/* PLACEHOLDER until the owning work lands: replaced by the real subcommand. */
+/* zembed compare-tokenizers: character vs word vs subword (the model's WordPiece) tokenization of
+ * one corpus, the comparison every explanation of subword tokenization makes.
+ *
+ * The character and word baselines (tok_baseline.h) learn their vocabulary from --train FILE, or
+ * from the corpus itself; the word vocabulary is cut to the model's vocabulary size unless
+ * --word-vocab says otherwise, so the word level competes at WordPiece's budget. Subword counts
+ * are of the text alone: no [CLS]/[SEP], no truncation. */
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "tok.h"
+#include "tok_baseline.h"
+
+enum { STRAT_CHAR, STRAT_WORD, STRAT_SUBWORD, N_STRAT };
+static const char *const STRAT_NAME[N_STRAT] = {"character", "word", "subword"};
+
+typedef struct {
+    char  **s;
+    size_t *len;
+    size_t  n, cap;
+} lines;
+
+typedef struct {
+    int     vocab_size;
+    int    *per_line;         /* tokens of each corpus line */
+    size_t  n_lines;
+    long long tokens, oov, lines_oov, words, words_split;
+} stats;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: zembed compare-tokenizers --model DIR [--train FILE] [--word-vocab N]\n"
+            "                                 [--char-vocab N] [--format json|table] < corpus\n"
+            "\n"
+            "Tokenizes every line of the corpus (stdin, UTF-8) three ways and prints, per strategy,\n"
+            "the vocabulary size, tokens per line (mean, p50, p95, max), out-of-vocabulary tokens and\n"
+            "lines holding one, and the share of words split into several tokens.\n"
+            "  character  code points of the normalized text (the model's BertNormalizer)\n"
+            "  word       BertPreTokenizer words (punctuation chars are words of their own)\n"
+            "  subword    the model's WordPiece (no [CLS]/[SEP], no truncation)\n"
+            "\n"
+            "  --model DIR       model folder (tokenizer.json or vocab.txt)\n"
+            "  --train FILE      corpus the character and word vocabularies are learned from\n"
+            "                    (default: the evaluated corpus itself)\n"
+            "  --word-vocab N    keep the N most frequent words, [UNK] included (default: the\n"
+            "                    model's vocabulary size; 0: every word seen)\n"
+            "  --char-vocab N    the same for characters (default 0: every character seen)\n"
+            "  --format F        json (default: one object per strategy per line) or table\n"
+            "\n"
+            "Lines that are not valid UTF-8 are skipped with a message on stderr (exit status 1).\n");
+}
+
+static void lines_free(lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->s[i]);
+    free(l->s);
+    free(l->len);
+}
+
+/* Read every line of f (without its "\n"). Returns 0, or -1 when out of memory. */
+static int read_lines(FILE *f, lines *l)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        if (n > 0 && buf[n - 1] == '\n')
+            n--;
+        if (l->n == l->cap) {
+            size_t nc = l->cap ? l->cap * 2 : 1024;
+            char **s = realloc(l->s, nc * sizeof *s);
+            if (!s) break;
+            l->s = s;
+            size_t *len = realloc(l->len, nc * sizeof *len);
+            if (!len) break;
+            l->len = len;
+            l->cap = nc;
+        }
+        if (!(l->s[l->n] = malloc((size_t)n + 1))) break;
+        memcpy(l->s[l->n], buf, (size_t)n);
+        l->s[l->n][n] = '\0';
+        l->len[l->n++] = (size_t)n;
+    }
+    int bad = !feof(f) || ferror(f);
+    free(buf);
+    return bad ? -1 : 0;
+}
+
+static int parse_count(const char *flag, const char *v, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < 0 || x > INT_MAX) {
+        fprintf(stderr, "zembed compare-tokenizers: %s '%s': expected a whole number >= 0\n", flag, v);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n): the ceil(q*n)-th smallest (the epsilon keeps
+ * 0.95 * 3000 = 2850.0000000000005 at rank 2850). */
+static int percentile(const int *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    size_t k = (size_t)ceil(q * (double)n - 1e-9);
+    return v[(k ? k : 1) - 1];
+}
+
+/* Counts of one line, whatever the strategy. */
+static void add_line(stats *st, size_t i, int n, int oov, int words, int split)
+{
+    st->per_line[i] = n;
+    st->tokens += n;
+    st->oov += oov;
+    st->lines_oov += oov > 0;
+    st->words += words;
+    st->words_split += split;
+}
+
+static int subword_line(const tok_tokenizer *t, const tok_options *opt, tok_encoding *e, const char *s,
+                        size_t len, int32_t unk, int *oov, int *words, int *split, zb_err *err)
+{
+    int rc = tok_encode(t, s, len, NULL, 0, opt, e, err);
+    if (rc)
+        return rc;
+    *oov = *words = *split = 0;
+    int prev_cont = 0;
+    for (int k = 0; k < e->n; k++) {
+        const char *tk = tok_id_to_token(t, e->ids[k]);
+        *oov += e->ids[k] == unk;
+        /* BERT WordPiece: "##" marks a continuation piece; a word cannot start with '#' (it is
+         * punctuation, a word of its own), so the first piece never does. */
+        int cont = tk && !strncmp(tk, "##", 2);
+        *words += !cont;
+        *split += cont && !prev_cont;        /* a word's first continuation piece */
+        prev_cont = cont;
+    }
+    return 0;
+}
+
+static int train_baseline(tokb_model *m, const lines *train, int max_vocab, zb_err *err)
+{
+    for (size_t i = 0; i < train->n; i++)
+        if (tokb_add(m, train->s[i], train->len[i], err) == ZB_ENOMEM)
+            return ZB_ENOMEM;      /* a bad line of the training corpus was reported already */
+    return tokb_build(m, max_vocab, err);
+}
+
+static json_t *stats_json(const char *name, const stats *st, const char *trained_on)
+{
+    int *v = st->per_line;
+    qsort(v, st->n_lines, sizeof *v, cmp_int);
+    double nl = st->n_lines ? (double)st->n_lines : 1.0;
+    return json_pack("{s:s, s:i, s:s?, s:I, s:I, s:{s:f, s:i, s:i, s:i}, s:I, s:f, s:I, s:I, s:I, s:f}",
+                     "strategy", name, "vocab_size", st->vocab_size, "trained_on", trained_on,
+                     "lines", (json_int_t)st->n_lines, "tokens", (json_int_t)st->tokens,
+                     "tokens_per_line", "mean", (double)st->tokens / nl, "p50", percentile(v, st->n_lines, 0.50),
+                     "p95", percentile(v, st->n_lines, 0.95), "max", st->n_lines ? v[st->n_lines - 1] : 0,
+                     "oov_tokens", (json_int_t)st->oov,
+                     "oov_share", st->tokens ? (double)st->oov / (double)st->tokens : 0.0,
+                     "lines_with_oov", (json_int_t)st->lines_oov, "words", (json_int_t)st->words,
+                     "words_split", (json_int_t)st->words_split,
+                     "words_split_share", st->words ? (double)st->words_split / (double)st->words : 0.0);
+}
+
+static void print_table(json_t *const *objs)
+{
+    printf("%-10s %8s %9s %6s %6s %7s %11s %10s %13s\n", "strategy", "vocab", "tok/line", "p50", "p95",
+           "max", "OOV tokens", "OOV lines", "words split");
+    for (int k = 0; k < N_STRAT; k++) {
+        json_t *o = objs[k], *tpl = json_object_get(o, "tokens_per_line");
+        printf("%-10s %8lld %9.2f %6lld %6lld %7lld %11lld %10lld %12.1f%%\n",
+               json_string_value(json_object_get(o, "strategy")),
+               json_integer_value(json_object_get(o, "vocab_size")),
+               json_real_value(json_object_get(tpl, "mean")), json_integer_value(json_object_get(tpl, "p50")),
+               json_integer_value(json_object_get(tpl, "p95")), json_integer_value(json_object_get(tpl, "max")),
+               json_integer_value(json_object_get(o, "oov_tokens")),
+               json_integer_value(json_object_get(o, "lines_with_oov")),
+               100.0 * json_real_value(json_object_get(o, "words_split_share")));
+    }
+    printf("%lld lines\n", json_integer_value(json_object_get(objs[0], "lines")));
+}
+
 int cli_compare_tokenizers(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "zembed: compare-tokenizers is not built yet\n");
-    return 2;
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"train", required_argument, 0, 't'},
+        {"word-vocab", required_argument, 0, 'w'}, {"char-vocab", required_argument, 0, 'c'},
+        {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *model = NULL, *train_file = NULL, *format = "json";
+    int word_vocab = -1, char_vocab = 0, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (o) {
+        case 'm': model = optarg; break;
+        case 't': train_file = optarg; break;
+        case 'w': if (parse_count("--word-vocab", optarg, &word_vocab)) return 2; break;
+        case 'c': if (parse_count("--char-vocab", optarg, &char_vocab)) return 2; break;
+        case 'f': format = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zembed compare-tokenizers: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!model) {
+        fprintf(stderr, "zembed compare-tokenizers: --model DIR is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(format, "json") && strcmp(format, "table")) {
+        fprintf(stderr, "zembed compare-tokenizers: --format '%s': expected json or table\n", format);
+        return 2;
+    }
+
+    zb_err err;
+    int status = 2;
+    lines corpus = {0}, train = {0};
+    stats st[N_STRAT] = {{0}};
+    json_t *objs[N_STRAT] = {0};
+    tokb_model *base[2] = {0};
+    tok_encoding enc;
+    tokb_encoding benc;
+    tok_encoding_init(&enc);
+    tokb_encoding_init(&benc);
+
+    tok_tokenizer *t = tok_load(model, &err);
+    if (!t) {
+        fprintf(stderr, "zembed compare-tokenizers: %s\n", err.msg);
+        return 2;
+    }
+    if (word_vocab < 0)
+        word_vocab = tok_vocab_size(t);
+    if (read_lines(stdin, &corpus)) {
+        fprintf(stderr, "zembed compare-tokenizers: reading stdin: out of memory or read error\n");
+        goto out;
+    }
+    if (train_file) {
+        FILE *f = fopen(train_file, "r");
+        if (!f) {
+            fprintf(stderr, "zembed compare-tokenizers: --train %s: cannot open\n", train_file);
+            goto out;
+        }
+        int bad = read_lines(f, &train);
+        fclose(f);
+        if (bad) {
+            fprintf(stderr, "zembed compare-tokenizers: --train %s: read error or out of memory\n", train_file);
+            goto out;
+        }
+    }
+    const lines *tr = train_file ? &train : &corpus;
+    const char *trained_on = train_file ? train_file : "corpus";
+    for (size_t i = 0; i < tr->n; i++) {         /* report bad training lines once, by number */
+        size_t off;
+        if (tok_utf8_check(tr->s[i], tr->len[i], &off))
+            fprintf(stderr, "zembed compare-tokenizers: %s line %zu: invalid UTF-8 at byte %zu, skipped\n",
+                    train_file ? train_file : "stdin", i + 1, off);
+    }
+    for (int k = 0; k < 2; k++) {
+        base[k] = tokb_new(t, k == STRAT_CHAR ? TOKB_CHAR : TOKB_WORD, &err);
+        if (!base[k] || train_baseline(base[k], tr, k == STRAT_CHAR ? char_vocab : word_vocab, &err)) {
+            fprintf(stderr, "zembed compare-tokenizers: %s level: %s\n", STRAT_NAME[k], err.msg);
+            goto out;
+        }
+    }
+    for (int k = 0; k < N_STRAT; k++) {
+        if (!(st[k].per_line = calloc(corpus.n + 1, sizeof *st[k].per_line))) {
+            fprintf(stderr, "zembed compare-tokenizers: out of memory for %zu lines\n", corpus.n);
+            goto out;
+        }
+        st[k].vocab_size = k == STRAT_SUBWORD ? tok_vocab_size(t) : tokb_vocab_size(base[k]);
+    }
+
+    tok_options opt;
+    tok_options_default(t, &opt);
+    opt.add_special_tokens = 0;
+    opt.truncate = 0;
+    opt.max_length = INT_MAX;
+    int32_t unk = tok_special_id(t, "unk");
+    size_t n_ok = 0, n_bad = 0;
+    for (size_t i = 0; i < corpus.n; i++) {
+        const char *s = corpus.s[i];
+        size_t len = corpus.len[i], off;
+        int oov, words, split;
+        if (tok_utf8_check(s, len, &off)) {
+            fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: invalid UTF-8 at byte %zu, skipped\n",
+                    i + 1, off);
+            n_bad++;
+            continue;
+        }
+        if (subword_line(t, &opt, &enc, s, len, unk, &oov, &words, &split, &err)) {
+            fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s, skipped\n", i + 1, err.msg);
+            n_bad++;
+            continue;
+        }
+        add_line(&st[STRAT_SUBWORD], n_ok, enc.n, oov, words, split);
+        for (int k = 0; k < 2; k++) {
+            if (tokb_encode(base[k], s, len, &benc, &err)) {
+                fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s\n", i + 1, err.msg);
+                goto out;        /* the subword side accepted it: only out of memory gets here */
+            }
+            add_line(&st[k], n_ok, benc.n, benc.n_oov, benc.n_words, benc.n_words_split);
+        }
+        n_ok++;
+    }
+    for (int k = 0; k < N_STRAT; k++) {
+        st[k].n_lines = n_ok;
+        if (!(objs[k] = stats_json(STRAT_NAME[k], &st[k], k == STRAT_SUBWORD ? NULL : trained_on))) {
+            fprintf(stderr, "zembed compare-tokenizers: out of memory\n");
+            goto out;
+        }
+    }
+    if (!strcmp(format, "table")) {
+        print_table(objs);
+    } else {
+        for (int k = 0; k < N_STRAT; k++) {
+            char *js = json_dumps(objs[k], JSON_COMPACT | JSON_REAL_PRECISION(6));
+            if (!js) { fprintf(stderr, "zembed compare-tokenizers: out of memory\n"); goto out; }
+            puts(js);
+            free(js);
+        }
+    }
+    if (fflush(stdout)) {
+        fprintf(stderr, "zembed compare-tokenizers: writing stdout failed\n");
+        goto out;
+    }
+    status = n_bad ? 1 : 0;
+out:
+    for (int k = 0; k < N_STRAT; k++) {
+        free(st[k].per_line);
+        json_decref(objs[k]);
+    }
+    tokb_free(base[0]);
+    tokb_free(base[1]);
+    tokb_encoding_free(&benc);
+    tok_encoding_free(&enc);
+    lines_free(&corpus);
+    lines_free(&train);
+    tok_free(t);
+    return status;
 }

@@ -11,7 +11,7 @@
 'use strict';
 const fs = require('fs');
 
-const MAX_SHOWN = 6;
+const MAX_SHOWN = Number(process.env.ZEMBED_PARITY_SHOW) || 6;  // more: ZEMBED_PARITY_SHOW=N
 const FIELDS = ['input_ids', 'token_type_ids', 'attention_mask', 'offsets', 'tokens'];
 
 function splitLines(buf) {
