@@ -33,6 +33,7 @@ static void usage(FILE *f)
         "  --no-truncate           a line longer than max-length is an error (too_long) instead\n"
         "  --pairs                 each line holds two texts separated by the first TAB\n"
         "  --truncation S          longest_first (default), only_first or only_second\n"
+        "                          (also spelled --truncation-strategy S)\n"
         "  --truncation-side D     right (default: cut the end) or left (cut the beginning)\n"
         "  --no-special-tokens     do not add [CLS] / [SEP]\n"
         "  --lossy                 replace invalid UTF-8 by U+FFFD (one per maximal invalid\n"
@@ -167,7 +168,7 @@ int cli_tokenize(int argc, char **argv)
         else if (!strcmp(a, "--pairs")) pairs = 1;
         else if (!strcmp(a, "--no-special-tokens")) no_special = 1;
         else if (!strcmp(a, "--lossy")) lossy = 1;
-        else if (!strcmp(a, "--truncation") && v) {
+        else if ((!strcmp(a, "--truncation") || !strcmp(a, "--truncation-strategy")) && v) {
             strategy = !strcmp(v, "longest_first") ? TOK_LONGEST_FIRST : !strcmp(v, "only_first") ? TOK_ONLY_FIRST
                      : !strcmp(v, "only_second") ? TOK_ONLY_SECOND : -2;
             if (strategy == -2) {

@@ -42,6 +42,7 @@ void tok_encoding_free(tok_encoding *e)
         for (int i = 0; i < 2; i++) {
             free(w->seq[i].ids);
             free(w->seq[i].off);
+            free(w->seq[i].flags);
         }
         free(w);
     }
@@ -142,7 +143,7 @@ static int on_norm_piece(void *vc, int32_t id, size_t s, size_t e)
 {
     enc_ctx *c = vc;
     if (id >= 0)
-        return tok_seq_push(c->seq, id, c->w->norig[s], c->w->norig[e - 1] + 1);
+        return tok_seq_push(c->seq, id, c->w->norig[s], c->w->norig[e - 1] + 1, TOK_F_WORD | TOK_F_ADDED);
     return tok_words_to_ids(c->t, c->w, s, e, c->seq);
 }
 
@@ -150,7 +151,7 @@ static int on_raw_piece(void *vc, int32_t id, size_t s, size_t e)
 {
     enc_ctx *c = vc;
     if (id >= 0)
-        return tok_seq_push(c->seq, id, (uint32_t)s, (uint32_t)e);
+        return tok_seq_push(c->seq, id, (uint32_t)s, (uint32_t)e, TOK_F_WORD | TOK_F_ADDED);
     long nn = tok_normalize(c->t, c->w, c->w->cps + s, e - s, (uint32_t)s);
     if (nn < 0)
         return (int)nn;
@@ -189,7 +190,40 @@ static void cut(tok_seq *s, int keep, tok_direction dir)
     s->n = keep;
 }
 
-static int truncate_seqs(tok_seq *a, tok_seq *b, int max_len, const tok_options *opt, zb_err *err)
+/* HF tokenizers (0.23) stops tokenizing a sequence, pre-token by pre-token from the kept side,
+ * once it holds at least max_length tokens (the full max_length, special tokens included), and
+ * the pair rule below then compares those partial lengths. Added tokens count but never stop
+ * it by themselves (pre_tokenizer.rs tokenize_with_limit). For one text, and for only_first /
+ * only_second, the outcome is the same as with full lengths; for longest_first pairs it is not. */
+static int early_exit_len(const tok_seq *s, int full_max, tok_direction dir)
+{
+    int total = 0;
+    if (dir == TOK_RIGHT) {
+        for (int i = 0; i < s->n;) {
+            int j = i + 1;
+            while (j < s->n && !(s->flags[j] & TOK_F_WORD))
+                j++;
+            total += j - i;
+            if (!(s->flags[i] & TOK_F_ADDED) && total >= full_max)
+                return total;
+            i = j;
+        }
+        return s->n;
+    }
+    for (int j = s->n; j > 0;) {
+        int i = j - 1;
+        while (i > 0 && !(s->flags[i] & TOK_F_WORD))
+            i--;
+        total += j - i;
+        if (!(s->flags[i] & TOK_F_ADDED) && total >= full_max)
+            return total;
+        j = i;
+    }
+    return s->n;
+}
+
+static int truncate_seqs(tok_seq *a, tok_seq *b, int max_len, int full_max, const tok_options *opt,
+                         zb_err *err)
 {
     int total = a->n + (b ? b->n : 0);
     if (total <= max_len)
@@ -200,7 +234,8 @@ static int truncate_seqs(tok_seq *a, tok_seq *b, int max_len, const tok_options 
             cut(a, max_len, opt->direction);
             return 0;
         }
-        int n1 = a->n, n2 = b->n, swap = 0;
+        int n1 = early_exit_len(a, full_max, opt->direction), n2 = early_exit_len(b, full_max, opt->direction);
+        int swap = 0;
         if (n1 > n2) { int x = n1; n1 = n2; n2 = x; swap = 1; }
         if (n1 > max_len)
             n2 = n1;
@@ -268,7 +303,7 @@ int tok_encode(const tok_tokenizer *t, const char *a, size_t a_len, const char *
         if (opt->max_length < n_special)
             return zb_fail(err, ZB_EINVAL, "max_length %d leaves no room for the %d special tokens",
                            opt->max_length, n_special);
-        if ((rc = truncate_seqs(sa, sb, opt->max_length - n_special, opt, err)))
+        if ((rc = truncate_seqs(sa, sb, opt->max_length - n_special, opt->max_length, opt, err)))
             return rc;
     }
     if (tok_encoding_reserve(out, sa->n + (sb ? sb->n : 0) + n_special))

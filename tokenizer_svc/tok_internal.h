@@ -96,9 +96,11 @@ struct tok_tokenizer {
 
 /* ---- per-call working memory, kept in tok_encoding between calls ---------------------------- */
 
+enum { TOK_F_WORD = 1, TOK_F_ADDED = 2 };   /* first token of a pre-token / an added token */
 typedef struct {
     int32_t  *ids;
     tok_span *off;
+    uint8_t  *flags;                        /* TOK_F_*: where HF's pre-token splits begin */
     int n, cap;
 } tok_seq;
 
@@ -112,7 +114,7 @@ typedef struct {
     tok_seq   seq[2];
 } tok_work;
 
-int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end);
+int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end, int flags);
 
 /* Decode UTF-8 into w->cps. Strict: ZB_EUTF8 naming the byte offset of the first bad sequence.
  * Lossy: each maximal ill-formed subpart becomes one U+FFFD (as WHATWG / Rust from_utf8_lossy). */

@@ -204,6 +204,7 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
     const int lower = t->has_normalizer && t->lowercase;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cps[i], orig = base + (uint32_t)i;
+        int pad_after = 0;
         if (o + 40 > w->n_cap && ensure_norm(w, o + 40 + (n - i)))
             return ZB_ENOMEM;
         if (clean) {
@@ -227,13 +228,12 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
                 if (sort_run(w, run, o)) return ZB_ENOMEM;
                 run = (size_t)-1;
             }
-            uint32_t three[3] = {' ', c, ' '};
-            for (int k = 0; k < 3; k++) {
-                w->ncp[o] = three[k];
-                w->norig[o] = orig;
-                w->nccc[o++] = 0;
-            }
-            continue;
+            /* ' ' c ' '; c itself still goes through NFD below: the compatibility ideographs
+             * (U+F900.., U+2F800..) decompose canonically to unified ones. */
+            w->ncp[o] = ' ';
+            w->norig[o] = orig;
+            w->nccc[o++] = 0;
+            pad_after = 1;
         }
         utf8proc_int32_t d[32];
         utf8proc_ssize_t nd = 1;
@@ -272,6 +272,11 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
             w->ncp[o] = lower ? lower1(x) : x;
             w->norig[o] = orig;
             w->nccc[o++] = (uint8_t)ccc;
+        }
+        if (pad_after) {
+            w->ncp[o] = ' ';
+            w->norig[o] = orig;
+            w->nccc[o++] = 0;
         }
     }
     if (run != (size_t)-1 && sort_run(w, run, o))

@@ -16,7 +16,7 @@
 
 #include "tok_internal.h"
 
-int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end)
+int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end, int flags)
 {
     if (s->n == s->cap) {
         if (s->cap > (1 << 29))
@@ -28,11 +28,15 @@ int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end)
         a = realloc(s->off, (size_t)nc * sizeof *s->off);
         if (!a) return ZB_ENOMEM;
         s->off = a;
+        a = realloc(s->flags, (size_t)nc);
+        if (!a) return ZB_ENOMEM;
+        s->flags = a;
         s->cap = nc;
     }
     s->ids[s->n] = id;
     s->off[s->n].start = start;
     s->off[s->n].end = end;
+    s->flags[s->n] = (uint8_t)flags;
     s->n++;
     return 0;
 }
@@ -60,7 +64,7 @@ static int wordpiece(const tok_tokenizer *t, tok_work *w, size_t s, size_t e, to
     const size_t nchars = e - s;
     const uint32_t wstart = w->norig[s], wend = w->norig[e - 1] + 1;
     if (nchars > (size_t)t->max_chars_per_word)
-        return tok_seq_push(seq, t->unk_id, wstart, wend);
+        return tok_seq_push(seq, t->unk_id, wstart, wend, TOK_F_WORD);
 
     /* The word as UTF-8, with the byte offset of every char (wboff[nchars] = total). */
     if (nchars * 4 + 4 > w->w_cap) {
@@ -108,9 +112,9 @@ static int wordpiece(const tok_tokenizer *t, tok_work *w, size_t s, size_t e, to
         }
         if (id < 0) {                       /* no piece fits: the whole word is [UNK] */
             seq->n = mark;
-            return tok_seq_push(seq, t->unk_id, wstart, wend);
+            return tok_seq_push(seq, t->unk_id, wstart, wend, TOK_F_WORD);
         }
-        if (tok_seq_push(seq, id, w->norig[s + pos], w->norig[s + k - 1] + 1))
+        if (tok_seq_push(seq, id, w->norig[s + pos], w->norig[s + k - 1] + 1, pos ? 0 : TOK_F_WORD))
             return ZB_ENOMEM;
         pos = k;
     }
