@@ -1,0 +1,162 @@
+/* zembed_embed: a stand-alone C client of a running zembed pipeline (docs/PROTOCOL.md, v1), using
+ * only libzmq and msgpack-c, as any C program would (no zembed library needed).
+ *
+ *   cc -O2 -o zembed_embed clients/c/zembed_embed.c -lzmq -lmsgpackc
+ *   printf 'a cat\na dog\n' | ./zembed_embed [tcp://127.0.0.1:5555]
+ *
+ * Reads text lines from stdin, sends them in `embed` requests of up to 32 lines, prints one JSON line
+ * per text: {"embedding":[...]} (or {"error":{"code":...,"message":...}} for a failed batch), with
+ * floats printed with 9 significant digits (enough to round-trip a float32).
+ */
+#include <msgpack.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define BATCH 32
+#define MAX_LINE (64 * 1024)
+
+/* The value of key in a msgpack map, or NULL. */
+static const msgpack_object *get(const msgpack_object *map, const char *key)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl && !memcmp(k->via.str.ptr, key, kl))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+/* Print the reply to one batch of n texts; 0 if it was a valid success reply. */
+static int print_reply(const msgpack_object *r, int n)
+{
+    const msgpack_object *ok = get(r, "ok"), *err = get(r, "error");
+    if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
+        const msgpack_object *code = err ? get(err, "code") : NULL, *msg = err ? get(err, "message") : NULL;
+        for (int i = 0; i < n; i++) /* messages are ours (protocol text): printed as JSON strings */
+            printf("{\"error\":{\"code\":\"%.*s\",\"message\":\"%.*s\"}}\n",
+                   code && code->type == MSGPACK_OBJECT_STR ? (int)code->via.str.size : 7,
+                   code && code->type == MSGPACK_OBJECT_STR ? code->via.str.ptr : "unknown",
+                   msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 0,
+                   msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "");
+        return 1;
+    }
+    const msgpack_object *t = get(r, "embeddings");
+    const msgpack_object *dt = t ? get(t, "dtype") : NULL, *shape = t ? get(t, "shape") : NULL;
+    const msgpack_object *data = t ? get(t, "data") : NULL;
+    if (!dt || dt->type != MSGPACK_OBJECT_STR || dt->via.str.size != 7 || memcmp(dt->via.str.ptr, "float32", 7) ||
+        !shape || shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2 ||
+        !data || data->type != MSGPACK_OBJECT_BIN) {
+        fprintf(stderr, "zembed_embed: reply has no float32 [n, dim] embeddings tensor\n");
+        return 1;
+    }
+    uint64_t rows = shape->via.array.ptr[0].via.u64, dim = shape->via.array.ptr[1].via.u64;
+    if (rows != (uint64_t)n || dim == 0 || dim > (1u << 20) || data->via.bin.size != rows * dim * 4) {
+        fprintf(stderr, "zembed_embed: tensor shape and data size disagree\n");
+        return 1;
+    }
+    const unsigned char *p = (const unsigned char *)data->via.bin.ptr;
+    for (uint64_t i = 0; i < rows; i++) {
+        fputs("{\"embedding\":[", stdout);
+        for (uint64_t j = 0; j < dim; j++, p += 4) {
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            float f;
+            memcpy(&f, &u, 4); /* little-endian on the wire, whatever this host is */
+            printf(j ? ",%.9g" : "%.9g", (double)f);
+        }
+        fputs("]}\n", stdout);
+    }
+    return 0;
+}
+
+/* One request/reply round trip for n texts. */
+static int embed_batch(void *sock, char **texts, int n, int id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pack_str(&pk, "v", 1);
+    msgpack_pack_int(&pk, 1);
+    pack_str(&pk, "id", 2);
+    msgpack_pack_int(&pk, id);
+    pack_str(&pk, "op", 2);
+    pack_str(&pk, "embed", 5);
+    pack_str(&pk, "texts", 5);
+    msgpack_pack_array(&pk, (size_t)n);
+    for (int i = 0; i < n; i++)
+        pack_str(&pk, texts[i], strlen(texts[i]));
+    /* REQ socket: it adds the empty delimiter frame the gateway's ROUTER expects */
+    int rc = zmq_send(sock, sb.data, sb.size, 0) < 0;
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        fprintf(stderr, "zembed_embed: send: %s\n", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, 0) < 0) {
+        fprintf(stderr, "zembed_embed: no reply: %s (is the pipeline up?)\n", zmq_strerror(zmq_errno()));
+        zmq_msg_close(&msg);
+        return 1;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (msgpack_unpack_next(&up, zmq_msg_data(&msg), zmq_msg_size(&msg), &off) != MSGPACK_UNPACK_SUCCESS) {
+        fprintf(stderr, "zembed_embed: reply is not msgpack\n");
+        rc = 1;
+    } else {
+        rc = print_reply(&up.data, n);
+    }
+    msgpack_unpacked_destroy(&up);
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *env = getenv("ZEMBED_ENDPOINT");
+    const char *ep = argc > 1 ? argv[1] : env && *env ? env : "tcp://127.0.0.1:5555";
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_REQ);
+    int linger = 0, timeout_ms = 30000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (zmq_connect(sock, ep) != 0) {
+        fprintf(stderr, "zembed_embed: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+        return 2;
+    }
+    char *texts[BATCH], line[MAX_LINE];
+    int n = 0, id = 1, failed = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            line[--l] = '\0';
+        texts[n++] = strdup(line);
+        if (n == BATCH) {
+            failed |= embed_batch(sock, texts, n, id++);
+            while (n)
+                free(texts[--n]);
+        }
+    }
+    if (n)
+        failed |= embed_batch(sock, texts, n, id++);
+    while (n)
+        free(texts[--n]);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return failed ? 1 : 0;
+}
