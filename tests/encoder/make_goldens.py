@@ -19,11 +19,9 @@ Models come from `zembed gen-model` (deterministic), so CI regenerates the same 
 records each model's sha256 so a generator drift is reported as such.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from st_py import load_folder, sha256_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -81,44 +81,6 @@ def texts():
         long,
         "unaffable preprocessing: re-tokenize (x) [y] {z}; 3.14159 + 2,718 = 5.85959?",
     ]
-
-
-# ---------- reading a model folder (no safetensors package: json + numpy) ----------
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = t["data_offsets"]
-        raw = data[base + a:base + b]
-        if t["dtype"] == "F32":
-            x = np.frombuffer(raw, "<f4")
-        elif t["dtype"] == "F16":
-            x = np.frombuffer(raw, "<f2").astype(np.float32)
-        elif t["dtype"] == "BF16":
-            x = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise ValueError(f"{path}: {name}: dtype {t['dtype']}")
-        out[name] = x.reshape(t["shape"]).copy()
-    return out
-
-
-def load_folder(d):
-    cfg = json.load(open(os.path.join(d, "config.json")))
-    idx = os.path.join(d, "model.safetensors.index.json")
-    files = sorted(set(json.load(open(idx))["weight_map"].values())) if os.path.exists(idx) \
-        else ["model.safetensors"]
-    w = {}
-    for f in files:
-        for k, v in read_safetensors(os.path.join(d, f)).items():
-            w[k[5:] if k.startswith("bert.") else k] = v
-    return cfg, w
 
 
 # ---------- the reference, from torch's own modules ----------
@@ -244,10 +206,6 @@ def gen_model(zembed, vocab, out, flags):
     return out
 
 
-def sha256(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
-
-
 def pool(tok, normalize):
     v = tok.mean(0)
     return v / max(np.linalg.norm(v), 1e-12) if normalize else v
@@ -292,7 +250,7 @@ def make_goldens(args):
             save(os.path.join(vd, "tokens.npy"), np.concatenate([h64[i] for i in full]))
             save(os.path.join(vd, "input.npy"), np.concatenate([emb[ids[i]] for i in full]))
             index["variants"][name] = {
-                "gen_model": flags, "sha256": sha256(os.path.join(d, "model.safetensors")),
+                "gen_model": flags, "sha256": sha256_file(os.path.join(d, "model.safetensors")),
                 "hidden": cfg["hidden_size"], "full_texts": full}
             print(f"{name}: torch float32 vs float64 max abs diff {err32:.3g} on token embeddings; "
                   f"torch modules vs numpy BERT {err_map:.3g}")
