@@ -426,8 +426,9 @@ int hub_fetch(const hub_opts *o, char *dir, size_t cap, zb_err *err)
     char commit[256], snap[HUB_PATH_MAX];
     int cached = is_commit_hash(c.revision) ? (snprintf(commit, sizeof commit, "%s", c.revision), 1)
                                             : read_ref(c.repo_dir, c.revision, commit, sizeof commit);
-    if (cached && snprintf(snap, sizeof snap, "%s/snapshots/%s", c.repo_dir, commit) < (int)sizeof snap &&
-        hub_snapshot_complete(snap) && !o->refresh) {
+    cached = cached && snprintf(snap, sizeof snap, "%s/snapshots/%s", c.repo_dir, commit) < (int)sizeof snap &&
+             hub_snapshot_complete(snap);
+    if (cached && !o->refresh) {
         if (o->log)
             fprintf(o->log, "hub: %s@%s from the cache: %s\n", c.repo, c.revision, snap);
         return copy_out(dir, cap, snap, err);
@@ -442,6 +443,11 @@ int hub_fetch(const hub_opts *o, char *dir, size_t cap, zb_err *err)
     if (o->log)
         fprintf(o->log, "hub: fetching %s@%s from %s into %s\n", c.repo, c.revision, c.endpoint, c.repo_dir);
     rc = download_all(&c, err);
+    if (rc == ZB_EUNAVAILABLE && cached) { /* --refresh while offline: the cached copy still serves */
+        if (o->log)
+            fprintf(o->log, "hub: %s; using the cached copy %s\n", err ? err->msg : "hub unreachable", snap);
+        return copy_out(dir, cap, snap, err);
+    }
     if (rc == ZB_EUNAVAILABLE) {
         char why[ZB_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err ? err->msg : "");
