@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Tokenizer benchmark: zembed's tokenizer library vs Hugging Face tokenizers (Node binding) on the
+# same text in the same run, single thread and all cores; MB/s, tokens/s, ours/HF ratio, peak RSS.
+#
+#   bench/tokenizer/run.sh [--repeat R] [--mb N]     (defaults: 5 runs, medians; 10 MB of STS)
+#
+# Inputs (built here, in a temp folder): STS Benchmark sentences repeated to ~N MB; and a
+# multilingual mix, the tokenizer parity corpus (tests/tokenizer/gen_corpus.js: many scripts, emoji,
+# control chars, 100-char words, long lines) repeated to ~N/2 MB.
+# Both sides add [CLS]/[SEP], do not truncate, do not pad; the token totals must agree (checked).
+# HF single thread = encodeBatch with RAYON_NUM_THREADS=1; all cores = RAYON_NUM_THREADS=$(nproc).
+# HF encode() per line (single thread) is shown too: it is how most Node code calls it.
+# Needs: make benches, node, tests/peers/node_modules (deploy/install-deps.sh --test-peers),
+# ../shared (or ZEMBED_SHARED) for the STS data and the model's tokenizer files.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+REPEAT=5 MB=10
+while (($#)); do
+    case $1 in
+    --repeat) REPEAT=$2; shift 2 ;;
+    --mb) MB=$2; shift 2 ;;
+    *) echo "usage: bench/tokenizer/run.sh [--repeat R] [--mb N]" >&2; exit 2 ;;
+    esac
+done
+SHARED=${ZEMBED_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+MODEL=${ZEMBED_BENCH_MODEL:-$SHARED/models/paraphrase-MiniLM-L6-v2}
+NPROC=$(nproc)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zembed-tokbench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+echo "uptime: $(uptime)"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NPROC cores; model $MODEL"
+make -s benches >/dev/null
+BENCH=$ROOT/build/release/bench/bench_tokenizer
+
+# repeat_to FILE TARGET_BYTES OUT: FILE's lines, again and again, until OUT has TARGET_BYTES.
+repeat_to() {
+    local src=$1 target=$2 out=$3
+    : >"$out"
+    while (($(stat -c %s "$out") < target)); do cat "$src" >>"$out"; done
+}
+cut -f6,7 "$SHARED/data/stsbenchmark/sts-train.csv" | tr '\t' '\n' >"$WORK/sts1.txt"
+repeat_to "$WORK/sts1.txt" $((MB * 1000000)) "$WORK/sts.txt"
+node tests/tokenizer/gen_corpus.js "$WORK/corpus" "$SHARED" 2>/dev/null
+repeat_to "$WORK/corpus/single.txt" $((MB * 1000000 / 2)) "$WORK/multi.txt"
+
+field() { node -e 'const o = JSON.parse(process.argv[1]); console.log(o[process.argv[2]])' "$1" "$2"; }
+
+for input in sts multi; do
+    f=$WORK/$input.txt
+    echo
+    echo "== $input: $(wc -l <"$f") lines, $(stat -c %s "$f") bytes; median of $REPEAT runs"
+    printf '%-28s %9s %12s %10s %12s\n' "implementation" "MB/s" "tokens/s" "tokens" "peak RSS MB"
+    declare -A mbs=()
+    tokens_ref=""
+    run() {   # run LABEL KEY CMD...: prints a row, remembers MB/s under KEY
+        local label=$1 key=$2; shift 2
+        local out; out=$("$@")
+        local mb tps tok rss
+        mb=$(field "$out" mb_s); tps=$(field "$out" tokens_s); tok=$(field "$out" tokens); rss=$(field "$out" peak_rss_kb)
+        printf '%-28s %9.2f %12.0f %10d %12.1f\n' "$label" "$mb" "$tps" "$tok" "$(echo "$rss / 1024" | bc -l)"
+        mbs[$key]=$mb
+        if [[ -n $tokens_ref && $tok != "$tokens_ref" ]]; then
+            echo "   !! token total $tok differs from $tokens_ref: the two tokenizers disagree on this input"
+        fi
+        tokens_ref=$tok
+    }
+    run "zembed, 1 thread" ours1 "$BENCH" --model "$MODEL" --input "$f" --threads 1 --repeat "$REPEAT"
+    run "zembed, $NPROC threads" oursN "$BENCH" --model "$MODEL" --input "$f" --threads "$NPROC" --repeat "$REPEAT"
+    run "HF encodeBatch, 1 thread" hf1 env RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=true \
+        node bench/tokenizer/hf_bench.js --model "$MODEL" --input "$f" --api batch --repeat "$REPEAT"
+    run "HF encodeBatch, $NPROC threads" hfN env RAYON_NUM_THREADS="$NPROC" TOKENIZERS_PARALLELISM=true \
+        node bench/tokenizer/hf_bench.js --model "$MODEL" --input "$f" --api batch --repeat "$REPEAT"
+    run "HF encode() per line" hfe env RAYON_NUM_THREADS=1 \
+        node bench/tokenizer/hf_bench.js --model "$MODEL" --input "$f" --api encode --repeat "$REPEAT"
+    printf 'ratio ours/HF: 1 thread %.1fx, %d threads %.1fx, vs HF encode() per line %.1fx\n' \
+        "$(echo "${mbs[ours1]} / ${mbs[hf1]}" | bc -l)" "$NPROC" "$(echo "${mbs[oursN]} / ${mbs[hfN]}" | bc -l)" \
+        "$(echo "${mbs[ours1]} / ${mbs[hfe]}" | bc -l)"
+    unset mbs
+done
+echo
+echo "uptime: $(uptime)"
