@@ -1,17 +1,608 @@
-/* PLACEHOLDER until the pipeline work lands: replaced by the real remote client. */
+/* zembed embed|tokenize|similarity|info --endpoint E: the same JSON lines as the local commands,
+ * computed by a running pipeline (docs/PROTOCOL.md). Lines are sent in batches (--batch); when a
+ * batch fails because of one of its texts, its lines are sent again one by one so that only the
+ * bad line gets an error object, as with the local commands. JSON is written with jansson. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <zmq.h>
+
 #include "cli.h"
-int cli_wants_remote(int argc, char **argv)
+#include "svc.h"
+#include "wire.h"
+
+static const char usage_text[] =
+    "usage: zembed embed|tokenize|similarity|info --endpoint E [options] < lines.txt\n"
+    "\n"
+    "Talks to a running pipeline (bin/gateway + workers; `make run`). E defaults to $ZEMBED_ENDPOINT,\n"
+    "else tcp://127.0.0.1:5555. One JSON object per input line on stdout, as the local commands:\n"
+    "  embed       {\"embedding\":[...]}  (--output tokens|input: {\"tokens\":[...],\"token_embeddings\":[[...]]})\n"
+    "  tokenize    {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...],\"offsets\":[...]}\n"
+    "  similarity  lines \"text A<TAB>text B\" -> {\"similarity\":x}\n"
+    "              (--tokens: {\"tokens_a\":[...],\"tokens_b\":[...],\"scores\":[[...]]})\n"
+    "  info        the model and the pipeline, one object (no input)\n"
+    "A line that fails gives {\"error\":{\"code\":...,\"message\":\"line 7: ...\"}} and the stream goes on\n"
+    "(exit status 1); no answer or no connection is exit status 2.\n"
+    "\n"
+    "options:\n"
+    "  --endpoint E            the gateway's client endpoint\n"
+    "  --timeout-ms N          give up when a reply takes longer (default 30000)\n"
+    "  --batch N               lines per request (default 32; at most the gateway's max_texts)\n"
+    "  --no-truncate           a line longer than the model's max length is an error (too_long);\n"
+    "                          for tokenize: all its tokens are returned\n"
+    "  --truncation-side D     right (default) or left\n"
+    "embed:      --output sentence|tokens|input   --normalize | --no-normalize (default: the model's)\n"
+    "            --dimensions N (Matryoshka)      --dtype float32|float16|int8|uint8|binary|ubinary\n"
+    "tokenize:   --no-special-tokens\n"
+    "similarity: --tokens   --space output|input (token-by-token, on contextual or input embeddings)\n";
+
+typedef struct {
+    void *ctx, *sock;
+    const char *endpoint;
+    int timeout_ms;
+    long next_id;
+} conn;
+
+typedef struct {
+    const char *cmd;
+    int batch, truncate, left, normalize, dimensions, dtype, output, special, tokens, input_space;
+} ropts;
+
+enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
+
+/* ---- the connection -------------------------------------------------------------------------- */
+
+static int conn_open(conn *c, const char *endpoint, int timeout_ms)
 {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--endpoint"))
-            return 1;
+    zb_err err;
+    c->ctx = zmq_ctx_new();
+    c->endpoint = endpoint;
+    c->timeout_ms = timeout_ms;
+    c->sock = svc_socket(c->ctx, ZMQ_DEALER, endpoint, 0, NULL, &err);
+    if (!c->sock) {
+        fprintf(stderr, "zembed: %s\n", err.msg);
+        return -1;
+    }
     return 0;
 }
+
+static void conn_close(conn *c)
+{
+    if (c->sock)
+        zmq_close(c->sock);
+    zmq_ctx_term(c->ctx);
+}
+
+/* Send one request (its id is ours: a counter) and wait for the reply with the same id. Returns 0
+ * with *reply unpacked, or -1 after printing why nothing usable came back. */
+static int conn_call(conn *c, msgpack_sbuffer *req, long id, msgpack_unpacked *reply, zmq_msg_t *msg)
+{
+    if (zmq_send(c->sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(c->sock, req->data, req->size, 0) < 0) {
+        fprintf(stderr, "zembed: sending to %s: %s\n", c->endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    int64_t deadline = 0;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + c->timeout_ms;
+    }
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0) {
+            fprintf(stderr, "zembed: no reply from %s within %d ms: is the gateway running and are "
+                    "workers connected? (`make run` starts both; --timeout-ms waits longer)\n",
+                    c->endpoint, c->timeout_ms);
+            return -1;
+        }
+        /* [empty delimiter][body]: read frames up to the last one */
+        zmq_msg_init(msg);
+        int more = 1;
+        while (more) {
+            zmq_msg_close(msg);
+            zmq_msg_init(msg);
+            if (zmq_msg_recv(msg, c->sock, 0) < 0)
+                return -1;
+            more = zmq_msg_more(msg);
+        }
+        zb_err err;
+        size_t off = 0;
+        if (wire_check(zmq_msg_data(msg), zmq_msg_size(msg), WIRE_MAX_DEPTH, &err) ||
+            msgpack_unpack_next(reply, zmq_msg_data(msg), zmq_msg_size(msg), &off) !=
+                MSGPACK_UNPACK_SUCCESS ||
+            reply->data.type != MSGPACK_OBJECT_MAP) {
+            fprintf(stderr, "zembed: %s sent something that is not a protocol reply\n", c->endpoint);
+            zmq_msg_close(msg);
+            return -1;
+        }
+        const msgpack_object *rid = wire_map_get(&reply->data, "id");
+        if (rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER && (long)rid->via.u64 == id)
+            return 0;
+        zmq_msg_close(msg);     /* a late reply to an earlier request: not ours any more */
+    }
+}
+
+/* ---- msgpack -> JSON ------------------------------------------------------------------------- */
+
+static json_t *to_json(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return json_null();
+    case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR: return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            json_array_append_new(a, to_json(&o->via.array.ptr[i]));
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *m = json_object();
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR) {
+                char key[128];
+                snprintf(key, sizeof key, "%.*s", (int)k->via.str.size, k->via.str.ptr);
+                json_object_set_new(m, key, to_json(&o->via.map.ptr[i].val));
+            }
+        }
+        return m;
+    }
+    default: return json_null();
+    }
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    json_decref(j);
+}
+
+static void print_error(const char *code, int line, const char *msg)
+{
+    char full[1024];
+    snprintf(full, sizeof full, "line %d: %s", line, msg);
+    print_json(json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", full));
+}
+
+/* A tensor row as a JSON array of numbers (floats for float32/float16, ints otherwise). */
+static json_t *tensor_row(const char *dtype, const unsigned char *p, int cols)
+{
+    json_t *a = json_array();
+    for (int k = 0; k < cols; k++) {
+        if (!strcmp(dtype, "float32")) {
+            float f;
+            memcpy(&f, p + 4 * k, 4);
+            json_array_append_new(a, json_real(f));
+        } else if (!strcmp(dtype, "float16")) {
+            uint16_t h;
+            memcpy(&h, p + 2 * k, 2);
+            /* binary16 -> double: sign, 5-bit exponent, 10-bit mantissa */
+            int e = (h >> 10) & 31, m = h & 1023;
+            double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+            json_array_append_new(a, json_real(h & 0x8000 ? -v : v));
+        } else if (!strcmp(dtype, "int8")) {
+            json_array_append_new(a, json_integer((int8_t)p[k]));
+        } else {
+            json_array_append_new(a, json_integer(p[k]));
+        }
+    }
+    return a;
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static void pack_kv_bool(msgpack_packer *pk, const char *k, int v)
+{
+    wire_pack_str(pk, k);
+    v ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer *sb)
+{
+    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary"};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    const char *op = !strcmp(o->cmd, "tokenize") ? "tokenize"
+                     : !strcmp(o->cmd, "similarity") ? "similarity"
+                     : o->output == OUT_TOKENS ? "token_embeddings"
+                     : o->output == OUT_INPUT ? "input_embeddings" : "embed";
+    int sim = !strcmp(op, "similarity"), embed = !strcmp(op, "embed"), tok = !strcmp(op, "tokenize");
+    int fields = 5 + (sim ? 2 + (o->tokens ? 2 : 0) : 1) + (tok ? 1 : 0) +
+                 (embed ? 1 + (o->normalize >= 0) + (o->dimensions > 0) : 0);
+    msgpack_pack_map(&pk, fields);
+    wire_pack_str(&pk, "v");
+    msgpack_pack_int(&pk, WIRE_VERSION);
+    wire_pack_str(&pk, "id");
+    msgpack_pack_long(&pk, id);
+    wire_pack_str(&pk, "op");
+    wire_pack_str(&pk, op);
+    pack_kv_bool(&pk, "truncate", o->truncate);
+    wire_pack_str(&pk, "truncation_direction");
+    wire_pack_str(&pk, o->left ? "left" : "right");
+    if (sim) {
+        /* lines are "a<TAB>b"; the caller checked the TAB */
+        for (int side = 0; side < 2; side++) {
+            wire_pack_str(&pk, side ? "b" : "a");
+            msgpack_pack_array(&pk, n);
+            for (int i = 0; i < n; i++) {
+                const char *tab = strchr(lines[i], '\t');
+                const char *s = side ? tab + 1 : lines[i];
+                size_t len = side ? strlen(tab + 1) : (size_t)(tab - lines[i]);
+                msgpack_pack_str(&pk, len);
+                msgpack_pack_str_body(&pk, s, len);
+            }
+        }
+        if (o->tokens) {
+            wire_pack_str(&pk, "mode");
+            wire_pack_str(&pk, "tokens");
+            wire_pack_str(&pk, "space");
+            wire_pack_str(&pk, o->input_space ? "input" : "output");
+        }
+        return;
+    }
+    wire_pack_str(&pk, "texts");
+    msgpack_pack_array(&pk, n);
+    for (int i = 0; i < n; i++)
+        wire_pack_str(&pk, lines[i]);
+    if (tok)
+        pack_kv_bool(&pk, "add_special_tokens", o->special);
+    if (embed) {
+        wire_pack_str(&pk, "dtype");
+        wire_pack_str(&pk, dtypes[o->dtype]);
+        if (o->normalize >= 0)
+            pack_kv_bool(&pk, "normalize", o->normalize);
+        if (o->dimensions > 0) {
+            wire_pack_str(&pk, "dimensions");
+            msgpack_pack_int(&pk, o->dimensions);
+        }
+    }
+}
+
+static const msgpack_object *arr_at(const msgpack_object *m, const char *key, int i)
+{
+    const msgpack_object *a = wire_map_get(m, key);
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY || (uint32_t)i >= a->via.array.size)
+        return NULL;
+    return &a->via.array.ptr[i];
+}
+
+/* Print the n lines of a successful reply. 0, or -1 when the reply does not have the right shape. */
+static int print_ok(const ropts *o, const msgpack_object *r, int n)
+{
+    zb_err err;
+    int shape[3], nd;
+    const void *data;
+    size_t bytes;
+    if (!strcmp(o->cmd, "tokenize")) {
+        for (int i = 0; i < n; i++) {
+            const msgpack_object *res = arr_at(r, "results", i);
+            if (!res)
+                return -1;
+            const msgpack_object *ids = wire_map_get(res, "ids");
+            if (!ids || ids->type != MSGPACK_OBJECT_ARRAY)
+                return -1;
+            json_t *types = json_array(), *mask = json_array();
+            for (uint32_t k = 0; k < ids->via.array.size; k++) {
+                json_array_append_new(types, json_integer(0));
+                json_array_append_new(mask, json_integer(1));
+            }
+            json_t *line = json_object();
+            json_object_set_new(line, "input_ids", to_json(ids));
+            json_object_set_new(line, "token_type_ids", types);
+            json_object_set_new(line, "attention_mask", mask);
+            const msgpack_object *t = wire_map_get(res, "tokens"), *of = wire_map_get(res, "offsets");
+            json_object_set_new(line, "tokens", t ? to_json(t) : json_array());
+            json_object_set_new(line, "offsets", of ? to_json(of) : json_array());
+            print_json(line);
+        }
+        return 0;
+    }
+    if (!strcmp(o->cmd, "similarity")) {
+        const msgpack_object *sc = wire_map_get(r, "scores");
+        if (!sc || wire_read_tensor(sc, "float32", 4, shape, 2, &nd, &data, &bytes, "scores", &err) ||
+            nd != 2)
+            return -1;
+        const unsigned char *p = data;
+        if (o->tokens) {        /* one line per request */
+            json_t *rows = json_array();
+            for (int a = 0; a < shape[0]; a++)
+                json_array_append_new(rows, tensor_row("float32", p + 4 * (size_t)a * shape[1], shape[1]));
+            const msgpack_object *pa = wire_map_get(r, "pieces_a"), *pb = wire_map_get(r, "pieces_b");
+            print_json(json_pack("{s:o,s:o,s:o}", "tokens_a", pa ? to_json(pa) : json_array(),
+                                 "tokens_b", pb ? to_json(pb) : json_array(), "scores", rows));
+            return 0;
+        }
+        if (shape[0] != n || shape[1] != n)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            float f;
+            memcpy(&f, p + 4 * ((size_t)i * n + i), 4);     /* line i is a[i] against b[i] */
+            print_json(json_pack("{s:f}", "similarity", (double)f));
+        }
+        return 0;
+    }
+    if (o->output == OUT_SENTENCE) {
+        const msgpack_object *e = wire_map_get(r, "embeddings");
+        const msgpack_object *dt = e ? wire_map_get(e, "dtype") : NULL;
+        char dtype[16];
+        if (!dt || dt->type != MSGPACK_OBJECT_STR || dt->via.str.size >= sizeof dtype)
+            return -1;
+        snprintf(dtype, sizeof dtype, "%.*s", (int)dt->via.str.size, dt->via.str.ptr);
+        size_t es = !strcmp(dtype, "float32") ? 4 : !strcmp(dtype, "float16") ? 2 : 1;
+        if (wire_read_tensor(e, dtype, es, shape, 2, &nd, &data, &bytes, "embeddings", &err) ||
+            nd != 2 || shape[0] != n)
+            return -1;
+        for (int i = 0; i < n; i++)
+            print_json(json_pack("{s:o}", "embedding",
+                                 tensor_row(dtype, (const unsigned char *)data + es * (size_t)i * shape[1],
+                                            shape[1])));
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        const msgpack_object *e = arr_at(r, "embeddings", i), *pc = arr_at(r, "pieces", i);
+        if (!e || !pc || wire_read_tensor(e, "float32", 4, shape, 2, &nd, &data, &bytes, "embeddings", &err) ||
+            nd != 2)
+            return -1;
+        json_t *rows = json_array();
+        for (int t = 0; t < shape[0]; t++)
+            json_array_append_new(rows, tensor_row("float32", (const unsigned char *)data + 4 * (size_t)t * shape[1],
+                                                   shape[1]));
+        print_json(json_pack("{s:o,s:o}", "tokens", to_json(pc), "token_embeddings", rows));
+    }
+    return 0;
+}
+
+/* One batch of lines (first_line is the 1-based number of lines[0]). Returns 0 all printed,
+ * 1 some lines failed (printed as error objects), 2 nothing usable came back (stop). */
+static int run_batch(conn *c, const ropts *o, char **lines, int n, int first_line)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(o->cmd, "similarity") && !strchr(lines[i], '\t')) {
+            if (n > 1)
+                goto one_by_one;
+            print_error("invalid_argument", first_line, "expected two texts separated by a TAB");
+            return 1;
+        }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    long id = ++c->next_id;
+    build(o, id, lines, n, &sb);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    zmq_msg_t msg;
+    int rc = conn_call(c, &sb, id, &up, &msg);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        msgpack_unpacked_destroy(&up);
+        return 2;
+    }
+    const msgpack_object *ok = wire_map_get(&up.data, "ok");
+    int status = 0;
+    if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
+        if (print_ok(o, &up.data, n)) {
+            fprintf(stderr, "zembed: %s sent a reply without the expected fields\n", c->endpoint);
+            status = 2;
+        }
+    } else {
+        const msgpack_object *e = wire_map_get(&up.data, "error");
+        const msgpack_object *code = e ? wire_map_get(e, "code") : NULL, *m = e ? wire_map_get(e, "message") : NULL;
+        char cs[40] = "internal", ms[600] = "error reply without a message";
+        if (code && code->type == MSGPACK_OBJECT_STR)
+            snprintf(cs, sizeof cs, "%.*s", (int)code->via.str.size, code->via.str.ptr);
+        if (m && m->type == MSGPACK_OBJECT_STR)
+            snprintf(ms, sizeof ms, "%.*s", (int)m->via.str.size, m->via.str.ptr);
+        int per_text = !strcmp(cs, "too_long") || !strcmp(cs, "invalid_utf8") ||
+                       !strcmp(cs, "invalid_argument") || !strcmp(cs, "out_of_range");
+        if (per_text && n > 1) {
+            status = -1;
+        } else if (!strcmp(cs, "timeout") || !strcmp(cs, "unavailable") || !strcmp(cs, "overloaded")) {
+            for (int i = 0; i < n; i++)
+                print_error(cs, first_line + i, ms);
+            fprintf(stderr, "zembed: %s: %s\n", cs, ms);
+            status = 1;
+        } else {
+            for (int i = 0; i < n; i++)
+                print_error(cs, first_line + i, ms);
+            status = 1;
+        }
+    }
+    zmq_msg_close(&msg);
+    msgpack_unpacked_destroy(&up);
+    if (status >= 0)
+        return status;
+one_by_one:
+    status = 0;
+    for (int i = 0; i < n; i++) {
+        int r = run_batch(c, o, lines + i, 1, first_line + i);
+        if (r > status)
+            status = r;
+        if (r == 2)
+            break;
+    }
+    return status;
+}
+
+static int run_info(conn *c)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    long id = ++c->next_id;
+    msgpack_pack_map(&pk, 3);
+    wire_pack_str(&pk, "v");
+    msgpack_pack_int(&pk, WIRE_VERSION);
+    wire_pack_str(&pk, "id");
+    msgpack_pack_long(&pk, id);
+    wire_pack_str(&pk, "op");
+    wire_pack_str(&pk, "info");
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    zmq_msg_t msg;
+    int rc = conn_call(c, &sb, id, &up, &msg);
+    msgpack_sbuffer_destroy(&sb);
+    if (!rc) {
+        print_json(to_json(&up.data));
+        const msgpack_object *ok = wire_map_get(&up.data, "ok");
+        rc = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean ? 0 : 1;
+        zmq_msg_close(&msg);
+    } else {
+        rc = 2;
+    }
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+/* ---- flags ----------------------------------------------------------------------------------- */
+
+int cli_wants_remote(int argc, char **argv)
+{
+    int model = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--endpoint"))
+            return 1;
+        if (!strcmp(argv[i], "--model"))
+            model = 1;
+    }
+    const char *env = getenv("ZEMBED_ENDPOINT");
+    return !model && env && *env;
+}
+
+static int int_arg(const char *cmd, const char *flag, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "zembed %s: %s needs an integer in %d..%d, got '%s'\n", cmd, flag, lo, hi,
+                v ? v : "");
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int pick(const char *cmd, const char *flag, const char *v, const char *const *names, int *out)
+{
+    for (int i = 0; v && names[i]; i++)
+        if (!strcmp(v, names[i])) {
+            *out = i;
+            return 0;
+        }
+    fprintf(stderr, "zembed %s: %s: unknown value '%s'\n", cmd, flag, v ? v : "");
+    return -1;
+}
+
 int cli_remote(const char *cmd, int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "zembed: remote %s is not built yet\n", cmd);
-    return 2;
+    static const char *const outputs[] = {"sentence", "tokens", "input", NULL};
+    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
+    static const char *const sides[] = {"right", "left", NULL};
+    static const char *const spaces[] = {"output", "input", NULL};
+    ropts o = {.cmd = cmd, .batch = 32, .truncate = 1, .normalize = -1, .special = 1};
+    const char *endpoint = getenv("ZEMBED_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        endpoint = SVC_DEFAULT_ENDPOINT;
+    int timeout_ms = 30000, bad = 0;
+    int is_embed = !strcmp(cmd, "embed"), is_tok = !strcmp(cmd, "tokenize"),
+        is_sim = !strcmp(cmd, "similarity");
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (!strcmp(f, "--endpoint") && v) { endpoint = v; i++; }
+        else if (!strcmp(f, "--timeout-ms")) { bad = int_arg(cmd, f, v, 1, 86400000, &timeout_ms); i++; }
+        else if (!strcmp(f, "--batch")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.batch); i++; }
+        else if (!strcmp(f, "--no-truncate")) o.truncate = 0;
+        else if (!strcmp(f, "--truncation-side")) { bad = pick(cmd, f, v, sides, &o.left); i++; }
+        else if (is_embed && !strcmp(f, "--output")) { bad = pick(cmd, f, v, outputs, &o.output); i++; }
+        else if (is_embed && !strcmp(f, "--normalize")) o.normalize = 1;
+        else if (is_embed && !strcmp(f, "--no-normalize")) o.normalize = 0;
+        else if (is_embed && !strcmp(f, "--dimensions")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.dimensions); i++; }
+        else if (is_embed && !strcmp(f, "--dtype")) { bad = pick(cmd, f, v, dtypes, &o.dtype); i++; }
+        else if (is_tok && !strcmp(f, "--no-special-tokens")) o.special = 0;
+        else if (is_sim && !strcmp(f, "--tokens")) o.tokens = 1;
+        else if (is_sim && !strcmp(f, "--space")) { bad = pick(cmd, f, v, spaces, &o.input_space); i++; }
+        else {
+            fprintf(stderr, "zembed %s: %s is not an option of the remote command%s\n%s", cmd, f,
+                    !strcmp(f, "--model") ? " (give either --model for local work or --endpoint)" : "",
+                    usage_text);
+            return 2;
+        }
+    }
+    if (bad)
+        return 2;
+    if ((o.dimensions || o.dtype) && o.output != OUT_SENTENCE) {
+        fprintf(stderr, "zembed %s: --dimensions and --dtype apply to sentence embeddings only\n", cmd);
+        return 2;
+    }
+    if (o.input_space && !o.tokens) {
+        fprintf(stderr, "zembed similarity: --space needs --tokens\n");
+        return 2;
+    }
+    conn c = {0};
+    if (conn_open(&c, endpoint, timeout_ms)) {
+        conn_close(&c);
+        return 2;
+    }
+    if (!strcmp(cmd, "info")) {
+        int rc = run_info(&c);
+        conn_close(&c);
+        return rc;
+    }
+    int batch = o.tokens ? 1 : o.batch;      /* token-by-token similarity: one pair per request */
+    char **lines = calloc(batch, sizeof *lines);
+    int n = 0, line_no = 0, status = 0, nul = 0;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while (lines && status < 2) {
+        len = getline(&buf, &cap, stdin);
+        if (len >= 0) {
+            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+                buf[--len] = 0;
+            nul = memchr(buf, 0, len) != NULL;  /* C strings cannot carry it: the line is bad */
+            if (!nul)
+                lines[n++] = strdup(buf);
+        }
+        if (n && (n == batch || len < 0 || nul)) {
+            int r = run_batch(&c, &o, lines, n, line_no + 1);
+            status = r > status ? r : status;
+            line_no += n;
+            for (int i = 0; i < n; i++)
+                free(lines[i]);
+            n = 0;
+        }
+        if (nul) {
+            print_error("invalid_argument", ++line_no, "the line contains a NUL byte");
+            status = status > 1 ? status : 1;
+            nul = 0;
+        }
+        if (len < 0)
+            break;
+    }
+    for (int i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    free(buf);
+    conn_close(&c);
+    return status;
 }

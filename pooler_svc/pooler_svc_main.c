@@ -90,7 +90,7 @@ out:
 
 static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb)
 {
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3);
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->pieces ? 4 : 3);
     wire_pack_str(pk, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
@@ -108,6 +108,17 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
         for (int k = 0; k < job->lens[i]; k++)
             msgpack_pack_int32(pk, job->ids[t + k]);
         t += job->lens[i];
+    }
+    if (job->pieces) {
+        wire_pack_str(pk, "pieces");
+        msgpack_pack_array(pk, job->n);
+        t = 0;
+        for (int i = 0; i < job->n; i++) {
+            msgpack_pack_array(pk, job->lens[i]);
+            for (int k = 0; k < job->lens[i]; k++)
+                wire_pack_str(pk, job->pieces[t + k]);
+            t += job->lens[i];
+        }
     }
     pack_counts(pk, "tokens", job->lens, job->n);
 }

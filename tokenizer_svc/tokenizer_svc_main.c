@@ -135,7 +135,8 @@ static int make_job(const tsvc *s, uint64_t j, const wire_req *req, const tok_en
         job->n_ids += encs[i].n;
     job->lens = malloc(sizeof *job->lens * (req->n ? req->n : 1));
     job->ids = malloc(sizeof *job->ids * (job->n_ids ? job->n_ids : 1));
-    int want_pieces = req->op == WIRE_OP_SIMILARITY && req->opt.tokens_mode;
+    int want_pieces = (req->op == WIRE_OP_SIMILARITY && req->opt.tokens_mode) ||
+                      req->op == WIRE_OP_TOKEN_EMBEDDINGS || req->op == WIRE_OP_INPUT_EMBEDDINGS;
     if (want_pieces)
         job->pieces = calloc(job->n_ids ? job->n_ids : 1, sizeof *job->pieces);
     if (!job->lens || !job->ids || (want_pieces && !job->pieces))
