@@ -1,0 +1,405 @@
+/* Unit tests of the wire format: the bounded pre-check, request validation (every message names
+ * the field and the limit), tensor alignment and stage-job round trips. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+#include "zb_test.h"
+
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} mp;
+
+static void mp_init(mp *m)
+{
+    msgpack_sbuffer_init(&m->sb);
+    msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
+}
+
+static void kv_str(mp *m, const char *k, const char *v)
+{
+    wire_pack_str(&m->pk, k);
+    wire_pack_str(&m->pk, v);
+}
+
+static void kv_int(mp *m, const char *k, long long v)
+{
+    wire_pack_str(&m->pk, k);
+    msgpack_pack_long_long(&m->pk, v);
+}
+
+/* {v:1, id:"r1", op, texts:[...]} plus `extra` more pairs the caller packs after. */
+static void req_head(mp *m, const char *op, const char *const *texts, int n, int extra)
+{
+    msgpack_pack_map(&m->pk, 3 + (texts ? 1 : 0) + extra);
+    kv_int(m, "v", 1);
+    kv_str(m, "id", "r1");
+    kv_str(m, "op", op);
+    if (texts) {
+        wire_pack_str(&m->pk, "texts");
+        msgpack_pack_array(&m->pk, n);
+        for (int i = 0; i < n; i++)
+            wire_pack_str(&m->pk, texts[i]);
+    }
+}
+
+static const wire_limits lim = {4, 16, 5000};
+
+static int parse(mp *m, wire_req *r, zb_err *err)
+{
+    int known;
+    return wire_req_parse(m->sb.data, m->sb.size, &lim, r, &known, err);
+}
+
+static void test_check_rejects_lies_and_depth(void)
+{
+    zb_err err;
+    /* array32 declaring 2^32-1 items in a 5-byte frame */
+    const unsigned char huge[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+    ZT_CHECK_EQ_INT(wire_check(huge, sizeof huge, 16, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "declares 4294967295 items") != NULL);
+    const unsigned char bin[] = {0xc6, 0x7f, 0xff, 0xff, 0xff, 1, 2};
+    ZT_CHECK_EQ_INT(wire_check(bin, sizeof bin, 16, &err), ZB_EFORMAT);
+    const unsigned char c1[] = {0xc1};
+    ZT_CHECK_EQ_INT(wire_check(c1, 1, 16, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "0xc1") != NULL);
+    const unsigned char trailing[] = {0x01, 0x02};
+    ZT_CHECK_EQ_INT(wire_check(trailing, 2, 16, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "trailing") != NULL);
+    ZT_CHECK_EQ_INT(wire_check(trailing, 0, 16, &err), ZB_EFORMAT);
+    unsigned char deep[40];
+    for (int i = 0; i < 39; i++)
+        deep[i] = 0x91;                    /* [[[[...]]]] */
+    deep[39] = 0x00;
+    ZT_CHECK_EQ_INT(wire_check(deep, 40, 16, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "nesting deeper than 16") != NULL);
+    ZT_CHECK_EQ_INT(wire_check(deep + 30, 10, 16, &err), ZB_OK);
+    /* every type of a valid message passes */
+    mp m;
+    mp_init(&m);
+    msgpack_pack_array(&m.pk, 9);
+    msgpack_pack_nil(&m.pk);
+    msgpack_pack_true(&m.pk);
+    msgpack_pack_int64(&m.pk, -5000000000LL);
+    msgpack_pack_uint64(&m.pk, 5000000000ULL);
+    msgpack_pack_double(&m.pk, 1.5);
+    msgpack_pack_float(&m.pk, 1.5f);
+    msgpack_pack_bin(&m.pk, 300);
+    char zeros[300] = {0};
+    msgpack_pack_bin_body(&m.pk, zeros, 300);
+    msgpack_pack_ext(&m.pk, 4, 1);
+    msgpack_pack_ext_body(&m.pk, "abcd", 4);
+    msgpack_pack_map(&m.pk, 0);
+    ZT_CHECK_EQ_INT(wire_check(m.sb.data, m.sb.size, 16, &err), ZB_OK);
+    /* and every strict prefix of it is refused */
+    for (size_t cut = 0; cut < m.sb.size; cut++)
+        ZT_CHECK_EQ_INT(wire_check(m.sb.data, cut, 16, NULL), ZB_EFORMAT);
+    msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_embed_defaults_and_options(void)
+{
+    const char *texts[] = {"hello", "world"};
+    mp m;
+    mp_init(&m);
+    req_head(&m, "embed", texts, 2, 4);
+    wire_pack_str(&m.pk, "normalize");
+    msgpack_pack_false(&m.pk);
+    kv_int(&m, "dimensions", 8);
+    kv_str(&m, "dtype", "ubinary");
+    kv_str(&m, "truncation_direction", "left");
+    wire_req r;
+    zb_err err;
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(r.op, WIRE_OP_EMBED);
+    ZT_CHECK_EQ_INT(r.n, 2);
+    ZT_CHECK(r.text_lens[1] == 5 && !memcmp(r.texts[1], "world", 5));
+    ZT_CHECK_EQ_INT(r.opt.truncate, 1);
+    ZT_CHECK_EQ_INT(r.opt.left, 1);
+    ZT_CHECK_EQ_INT(r.opt.normalize, 0);
+    ZT_CHECK_EQ_INT(r.opt.dimensions, 8);
+    ZT_CHECK_EQ_INT(r.opt.dtype, WIRE_DT_UBINARY);
+    /* the id is kept as its msgpack bytes: fixstr "r1" */
+    ZT_CHECK_EQ_INT(r.id.len, 3);
+    ZT_CHECK(r.id.raw[0] == 0xa2 && r.id.raw[1] == 'r');
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    mp_init(&m);
+    req_head(&m, "tokenize", texts, 1, 0);
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(r.opt.truncate, 0);     /* tokenize counts long texts by default */
+    ZT_CHECK_EQ_INT(r.opt.normalize, -1);
+    ZT_CHECK_EQ_INT(r.opt.add_special, 1);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+}
+
+/* Builds a one-extra-field embed request and checks the error code and a piece of its message. */
+static void expect_error(const char *op, const char *const *texts, int n, const char *key,
+                         int kind, long long iv, const char *sv, int code, const char *needle)
+{
+    mp m;
+    mp_init(&m);
+    req_head(&m, op, texts, n, key ? 1 : 0);
+    if (key && kind == 0)
+        kv_int(&m, key, iv);
+    else if (key && kind == 1)
+        kv_str(&m, key, sv);
+    else if (key) {
+        wire_pack_str(&m.pk, key);
+        msgpack_pack_array(&m.pk, 0);
+    }
+    wire_req r;
+    zb_err err;
+    int rc = parse(&m, &r, &err);
+    ZT_CHECK_EQ_INT(rc, code);
+    if (rc && !strstr(err.msg, needle))
+        fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", err.msg, needle);
+    ZT_CHECK(rc == 0 || strstr(err.msg, needle) != NULL);
+    ZT_CHECK(r.id.len == 3);                /* errors still echo the id */
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_request_errors_name_field_and_limit(void)
+{
+    const char *one[] = {"a"}, *five[] = {"a", "b", "c", "d", "e"}, *big[] = {"a", "0123456789abcdefX"};
+    expect_error("embed", five, 5, NULL, 0, 0, NULL, ZB_ETOOLONG, "texts has 5 texts; max_texts is 4");
+    expect_error("embed", big, 2, NULL, 0, 0, NULL, ZB_ETOOLONG, "texts[1] has 17 bytes; max_text_bytes is 16");
+    expect_error("embed", NULL, 0, NULL, 0, 0, NULL, ZB_EINVAL, "texts: missing");
+    expect_error("embed", one, 1, "dimensions", 0, 0, NULL, ZB_ERANGE, "dimensions: 0 is outside 1..");
+    expect_error("embed", one, 1, "dtype", 1, 0, "int4", ZB_EINVAL, "dtype: \"int4\" is not one of");
+    expect_error("embed", one, 1, "colour", 1, 0, "red", ZB_EINVAL, "colour: not an argument of op \"embed\"");
+    expect_error("tokenize", one, 1, "dimensions", 0, 3, NULL, ZB_EINVAL, "not an argument of op \"tokenize\"");
+    expect_error("embed", one, 1, "truncate", 0, 1, NULL, ZB_EINVAL, "truncate: expected bool, got int");
+    expect_error("embed", one, 1, "timeout_ms", 0, 999999, NULL, ZB_EINVAL, "timeout_ms: 999999 is outside 1..5000");
+    expect_error("fly", one, 1, NULL, 0, 0, NULL, ZB_EUNSUPPORTED, "op: \"fly\" is not an operation");
+    expect_error("similarity", NULL, 0, "a", 2, 0, NULL, ZB_EINVAL, "b: missing");
+
+    /* texts[1] of the wrong type, v missing, v = 2 */
+    mp m;
+    mp_init(&m);
+    msgpack_pack_map(&m.pk, 4);
+    kv_int(&m, "v", 1);
+    kv_str(&m, "op", "embed");
+    kv_int(&m, "id", -7);
+    wire_pack_str(&m.pk, "texts");
+    msgpack_pack_array(&m.pk, 2);
+    wire_pack_str(&m.pk, "x");
+    msgpack_pack_int(&m.pk, 3);
+    wire_req r;
+    zb_err err;
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_EINVAL);
+    ZT_CHECK(strstr(err.msg, "texts[1]: expected str, got int") != NULL);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    mp_init(&m);
+    msgpack_pack_map(&m.pk, 1);
+    kv_str(&m, "op", "info");
+    int known;
+    ZT_CHECK_EQ_INT(wire_req_parse(m.sb.data, m.sb.size, &lim, &r, &known, &err), ZB_EINVAL);
+    ZT_CHECK(known && strstr(err.msg, "v: missing") != NULL);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    mp_init(&m);
+    msgpack_pack_map(&m.pk, 2);
+    kv_int(&m, "v", 2);
+    kv_str(&m, "op", "info");
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_EUNSUPPORTED);
+    ZT_CHECK(strstr(err.msg, "version 2 is not supported") != NULL);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    /* not a map at all */
+    mp_init(&m);
+    msgpack_pack_array(&m.pk, 0);
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_EFORMAT);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_similarity_modes(void)
+{
+    mp m;
+    mp_init(&m);
+    msgpack_pack_map(&m.pk, 6);
+    kv_int(&m, "v", 1);
+    kv_str(&m, "op", "similarity");
+    wire_pack_str(&m.pk, "a");
+    msgpack_pack_array(&m.pk, 1);
+    wire_pack_str(&m.pk, "x");
+    wire_pack_str(&m.pk, "b");
+    msgpack_pack_array(&m.pk, 2);
+    wire_pack_str(&m.pk, "y");
+    wire_pack_str(&m.pk, "z");
+    kv_str(&m, "mode", "tokens");
+    kv_str(&m, "space", "input");
+    wire_req r;
+    zb_err err;
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_EINVAL);
+    ZT_CHECK(strstr(err.msg, "exactly one text in a and one in b, got 2") != NULL);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    mp_init(&m);
+    msgpack_pack_map(&m.pk, 4);
+    kv_int(&m, "v", 1);
+    kv_str(&m, "op", "similarity");
+    wire_pack_str(&m.pk, "a");
+    msgpack_pack_array(&m.pk, 1);
+    wire_pack_str(&m.pk, "x");
+    wire_pack_str(&m.pk, "b");
+    msgpack_pack_array(&m.pk, 2);
+    wire_pack_str(&m.pk, "y");
+    wire_pack_str(&m.pk, "z");
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(r.n, 3);
+    ZT_CHECK_EQ_INT(r.na, 1);
+    ZT_CHECK(r.text_lens[2] == 1 && r.texts[2][0] == 'z');
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+}
+
+static void test_tensor_data_is_aligned(void)
+{
+    for (int lead = 0; lead < 24; lead++) {
+        for (int n = 0; n < 70; n += 7) {
+            mp m;
+            mp_init(&m);
+            msgpack_pack_array(&m.pk, 2);
+            msgpack_pack_str(&m.pk, lead);        /* shifts where the tensor starts */
+            msgpack_pack_str_body(&m.pk, "........................", lead);
+            float v[70];
+            for (int i = 0; i < n; i++)
+                v[i] = (float)i * 0.5f;
+            int shape[2] = {n, 1};
+            wire_pack_tensor(&m.pk, &m.sb, "float32", shape, 2, v, sizeof(float) * n);
+            msgpack_unpacked up;
+            msgpack_unpacked_init(&up);
+            size_t off = 0;
+            ZT_CHECK(msgpack_unpack_next(&up, m.sb.data, m.sb.size, &off) == MSGPACK_UNPACK_SUCCESS);
+            const void *data;
+            size_t bytes;
+            int sh[2], nd;
+            zb_err err;
+            ZT_CHECK_EQ_INT(wire_read_tensor(&up.data.via.array.ptr[1], "float32", 4, sh, 2, &nd,
+                                             &data, &bytes, "t", &err), ZB_OK);
+            if (n)      /* an empty bin's pointer means nothing */
+                ZT_CHECK_EQ_INT((const char *)data - m.sb.data, ((const char *)data - m.sb.data) / 8 * 8);
+            ZT_CHECK(nd == 2 && sh[0] == n && bytes == sizeof(float) * n);
+            ZT_CHECK(n == 0 || !memcmp(data, v, bytes));
+            ZT_CHECK_EQ_INT(wire_read_tensor(&up.data.via.array.ptr[1], "int32", 4, sh, 2, &nd,
+                                             &data, &bytes, "t", &err), ZB_EFORMAT);
+            msgpack_unpacked_destroy(&up);
+            msgpack_sbuffer_destroy(&m.sb);
+        }
+    }
+}
+
+static void test_job_round_trip_and_lies(void)
+{
+    wire_job a, b;
+    wire_job_init(&a);
+    a.j = 0x123456789ULL;
+    a.op = WIRE_OP_SIMILARITY;
+    a.opt.tokens_mode = 1;
+    a.opt.dimensions = 7;
+    a.n = 2;
+    a.na = 1;
+    a.id.raw[0] = 0x2a;                     /* positive fixint 42 */
+    a.id.len = 1;
+    int32_t lens[2] = {2, 3}, ids[5] = {101, 7, 102, 101, 102};
+    float hid[10];
+    for (int i = 0; i < 10; i++)
+        hid[i] = (float)i - 3.25f;
+    a.lens = lens;
+    a.ids = ids;
+    a.n_ids = 5;
+    a.hidden = hid;
+    a.hidden_dim = 2;
+    char *pieces[5] = {"[CLS]", "x", "[SEP]", "[CLS]", "[SEP]"};
+    a.pieces = pieces;
+    wire_job_info_str(&a, "w_encoder", "1@h");
+    wire_job_info_int(&a, "hidden", 2);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    wire_job_pack(&a, &sb);
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+    ZT_CHECK(b.j == a.j && b.op == a.op && b.n == 2 && b.na == 1 && b.n_ids == 5);
+    ZT_CHECK(b.opt.tokens_mode == 1 && b.opt.dimensions == 7 && b.opt.normalize == -1);
+    ZT_CHECK(b.id.len == 1 && b.id.raw[0] == 0x2a);
+    ZT_CHECK(!memcmp(b.lens, lens, sizeof lens) && !memcmp(b.ids, ids, sizeof ids));
+    ZT_CHECK(b.hidden_dim == 2 && !memcmp(b.hidden, hid, sizeof hid));
+    ZT_CHECK(b.pieces && !strcmp(b.pieces[1], "x") && !strcmp(b.pieces[4], "[SEP]"));
+    ZT_CHECK(b.n_info == 2 && !strcmp(b.info[0].s, "1@h") && b.info[1].i == 2);
+    wire_job_free(&b);
+    /* every strict prefix is refused without a leak or a crash */
+    for (size_t cut = 0; cut < sb.size; cut += 3)
+        ZT_CHECK(wire_job_unpack(sb.data, cut, &b, NULL) != ZB_OK);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* lens that do not add up to the ids: refused, naming both */
+    lens[1] = 4;
+    a.hidden = NULL;
+    a.pieces = NULL;
+    msgpack_sbuffer_init(&sb);
+    wire_job_pack(&a, &sb);
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "5 ids but lens add up to 6") != NULL);
+    ZT_CHECK(b.j == a.j);                   /* still known, for the error reply */
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_tok_job_and_error_reply(void)
+{
+    const char *texts[] = {"hi"};
+    mp m;
+    mp_init(&m);
+    req_head(&m, "embed", texts, 1, 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    wire_pack_tok_job(&sb, 99, m.sb.data, m.sb.size);
+    uint64_t j;
+    wire_req r;
+    int known;
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_unpack_tok_job(sb.data, sb.size, &j, &r, &known, &err), ZB_OK);
+    ZT_CHECK(j == 99 && r.n == 1 && r.text_lens[0] == 2 && r.op == WIRE_OP_EMBED);
+    wire_id id = r.id;
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    msgpack_sbuffer_init(&sb);
+    wire_reply_error(&sb, &id, WIRE_OP_EMBED, ZB_ETOOLONG, "texts[0] has 300 tokens");
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ZT_CHECK(msgpack_unpack_next(&up, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *e = wire_map_get(&up.data, "error"), *ok = wire_map_get(&up.data, "ok"),
+                         *rid = wire_map_get(&up.data, "id");
+    ZT_CHECK(ok && ok->type == MSGPACK_OBJECT_BOOLEAN && !ok->via.boolean);
+    ZT_CHECK(rid && rid->type == MSGPACK_OBJECT_STR && rid->via.str.size == 2);
+    const msgpack_object *code = e ? wire_map_get(e, "code") : NULL;
+    ZT_CHECK(code && code->type == MSGPACK_OBJECT_STR && code->via.str.size == 8 &&
+             !memcmp(code->via.str.ptr, "too_long", 8));
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    ZT_RUN(test_check_rejects_lies_and_depth);
+    ZT_RUN(test_embed_defaults_and_options);
+    ZT_RUN(test_request_errors_name_field_and_limit);
+    ZT_RUN(test_similarity_modes);
+    ZT_RUN(test_tensor_data_is_aligned);
+    ZT_RUN(test_job_round_trip_and_lies);
+    ZT_RUN(test_tok_job_and_error_reply);
+    return zt_done();
+}
