@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""PyTorch side of the encoder benchmark: the reference model of tests/encoder/make_goldens.py
+(torch's own modules, float32) on the benchmark's token ids, batches of 32 sorted by length and
+padded, torch.set_num_threads(THREADS).  usage: torch_bench.py MODEL_DIR IDS.json THREADS REPEATS"""
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "encoder"))
+from make_goldens import Reference, padded  # noqa: E402
+from st_py import load_folder  # noqa: E402
+
+
+def main():
+    model_dir, ids_path, threads, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    ids = json.load(open(ids_path))
+    cfg, w = load_folder(model_dir)
+    model = Reference(cfg).load_bert(w).float().eval()
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    batches = [padded([ids[i] for i in order[s:s + 32]]) for s in range(0, len(order), 32)]
+    times = []
+    with torch.inference_mode():
+        for b in batches[:2]:  # warm-up
+            model(*b)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for b in batches:
+                model(*b)
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"engine": "pytorch", "threads": threads, "times": times,
+                      "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
