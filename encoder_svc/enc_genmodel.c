@@ -104,7 +104,7 @@ static uint16_t f32_to_f16(float f)
         if (a < 0x33000000u)
             return (uint16_t)sign;
         uint32_t mant = (a & 0x7fffffu) | 0x800000u;
-        int shift = 113 - (int)(a >> 23) + 13; /* 126 - exp + 13 - 14 ... in one */
+        int shift = 126 - (int)(a >> 23); /* half subnormals count units of 2^-24 */
         uint32_t half = mant >> shift;
         uint32_t rem = mant & ((1u << shift) - 1);
         uint32_t mid = 1u << (shift - 1);
@@ -278,11 +278,6 @@ static tensor *tensor_list(const enc_genmodel_opts *o, int *n_out)
 
 /* ---------- writing files ---------- */
 
-static int path_in(char *buf, size_t cap, const char *dir, const char *name, zb_err *err)
-{
-    return zb_path_join(buf, cap, dir, name, err);
-}
-
 /* Shortest of %.15g / %.17g that reads back as the same double, so 1e-12 stays "1e-12". */
 static size_t real_precision_flag(double v)
 {
@@ -295,7 +290,7 @@ static size_t real_precision_flag(double v)
 static int write_json(const char *dir, const char *name, json_t *j, size_t flags, zb_err *err)
 {
     char path[4096];
-    int rc = path_in(path, sizeof path, dir, name, err);
+    int rc = zb_path_join(path, sizeof path, dir, name, err);
     if (rc == ZB_OK && (!j || json_dump_file(j, path, JSON_INDENT(2) | flags) != 0))
         rc = zb_fail(err, ZB_EIO, "%s: cannot write: %s", path, j ? strerror(errno) : "out of memory");
     json_decref(j);
@@ -305,7 +300,7 @@ static int write_json(const char *dir, const char *name, json_t *j, size_t flags
 static int write_bytes(const char *dir, const char *name, const char *data, size_t len, zb_err *err)
 {
     char path[4096];
-    int rc = path_in(path, sizeof path, dir, name, err);
+    int rc = zb_path_join(path, sizeof path, dir, name, err);
     if (rc)
         return rc;
     FILE *f = fopen(path, "wb");
@@ -354,7 +349,7 @@ static int write_safetensors(const char *dir, const char *fname, const tensor *t
                              const enc_genmodel_opts *o, zb_err *err)
 {
     char path[4096], name[128];
-    int rc = path_in(path, sizeof path, dir, fname, err);
+    int rc = zb_path_join(path, sizeof path, dir, fname, err);
     if (rc)
         return rc;
     json_t *hdr = json_object(), *meta = json_object();
@@ -569,13 +564,13 @@ static int write_st_files(const char *dir, const enc_genmodel_opts *o, zb_err *e
     else
         json_decref(cst);
     if (rc == ZB_OK)
-        rc = path_in(sub, sizeof sub, dir, "1_Pooling", err);
+        rc = zb_path_join(sub, sizeof sub, dir, "1_Pooling", err);
     if (rc == ZB_OK && mkdir(sub, 0777) != 0 && errno != EEXIST)
         rc = zb_fail(err, ZB_EIO, "%s: cannot create: %s", sub, strerror(errno));
     if (rc == ZB_OK)
         rc = write_json(sub, "config.json", pooling_config(o), JSON_PRESERVE_ORDER, err);
     if (rc == ZB_OK && o->normalize) {
-        rc = path_in(sub, sizeof sub, dir, "2_Normalize", err);
+        rc = zb_path_join(sub, sizeof sub, dir, "2_Normalize", err);
         if (rc == ZB_OK && mkdir(sub, 0777) != 0 && errno != EEXIST)
             rc = zb_fail(err, ZB_EIO, "%s: cannot create: %s", sub, strerror(errno));
     }
@@ -678,7 +673,7 @@ static int prepare_dir(const char *dir, int force, zb_err *err)
             rc = zb_fail(err, ZB_EINVAL, "%s: folder is not empty (use --force to write into it)",
                          dir);
         else if (is_weight_file(e->d_name) &&
-                 (rc = path_in(path, sizeof path, dir, e->d_name, err)) == ZB_OK &&
+                 (rc = zb_path_join(path, sizeof path, dir, e->d_name, err)) == ZB_OK &&
                  unlink(path) != 0)
             rc = zb_fail(err, ZB_EIO, "%s: cannot remove: %s", path, strerror(errno));
     }
