@@ -94,4 +94,91 @@ put("st_fuzz", "no_tensors", safetensors({}, {"format": "pt"}))
 put("st_fuzz", "overlap", struct.pack("<Q", 80) +
     b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'[:80]
     + b"\0" * 8)
+
+# ---- tok_text_fuzz: flags byte, max_length byte, pair split byte, then the text (tok_text_fuzz.c)
+def tok_seed(flags, max_len, split, text):
+    return bytes([flags, max_len, split]) + (text if isinstance(text, bytes) else text.encode())
+
+
+TEXTS = {
+    "plain": tok_seed(0, 0, 0, "Hello, world! How are you doing today?"),
+    "accents_cjk": tok_seed(0, 0, 0, "Héllo Wörld naïve café 日本語の文章 Ça va? ＦＵＬＬ"),
+    "pair_longest_left": tok_seed(16 | 4, 12, 100, "The quick brown fox jumps over the lazy dog twice"),
+    "pair_only_second": tok_seed(16 | 2, 10, 60, "short one and a much longer second text here"),
+    "only_first_too_short": tok_seed(16 | 1, 6, 200, "a b c d e f g h i j"),
+    "lossy_invalid": tok_seed(8, 0, 0, b"caf\xc3 \xff\xfe ok \xe2\x82 end \xf0\x9f\x98\x80"),
+    "strict_invalid": tok_seed(0, 0, 0, b"valid then \xc0\xaf overlong"),
+    "specials_in_text": tok_seed(0, 0, 0, "[CLS] a [MASK] b [SEP][PAD] c [UNK]"),
+    "no_specials_no_trunc": tok_seed(32 | 64, 20, 0, "unaffable tokenization ##ing"),
+    "controls_spaces": tok_seed(0, 0, 0, "tab\there\u00a0nbsp\u200bzw\u0301\u3000ideo\r\nx\x00y"),
+    "long_word": tok_seed(0, 0, 0, "x" * 150 + " supercalifragilisticexpialidocious"),
+    "punct": tok_seed(4, 16, 0, "Wait... what?!? (yes) [no] {maybe} \u00bfqu\u00e9? \u201cquoted\u201d \u2014 dash"),
+}
+for name, data in TEXTS.items():
+    put("tok_text_fuzz", name, data)
+
+
+# ---- tok_load_fuzz: main file (tokenizer.json, or vocab.txt when it does not start with '{'),
+# NUL, tokenizer_config.json, NUL, sentence_bert_config.json (tok_load_fuzz.c). Built from the real
+# paraphrase-MiniLM-L6-v2 files with the vocabulary cut to a few dozen entries.
+SHARED = os.environ.get("ZEMBED_SHARED") or os.path.join(os.path.dirname(ROOT), "..", "..", "shared")
+MODEL = os.path.join(SHARED, "models", "paraphrase-MiniLM-L6-v2")
+with open(os.path.join(MODEL, "tokenizer.json")) as f:
+    tj = json.load(f)
+full_vocab = tj["model"]["vocab"]
+KEEP = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "!", ",", ".", "?", "a", "the", "hello", "world",
+        "how", "are", "you", "un", "##af", "##fa", "##ble", "##able", "##s", "##ing", "token", "##ization", "cafe",
+        "日", "本", "##e", "e", "x", "##x"]
+dense = {tok: i for i, tok in enumerate(KEEP)}
+
+
+def small_tokenizer(vocab, **changes):
+    t = json.loads(json.dumps(tj))
+    t["model"]["vocab"] = vocab
+    for a in t["added_tokens"]:
+        a["id"] = vocab[a["content"]]
+    sp = t["post_processor"]["special_tokens"]
+    for name in sp:
+        sp[name]["ids"] = [vocab[name]]
+    t.update(changes)
+    return json.dumps(t, ensure_ascii=False, indent=1)
+
+
+def load_seed(main, tok_config=None, sbert=None):
+    parts = [main.encode()]
+    if tok_config is not None or sbert is not None:
+        parts.append(json.dumps(tok_config or {}).encode())
+    if sbert is not None:
+        parts.append(json.dumps(sbert).encode())
+    return b"\0".join(parts)
+
+
+put("tok_load_fuzz", "json_dense", load_seed(small_tokenizer(dense)))
+put("tok_load_fuzz", "json_sparse_ids", load_seed(small_tokenizer({t: full_vocab[t] for t in KEEP})))
+put("tok_load_fuzz", "json_truncation_padding", load_seed(small_tokenizer(
+    dense, truncation={"max_length": 8, "strategy": "LongestFirst", "stride": 0, "direction": "Left"},
+    padding={"strategy": {"Fixed": 12}, "direction": "Right", "pad_to_multiple_of": None,
+             "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}), None, {"max_seq_length": 16}))
+bert_proc = small_tokenizer(dense, post_processor={"type": "BertProcessing", "sep": ["[SEP]", 3],
+                                                   "cls": ["[CLS]", 2]},
+                            normalizer={"type": "Sequence", "normalizers": [
+                                {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                                 "strip_accents": True, "lowercase": False}]})
+put("tok_load_fuzz", "json_bertprocessing", load_seed(bert_proc))
+extra = json.loads(small_tokenizer(dense))
+extra["added_tokens"].append({"id": len(KEEP), "content": "<new>", "single_word": True, "lstrip": True,
+                              "rstrip": False, "normalized": True, "special": False})
+put("tok_load_fuzz", "json_added_token", load_seed(json.dumps(extra)))
+vocab_txt = "\n".join(KEEP) + "\n"
+put("tok_load_fuzz", "vocab_txt", load_seed(vocab_txt))
+with open(os.path.join(MODEL, "tokenizer_config.json")) as f:
+    tcfg = json.load(f)
+tcfg["added_tokens_decoder"] = {str(dense[v["content"]]): v for v in tcfg["added_tokens_decoder"].values()}
+put("tok_load_fuzz", "vocab_txt_configs", load_seed(vocab_txt, tcfg, {"max_seq_length": 10,
+                                                                      "do_lower_case": False}))
+put("tok_load_fuzz", "vocab_txt_cased", load_seed(vocab_txt, {"do_lower_case": False,
+                                                             "strip_accents": True,
+                                                             "tokenize_chinese_chars": False,
+                                                             "model_max_length": 6}))
+
 print("seeds written under", ROOT)
