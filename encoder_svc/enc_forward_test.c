@@ -294,6 +294,7 @@ static void test_activations(void)
     for (int i = 0; i < 2; i++) {
         enc_genmodel_opts o = opts;
         o.hidden_act = acts[i];
+        o.heads = 4;   /* head size 8: attention's plain path */
         char dir[400];
         ZT_CHECK(et_make(base, acts[i], vocab, &o, dir, sizeof dir) == 0);
         float *a = run(dir, ids, types, lens, NSEQ, total);
