@@ -206,8 +206,18 @@ def gen_model(zembed, vocab, out, flags):
     return out
 
 
-def pool(tok, normalize):
-    v = tok.mean(0)
+# sentence-transformers' Pooling modes over one text's real tokens (no padding here).
+POOLINGS = {
+    "mean": lambda t: t.mean(0),
+    "cls": lambda t: t[0],
+    "max": lambda t: t.max(0),
+    "mean_sqrt_len_tokens": lambda t: t.sum(0) / np.sqrt(len(t)),
+    "lasttoken": lambda t: t[-1],
+}
+
+
+def pool(tok, normalize, mode="mean"):
+    v = POOLINGS[mode](tok)
     return v / max(np.linalg.norm(v), 1e-12) if normalize else v
 
 
@@ -247,6 +257,10 @@ def make_goldens(args):
             os.makedirs(vd, exist_ok=True)
             save(os.path.join(vd, "sentence.npy"), np.stack([pool(h, False) for h in h64]))
             save(os.path.join(vd, "sentence_norm.npy"), np.stack([pool(h, True) for h in h64]))
+            if name == "tiny-f32":  # the other pooling modes, on one model
+                for mode in set(POOLINGS) - {"mean"}:
+                    save(os.path.join(vd, f"sentence_{mode}.npy"),
+                         np.stack([pool(h, False, mode) for h in h64]))
             save(os.path.join(vd, "tokens.npy"), np.concatenate([h64[i] for i in full]))
             save(os.path.join(vd, "input.npy"), np.concatenate([emb[ids[i]] for i in full]))
             index["variants"][name] = {
