@@ -53,7 +53,7 @@ function diff(exp, act) {
         if (exp.error.code === 'hf_error') return null;
         if (act.error.code !== exp.error.code) return `error code ${show(act.error.code)}, expected ${show(exp.error.code)} (${exp.error.message})`;
         const m = /byte (\d+)/.exec(exp.error.message);
-        if (m && !new RegExp(`\\b${m[1]}\\b`).test(String(act.error.message)))
+        if (m && !new RegExp(`byte ${m[1]}\\b`).test(String(act.error.message)))
             return `error message ${show(act.error.message)} does not name byte offset ${m[1]}`;
         return null;
     }

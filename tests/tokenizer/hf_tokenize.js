@@ -6,6 +6,7 @@
 //
 // usage: hf_tokenize.js --model DIR [--max-length N | --no-truncate] [--truncation-side left|right]
 //                       [--truncation-strategy longest_first|only_first|only_second] [--pairs]
+//                       [--no-special-tokens] [--lossy] [--pad-to N]
 //
 // Offsets: tokenizers' Node binding (0.23.2) reports offsets in Unicode code points of the input
 // string, not UTF-16 units nor bytes. Checked: "𠀀𠀁 abc" (two chars above U+FFFF) gives [0,1],[1,2],
@@ -13,8 +14,12 @@
 // That is already zembed's documented unit, so they are written unchanged. For a pair, offsets of
 // the second text are relative to the second text (HF's behaviour, and ours).
 //
-// Lines are split on "\n" only. A line that is not valid UTF-8 gets an error object naming the byte
-// offset of the first invalid byte (HF would silently see U+FFFD, zembed must refuse it).
+// Lines are split on "\n"; a trailing "\r" is dropped (CRLF input), as `zembed tokenize` documents.
+// A line that is not valid UTF-8 gets an error object naming the byte offset of the first invalid
+// byte (HF would silently see U+FFFD, zembed must refuse it); with --lossy it is decoded the WHATWG
+// way instead (Node's Buffer.toString: one U+FFFD per maximal invalid subsequence), which is what
+// zembed --lossy promises, and offsets count code points of that decoded line.
+// --pad-to N: HF's fixed padding to N ([PAD], type id 0, mask 0, offsets [0,0]); longer stays longer.
 //
 // --no-truncate: HF encodes without truncation; a result longer than the default max_length becomes
 // a "too_long" error, which is what zembed's --no-truncate promises (tok.h: truncate=0).
@@ -33,7 +38,8 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-    const o = { model: null, maxLength: null, truncate: true, side: 'right', strategy: 'LongestFirst', pairs: false };
+    const o = { model: null, maxLength: null, truncate: true, side: 'right', strategy: 'LongestFirst', pairs: false,
+        special: true, lossy: false, padTo: 0 };
     const strategies = { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = () => { if (i + 1 >= argv.length) usage(`${a} needs a value`); return argv[++i]; };
@@ -43,6 +49,9 @@ function parseArgs(argv) {
         else if (a === '--truncation-side') { const s = v(); if (s !== 'left' && s !== 'right') usage('bad --truncation-side'); o.side = s; } // the binding takes 'left'|'right', not 'Left'
         else if (a === '--truncation-strategy') { o.strategy = strategies[v()]; if (!o.strategy) usage('bad --truncation-strategy'); }
         else if (a === '--pairs') o.pairs = true;
+        else if (a === '--no-special-tokens') o.special = false;
+        else if (a === '--lossy') o.lossy = true;
+        else if (a === '--pad-to') { o.padTo = Number(v()); if (!(o.padTo > 0)) usage('bad --pad-to'); }
         else usage(`unknown flag ${a}`);
     }
     if (!o.model) usage('--model DIR is required');
@@ -90,7 +99,8 @@ function errorObj(code, message) {
 }
 
 async function encodeLine(tok, o, maxLen, buf) {
-    const bad = firstInvalidUtf8(buf);
+    if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
+    const bad = o.lossy ? -1 : firstInvalidUtf8(buf);
     if (bad >= 0) return errorObj('invalid_utf8', `invalid UTF-8 at byte ${bad}`);
     const line = buf.toString('utf8');
     let a = line, b = null;
@@ -100,7 +110,7 @@ async function encodeLine(tok, o, maxLen, buf) {
         a = line.slice(0, tab); b = line.slice(tab + 1);
     }
     let e;
-    try { e = await tok.encode(a, b); } catch (err) { return errorObj('hf_error', String(err && err.message || err)); }
+    try { e = await tok.encode(a, b, { addSpecialTokens: o.special }); } catch (err) { return errorObj('hf_error', String(err && err.message || err)); }
     if (!o.truncate && e.getLength() > maxLen)
         return errorObj('too_long', `${e.getLength()} tokens, max_length ${maxLen}`);
     return JSON.stringify({
@@ -113,7 +123,8 @@ async function main() {
     const o = parseArgs(process.argv.slice(2));
     const tok = Tokenizer.fromFile(path.join(o.model, 'tokenizer.json'));
     const maxLen = o.maxLength || defaultMaxLength(o.model);
-    tok.disablePadding();
+    if (o.padTo) tok.setPadding({ maxLength: o.padTo });
+    else tok.disablePadding();
     if (o.truncate) tok.setTruncation(maxLen, { strategy: o.strategy, direction: o.side });
     else tok.disableTruncation();
 
