@@ -26,6 +26,13 @@
 
 #define GOLDEN_GAMMA 0x9E3779B97F4A7C15ull
 
+/* std * z + mean must round twice, never fused into one FMA, or the bytes would depend on flags. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
