@@ -48,6 +48,7 @@ const enc_config *enc_model_config(const enc_model *m);
 enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err);
 void enc_runner_free(enc_runner *r);
 int  enc_runner_max_tokens(const enc_runner *r);
+const enc_model *enc_runner_model(const enc_runner *r);
 
 /* Contextual embeddings (last hidden state) for a packed batch: hidden_out has
  * (sum of lens) x hidden floats. type_ids may be NULL (all 0). Ids outside the vocabulary and

@@ -68,6 +68,11 @@ int enc_runner_max_tokens(const enc_runner *r)
     return r->max_tokens;
 }
 
+const enc_model *enc_runner_model(const enc_runner *r)
+{
+    return r->m;
+}
+
 /* y[T,N] = x[T,K] W[N,K]^T, row stride ldy. */
 static void linear(const float *x, const float *w, float *y, int T, int N, int K, int ldy)
 {
