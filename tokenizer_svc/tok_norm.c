@@ -39,6 +39,9 @@ int tok_is_bert_control(uint32_t c)
         return 0;
     if (c < 0x80)
         return c < 0x20 || c == 0x7F;
+    int o = tok_unicode_override(c);
+    if (o >= 0)
+        return o == TOK_U_CONTROL;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
     return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO;
 }
@@ -48,6 +51,9 @@ int tok_is_bert_punct(uint32_t c)
     if (c < 0x80)
         return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
                (c >= 123 && c <= 126);
+    int o = tok_unicode_override(c);
+    if (o >= 0)
+        return o == TOK_U_PUNCT;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
     return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
@@ -247,7 +253,13 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
             uint32_t x = (uint32_t)d[k];
             const utf8proc_property_t *p = utf8proc_get_property(d[k]);
             unsigned ccc = strip ? p->combining_class : 0;
-            if (strip && p->category == UTF8PROC_CATEGORY_MN) {
+            int mn = p->category == UTF8PROC_CATEGORY_MN;
+            if (strip && x >= 0x300) {
+                int ov = tok_unicode_override(x);
+                if (ov >= 0)
+                    mn = ov == TOK_U_MN;
+            }
+            if (strip && mn) {
                 if (ccc == 0 && run != (size_t)-1) {   /* a starter ends the reordering run */
                     if (sort_run(w, run, o)) return ZB_ENOMEM;
                     run = (size_t)-1;

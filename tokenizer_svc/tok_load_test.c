@@ -1,0 +1,283 @@
+/* Unit tests of tok_load: both folder layouts, max_length defaults, added-token options, and
+ * clear errors for missing, corrupt or unsupported files. Model folders are written to a temp
+ * directory from the real paraphrase-MiniLM-L6-v2 files (shared folder), edited with jansson.
+ * Expected encodings were checked against HF tokenizers 0.23.2 (Node binding). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tok.h"
+#include "zb_test.h"
+
+static char src[4096], tmp[4096];
+static json_t *base;                                   /* the real tokenizer.json */
+
+static void path_in(char *buf, size_t cap, const char *dir, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char p[4200];
+    path_in(p, sizeof p, tmp, name);
+    FILE *f = fopen(p, "wb");
+    ZT_CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void copy_file(const char *name)
+{
+    char p[4200], q[4200];
+    path_in(p, sizeof p, src, name);
+    path_in(q, sizeof q, tmp, name);
+    FILE *in = fopen(p, "rb"), *out = fopen(q, "wb");
+    ZT_CHECK(in && out);
+    char buf[65536];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+}
+
+static void clear_dir(void)
+{
+    static const char *const names[] = {"tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                                        "sentence_bert_config.json"};
+    char p[4200];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        path_in(p, sizeof p, tmp, names[i]);
+        unlink(p);
+    }
+}
+
+/* Write base with one top-level key replaced (value is parsed JSON; the reference is stolen). */
+static void write_json_with(const char *key, json_t *value)
+{
+    json_t *j = json_deep_copy(base);
+    if (key)
+        json_object_set_new(j, key, value);
+    char p[4200];
+    path_in(p, sizeof p, tmp, "tokenizer.json");
+    ZT_CHECK_EQ_INT(json_dump_file(j, p, 0), 0);
+    json_decref(j);
+}
+
+static json_t *js(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!j)
+        fprintf(stderr, "  bad test JSON: %s\n", e.text);
+    return j;
+}
+
+/* Load tmp and expect failure with code and a message containing want. */
+static void expect_fail(int code, const char *want)
+{
+    zb_err err;
+    zb_clear(&err);
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t == NULL);
+    tok_free(t);
+    ZT_CHECK_EQ_INT(err.code, code);
+    if (!strstr(err.msg, want))
+        fprintf(stderr, "  message '%s' lacks '%s'\n", err.msg, want);
+    ZT_CHECK(strstr(err.msg, want) != NULL);
+}
+
+static const char *tokens_of(const tok_tokenizer *t, const char *text)
+{
+    static char buf[2048];
+    tok_encoding e;
+    tok_options o;
+    zb_err err;
+    tok_encoding_init(&e);
+    tok_options_default(t, &o);
+    buf[0] = '\0';
+    if (tok_encode(t, text, strlen(text), NULL, 0, &o, &e, &err)) {
+        snprintf(buf, sizeof buf, "error: %s", err.msg);
+    } else {
+        size_t n = 0;
+        for (int i = 0; i < e.n && n < sizeof buf - 64; i++)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s[%u,%u]", i ? " " : "",
+                                  tok_id_to_token(t, e.ids[i]), e.offsets[i].start, e.offsets[i].end);
+    }
+    tok_encoding_free(&e);
+    return buf;
+}
+
+static void expect_tokens(const tok_tokenizer *t, const char *text, const char *want)
+{
+    const char *got = tokens_of(t, text);
+    if (strcmp(got, want))
+        fprintf(stderr, "  '%s':\n    got      %s\n    expected %s\n", text, got, want);
+    ZT_CHECK(!strcmp(got, want));
+}
+
+static void test_missing(void)
+{
+    zb_err err;
+    tok_tokenizer *t = tok_load("/nonexistent/zembed-model", &err);
+    ZT_CHECK(t == NULL);
+    ZT_CHECK_EQ_INT(err.code, ZB_ENOTFOUND);
+    ZT_CHECK(strstr(err.msg, "/nonexistent/zembed-model") != NULL);
+    clear_dir();
+    expect_fail(ZB_ENOTFOUND, "no tokenizer.json and no vocab.txt");
+}
+
+static void test_corrupt_json(void)
+{
+    clear_dir();
+    write_file("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0,");
+    expect_fail(ZB_EFORMAT, "tokenizer.json: line");
+    write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": [1, 2]}"));
+    expect_fail(ZB_EFORMAT, "model.vocab");
+    write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": {\"a\": -3, \"[UNK]\": 1}}"));
+    expect_fail(ZB_EFORMAT, "model.vocab[\"a\"]");
+    write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}"));
+    expect_fail(ZB_EFORMAT, "'[UNK]' is not in the vocabulary");
+    write_json_with("normalizer", js("{\"type\": \"BertNormalizer\", \"lowercase\": \"yes\"}"));
+    expect_fail(ZB_EFORMAT, "normalizer.lowercase");
+    write_json_with("added_tokens", js("[{\"id\": 5, \"content\": 7}]"));
+    expect_fail(ZB_EFORMAT, "added_tokens[0].content");
+    write_json_with("post_processor", js("{\"type\": \"TemplateProcessing\", \"single\": "
+                                         "[{\"SpecialToken\": {\"id\": \"[X]\", \"type_id\": 0}}], "
+                                         "\"pair\": [], \"special_tokens\": {}}"));
+    expect_fail(ZB_EFORMAT, "special_tokens[\"[X]\"]");
+    write_json_with("truncation", js("{\"max_length\": \"long\"}"));
+    expect_fail(ZB_EFORMAT, "truncation.max_length");
+}
+
+static void test_unsupported(void)
+{
+    clear_dir();
+    write_json_with("model", js("{\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}"));
+    expect_fail(ZB_EUNSUPPORTED, "model type 'BPE'");
+    write_json_with("pre_tokenizer", js("{\"type\": \"Metaspace\", \"replacement\": \"_\"}"));
+    expect_fail(ZB_EUNSUPPORTED, "pre_tokenizer type 'Metaspace'");
+    write_json_with("normalizer", js("{\"type\": \"NFKC\"}"));
+    expect_fail(ZB_EUNSUPPORTED, "normalizer type 'NFKC'");
+    write_json_with("post_processor", js("{\"type\": \"RobertaProcessing\"}"));
+    expect_fail(ZB_EUNSUPPORTED, "post_processor type 'RobertaProcessing'");
+    write_json_with("decoder", js("{\"type\": \"ByteLevel\"}"));
+    expect_fail(ZB_EUNSUPPORTED, "decoder type 'ByteLevel'");
+}
+
+static void test_vocab_txt_layout(void)
+{
+    clear_dir();
+    copy_file("vocab.txt");
+    copy_file("tokenizer_config.json");
+    zb_err err;
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (!t) {
+        fprintf(stderr, "  %s\n", err.msg);
+        return;
+    }
+    expect_tokens(t, "Héllo [MASK]wörld 中文!",
+                  "[CLS][0,0] hello[0,5] [MASK][6,12] world[12,17] 中[18,19] 文[19,20] ![20,21] [SEP][0,0]");
+    ZT_CHECK_EQ_INT(tok_vocab_size(t), 30522);
+    ZT_CHECK_EQ_INT(tok_max_length(t), 512);
+    ZT_CHECK_EQ_INT(tok_special_id(t, "pad"), 0);
+    tok_free(t);
+
+    /* do_lower_case false: a cased tokenizer keeps accents too (strip_accents follows it) */
+    write_file("tokenizer_config.json", "{\"do_lower_case\": false, \"model_max_length\": 1e30}");
+    t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (t) {
+        expect_tokens(t, "Hello", "[CLS][0,0] [UNK][0,5] [SEP][0,0]");
+        ZT_CHECK_EQ_INT(tok_max_length(t), 512);     /* 1e30 means "no limit": ignored */
+        tok_free(t);
+    }
+}
+
+static void test_max_length_sources(void)
+{
+    clear_dir();
+    write_json_with("truncation", js("{\"max_length\": 200, \"strategy\": \"OnlyFirst\", "
+                                     "\"direction\": \"Left\", \"stride\": 0}"));
+    zb_err err;
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (t) {
+        tok_options o;
+        tok_options_default(t, &o);
+        ZT_CHECK_EQ_INT(tok_max_length(t), 200);
+        ZT_CHECK_EQ_INT(o.strategy, TOK_ONLY_FIRST);
+        ZT_CHECK_EQ_INT(o.direction, TOK_LEFT);
+        tok_free(t);
+    }
+    write_file("sentence_bert_config.json", "{\"max_seq_length\": 128, \"do_lower_case\": false}");
+    t = tok_load(tmp, &err);
+    ZT_CHECK(t && tok_max_length(t) == 128);
+    tok_free(t);
+    write_file("sentence_bert_config.json", "{\"max_seq_length\": -4}");
+    expect_fail(ZB_EFORMAT, "sentence_bert_config.json: max_seq_length");
+}
+
+static void test_added_token_options(void)
+{
+    clear_dir();
+    json_t *added = json_deep_copy(json_object_get(base, "added_tokens"));
+    /* normalized: matched in the normalized (lowercased, accent-free) text */
+    json_array_append_new(added, js("{\"id\": 30522, \"content\": \"Ünïcode\", \"single_word\": false, "
+                                    "\"lstrip\": false, \"rstrip\": false, \"normalized\": true, \"special\": false}"));
+    /* lstrip + rstrip swallow the spaces around it */
+    json_array_append_new(added, js("{\"id\": 30523, \"content\": \"<x>\", \"single_word\": false, "
+                                    "\"lstrip\": true, \"rstrip\": true, \"normalized\": false, \"special\": true}"));
+    /* single_word: not inside a word */
+    json_array_append_new(added, js("{\"id\": 30524, \"content\": \"zq\", \"single_word\": true, "
+                                    "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": false}"));
+    write_json_with("added_tokens", added);
+    zb_err err;
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (!t) {
+        fprintf(stderr, "  %s\n", err.msg);
+        return;
+    }
+    ZT_CHECK_EQ_INT(tok_vocab_size(t), 30525);
+    expect_tokens(t, "an UNICODE test", "[CLS][0,0] an[0,2] Ünïcode[3,10] test[11,15] [SEP][0,0]");
+    expect_tokens(t, "a  <x>  b", "[CLS][0,0] a[0,1] <x>[1,8] b[8,9] [SEP][0,0]");
+    expect_tokens(t, "zq xzq zq.", "[CLS][0,0] zq[0,2] x[3,4] ##z[4,5] ##q[5,6] zq[7,9] .[9,10] [SEP][0,0]");
+    int32_t ids[] = {101, 30523, 2019, 102};
+    char *s = NULL;
+    ZT_CHECK_EQ_INT(tok_decode(t, ids, 4, 1, &s, &err), 0);
+    ZT_CHECK(s && !strcmp(s, "an"));
+    free(s);
+    tok_free(t);
+}
+
+int main(void)
+{
+    snprintf(src, sizeof src, "%s/models/paraphrase-MiniLM-L6-v2", ZT_SHARED());
+    snprintf(tmp, sizeof tmp, "%s/zembed-tokload-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    char p[4200];
+    path_in(p, sizeof p, src, "tokenizer.json");
+    json_error_t je;
+    base = json_load_file(p, 0, &je);
+    if (!base || !mkdtemp(tmp)) {
+        fprintf(stderr, "setup failed: %s\n", base ? "mkdtemp" : je.text);
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    ZT_RUN(test_missing);
+    ZT_RUN(test_corrupt_json);
+    ZT_RUN(test_unsupported);
+    ZT_RUN(test_vocab_txt_layout);
+    ZT_RUN(test_max_length_sources);
+    ZT_RUN(test_added_token_options);
+    clear_dir();
+    rmdir(tmp);
+    json_decref(base);
+    return zt_done();
+}
