@@ -8,6 +8,7 @@
  * per text: {"embedding":[...]} (or {"error":{"code":...,"message":...}} for a failed batch), with
  * floats printed with 9 significant digits (enough to round-trip a float32).
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <msgpack.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -41,9 +41,11 @@ async function main() {
     const en = await c.embed(texts, { normalize: true });
     check("embed normalize equals zembed encode --normalize", sameRows(en, refNorm));
 
-    // Many requests in flight on one socket, replies matched by id.
+    // Many requests in flight on one socket, replies matched by id. The encoder batches whatever is
+    // queued, and another batch composition changes BLAS's last bits: close, not identical.
     const many = await Promise.all(texts.map((t) => c.embed([t])));
-    check("20 concurrent requests each get their own reply", many.every((m, i) => sameRows(m, [ref[i]])));
+    check("20 concurrent requests each get their own reply (within 1e-5)", many.every((m, i) =>
+      m.shape[0] === 1 && m.data.every((v, j) => Math.abs(v - ref[i][j]) <= 1e-5)));
 
     const toks = await c.tokenize(texts);
     check("tokenize equals zembed tokenize", toks.every((t, i) => JSON.stringify(t.ids) === JSON.stringify(refTok[i].input_ids)

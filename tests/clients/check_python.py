@@ -80,8 +80,11 @@ check("embed ubinary equals numpy.packbits(x > 0)", got_u.dtype == np.uint8 and
 got_b = c.embed(texts, normalize=True, dtype="binary")
 check("embed binary is the ubinary bytes minus 128 as int8", got_b.dtype == np.int8 and
       np.array_equal(got_b.astype(np.int16), np.packbits(ref_norm > 0, axis=1).astype(np.int16) - 128))
+# Other batch compositions change BLAS's blocking, hence the last bits (zembed encode itself gives
+# such differences between one line at a time and all lines at once): close, not identical.
 stream = np.concatenate(list(c.embed_stream(texts * 5, batch=7, window=4)))
-check("embed_stream: 5x the texts in batches of 7, 4 in flight, in order", np.array_equal(stream, np.tile(ref, (5, 1))))
+check("embed_stream: 5x the texts in batches of 7, 4 in flight, in order (within 1e-5)",
+      stream.shape == (5 * len(texts), ref.shape[1]) and np.allclose(stream, np.tile(ref, (5, 1)), rtol=0, atol=1e-5))
 
 # -- tokenize --
 toks = c.tokenize(texts)
@@ -91,10 +94,10 @@ check("tokenize offsets equal zembed tokenize", [[list(o) for o in t["offsets"]]
 check("tokenize count_only", c.tokenize(texts, count_only=True) == [len(r["input_ids"]) for r in ref_tok])
 
 # -- token_embeddings / input_embeddings --
-ref_te = local("encode", "--output", "tokens")
+ref_te = local("encode", "--output", "tokens", lines=texts[:3])  # the same batch as the request
 te = c.token_embeddings(texts[:3])
 check("token_embeddings equal zembed encode --output tokens",
-      all(np.array_equal(te[i], np.array(ref_te[i]["embedding"], dtype=np.float32).reshape(te[i].shape)) for i in range(3)))
+      all(np.array_equal(te[i], np.array(ref_te[i]["token_embeddings"], dtype=np.float32).reshape(te[i].shape)) for i in range(3)))
 ie = c.input_embeddings(texts[:2])
 check("input_embeddings: one row per token", ie[0].shape[0] == len(ref_tok[0]["input_ids"]))
 
