@@ -139,7 +139,7 @@ static void *dup_bytes(const void *p, size_t n)
 /* Copies (messages are not aligned for typed loads) with every size cross-checked. */
 static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
 {
-    long long x;
+    long long x = 0;
     int rc;
     const msgpack_object *jv = wire_map_get(m, "j");
     if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
