@@ -30,7 +30,7 @@ static int pass(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
 {
     int rc = enc_forward(r, ids, type_ids, lens + first, end - first, out, err);
     if (rc)
-        zb_wrap(err, "texts %d..%d (sequence k below is text %d + k): ", first, end - 1, first);
+        zb_wrap(err, "pass over texts %d..%d (its sequence k is text %d + k): ", first, end - 1, first);
     return rc;
 }
 
