@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "enc.h"
+#include "enc_embed.h"
 #include "svc.h"
 #include "wire.h"
 
@@ -66,8 +67,10 @@ static int check_job(const esvc *s, const wire_job *job, zb_err *err)
     return ZB_OK;
 }
 
-/* The hot path: all sequences of the forward jobs, end to end, through enc_forward in chunks of at
- * most the runner's budget; each job gets its own rows. Returns an error for all jobs on failure. */
+/* The hot path: the sequences of all forward jobs of a batch, end to end, through enc_embed_tokens
+ * (the code path of `zembed encode`: passes of at most the runner's budget, no padding); then each
+ * job gets its own rows. An error fails every job of the batch (check_job already refused what
+ * would fail because of a single job). */
 static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
 {
     const int H = s->cfg->hidden;
@@ -93,20 +96,8 @@ static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
         for (int i = 0; i < jobs[b]->n; i++)
             lens[q++] = jobs[b]->lens[i];
     }
-    /* chunks of whole sequences within the budget */
-    int64_t tok0 = 0;
-    for (int first = 0; first < seqs && !rc;) {
-        int last = first;
-        int64_t ct = 0;
-        while (last < seqs && ct + lens[last] <= s->budget)
-            ct += lens[last++];
-        if (last == first)              /* cannot happen after check_job; never loop on it */
-            ct += lens[last++];
-        rc = enc_forward(s->runner, ids + tok0, NULL, lens + first, last - first, hid + tok0 * H, err);
-        s->batches++;
-        tok0 += ct;
-        first = last;
-    }
+    rc = enc_embed_tokens(s->runner, ids, NULL, lens, seqs, hid, err);
+    s->batches++;
     s->tokens += toks;
     t = 0;
     for (int b = 0; b < n_jobs && !rc; b++) {
@@ -268,7 +259,7 @@ int main(int argc, char **argv)
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
                 s.budget);
         serve(&s);
-        svc_log("stopping after %ld jobs, %ld forward passes, %ld tokens", s.jobs, s.batches, s.tokens);
+        svc_log("stopping after %ld jobs in %ld batches, %ld tokens", s.jobs, s.batches, s.tokens);
     }
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);

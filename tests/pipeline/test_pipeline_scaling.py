@@ -75,6 +75,29 @@ def test_two_encoders_share_the_work_and_agree():
     check(all(j > 0 for j in served), "both encoders must have served: %r" % served)
 
 
+def test_encoder_batches_what_is_queued():
+    """Work that queued up while the encoder was busy (here: stopped) goes through in few batches."""
+    p = Pipeline(MODEL, name="batch")
+    p.wait_ready()
+    enc = p.workers["encoder_svc"][0]
+    c = Client(p.endpoint)
+    enc.send_signal(signal.SIGSTOP)
+    n = 12
+    ids = [c.send({"op": "embed", "texts": [TEXTS[k]]}) for k in range(n)]
+    time.sleep(0.5)                                 # everything is tokenized and queued by now
+    enc.send_signal(signal.SIGCONT)
+    got = [c.recv(timeout=20) for _ in ids]
+    check(all(r["ok"] for r in got), got)
+    c.close()
+    codes = p.stop_all()
+    check(all(v == 0 for v in codes.values()), codes)
+    log = p.log(enc).split("stopping after ")[1]
+    jobs, batches = int(log.split(" jobs")[0]), int(log.split(" in ")[1].split(" batches")[0])
+    # wait_ready's info jobs and the 12 embeds; the queued ones must have shared forward passes
+    print("    %d jobs in %d batches" % (jobs, batches))
+    check(jobs >= n and batches <= jobs - n // 2, "%d jobs in %d batches: the encoder did not batch" % (jobs, batches))
+
+
 def test_workers_killed_and_started_during_a_stream():
     p = Pipeline(MODEL, gw_args=["--timeout-ms", "20000"], tok=2, enc=2, pool=2, name="chaos")
     p.wait_ready()
@@ -115,4 +138,5 @@ def test_workers_killed_and_started_during_a_stream():
 
 
 if __name__ == "__main__":
-    sys.exit(run([test_two_encoders_share_the_work_and_agree, test_workers_killed_and_started_during_a_stream]))
+    sys.exit(run([test_two_encoders_share_the_work_and_agree, test_encoder_batches_what_is_queued,
+                  test_workers_killed_and_started_during_a_stream]))
