@@ -151,6 +151,11 @@ static void dispatch(gw *g)
 {
     gw_slot *s;
     while ((s = gw_table_next_waiting(g->table))) {
+        int ev = 0;
+        size_t evlen = sizeof ev;
+        /* copy a (possibly large) job only when a tokenizer can take it */
+        if (zmq_getsockopt(g->tok, ZMQ_EVENTS, &ev, &evlen) || !(ev & ZMQ_POLLOUT))
+            return;
         zmq_msg_t m;
         size_t size = s->job.size;
         if (zmq_msg_init_size(&m, size))
