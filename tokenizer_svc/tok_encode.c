@@ -97,7 +97,13 @@ static int split_added(const tok_tokenizer *t, int norm, const uint32_t *x, size
 {
     size_t start_off = 0, pos = 0;
     int rc;
+    const uint8_t bit = norm ? 2 : 1;
     while (pos < n) {
+        uint32_t c0 = x[pos];
+        if (!((c0 < 128 ? t->added_first[c0] : t->added_first_high) & bit)) {
+            pos++;
+            continue;
+        }
         const tok_added *best = NULL;
         for (int a = 0; a < t->n_added; a++) {
             const tok_added *ad = &t->added[a];

@@ -22,7 +22,8 @@ typedef struct {
     uint32_t *key_hash;
     int32_t  *val;
     uint32_t  n, cap;            /* entries */
-    uint32_t *slots;             /* entry index + 1, 0 = empty; size mask + 1 (power of two) */
+    uint64_t *slots;             /* hash << 32 | (entry index + 1), 0 = empty; mask + 1 of them
+                                  * (a power of two): a probe that misses never leaves this array */
     uint32_t  mask;
 } tok_strmap;
 
@@ -78,6 +79,11 @@ struct tok_tokenizer {
 
     tok_added *added;
     int        n_added, n_added_raw, n_added_norm;
+    /* first code points of the added tokens, so the scan skips most positions at once:
+     * bit 0 = some raw (normalized: false) token starts with this ASCII char, bit 1 = a
+     * normalized one; added_first_high: same bits for tokens starting beyond ASCII */
+    uint8_t    added_first[128];
+    uint8_t    added_first_high;
 
     int          has_post;
     tok_template single, pair;

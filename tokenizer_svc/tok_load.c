@@ -133,6 +133,9 @@ int tok_add_token(tok_tokenizer *t, const tok_added_spec *s, const char *file, z
     if (a->n_cps) {                                   /* a token that normalizes to "" never matches */
         if (a->normalized) t->n_added_norm++;
         else t->n_added_raw++;
+        uint8_t bit = a->normalized ? 2 : 1;
+        if (a->cps[0] < 128) t->added_first[a->cps[0]] |= bit;
+        else t->added_first_high |= bit;
     }
     t->n_added++;
     return 0;

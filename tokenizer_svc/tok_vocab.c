@@ -45,14 +45,14 @@ static uint32_t hash_bytes(const char *s, size_t len)
 
 static int rehash(tok_strmap *m, uint32_t nslots)
 {
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint64_t *slots = calloc(nslots, sizeof *slots);
     if (!slots)
         return ZB_ENOMEM;
     for (uint32_t e = 0; e < m->n; e++) {
         uint32_t s = slot_of(m->key_hash[e], nslots - 1);
         while (slots[s])
             s = (s + 1) & (nslots - 1);
-        slots[s] = e + 1;
+        slots[s] = (uint64_t)m->key_hash[e] << 32 | (e + 1);
     }
     free(m->slots);
     m->slots = slots;
@@ -60,16 +60,26 @@ static int rehash(tok_strmap *m, uint32_t nslots)
     return 0;
 }
 
+/* The lookup every WordPiece candidate goes through: most candidates are misses, decided by the
+ * hash stored in the slot; only a hash hit touches the key. */
 int32_t tok_strmap_get_h(const tok_strmap *m, const char *s, size_t len, uint32_t h)
 {
     if (!m->slots)
         return -1;
     for (uint32_t i = slot_of(h, m->mask);; i = (i + 1) & m->mask) {
-        uint32_t e = m->slots[i];
-        if (!e)
+        uint64_t v = m->slots[i];
+        if (!v)
             return -1;
-        e--;
-        if (m->key_hash[e] == h && m->key_len[e] == len && !memcmp(m->pool + m->key_off[e], s, len))
+        if ((uint32_t)(v >> 32) != h)
+            continue;
+        uint32_t e = (uint32_t)v - 1;
+        if (m->key_len[e] != len)
+            continue;
+        const char *k = m->pool + m->key_off[e];
+        size_t j = 0;
+        while (j < len && k[j] == s[j])    /* keys are short: a loop beats a memcmp call */
+            j++;
+        if (j == len)
             return m->val[e];
     }
 }
@@ -87,10 +97,10 @@ int tok_strmap_put(tok_strmap *m, const char *s, size_t len, int32_t val)
     uint32_t h = hash_bytes(s, len);
     if (m->slots) {
         for (uint32_t i = slot_of(h, m->mask);; i = (i + 1) & m->mask) {
-            uint32_t e = m->slots[i];
-            if (!e)
+            uint64_t v = m->slots[i];
+            if (!v)
                 break;
-            e--;
+            uint32_t e = (uint32_t)v - 1;
             if (m->key_hash[e] == h && m->key_len[e] == len && !memcmp(m->pool + m->key_off[e], s, len)) {
                 m->val[e] = val;
                 return 0;
@@ -128,7 +138,7 @@ int tok_strmap_put(tok_strmap *m, const char *s, size_t len, int32_t val)
     uint32_t i = slot_of(h, m->mask);
     while (m->slots[i])
         i = (i + 1) & m->mask;
-    m->slots[i] = e + 1;
+    m->slots[i] = (uint64_t)h << 32 | (e + 1);
     return 0;
 }
 
