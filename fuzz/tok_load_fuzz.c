@@ -45,11 +45,11 @@ static void exercise(const tok_tokenizer *t)
             int rc = tok_encode(t, a, strlen(a), NULL, 0, &opt, &e[0], &err);
             fuzz_check_err(rc, &err);
             if (rc == ZB_OK)
-                fuzz_check_encoding(t, &e[0], &opt, a, strlen(a), NULL, 0);
+                fuzz_check_encoding(t, &e[0], &opt, a, strlen(a), NULL, 0, 0);
             rc = tok_encode(t, a, strlen(a), b, strlen(b), &opt, &e[1], &err);
             fuzz_check_err(rc, &err);
             if (rc == ZB_OK) {
-                fuzz_check_encoding(t, &e[1], &opt, a, strlen(a), b, strlen(b));
+                fuzz_check_encoding(t, &e[1], &opt, a, strlen(a), b, strlen(b), 0);
                 if (e[0].n >= 0 && tok_encode(t, a, strlen(a), NULL, 0, &opt, &e[0], &err) == ZB_OK) {
                     rc = tok_pad(t, e, 2, 0, 8, &err);
                     fuzz_check_err(rc, &err);
