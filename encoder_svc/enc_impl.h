@@ -47,6 +47,9 @@ float enc_gelu_tanh(float x);
 /* ---- enc_threads.c ---- */
 int  enc_threads(void);   /* the current thread count (>= 1) */
 int  enc_default_threads(void);   /* cgroup quota and affinity */
+/* ceil(quota / period) of the tightest CPU quota on the process's cgroup path (proc_cgroup is the
+ * text of /proc/self/cgroup; sysfs is normally /sys/fs/cgroup), v1 and v2; 0 if none. */
+int  enc_cgroup_cpu_limit(const char *sysfs, const char *proc_cgroup);
 /* Run fn(arg, i, worker) for i in [0, n) on up to enc_threads() threads (worker in
  * [0, enc_threads()) tells which scratch to use); returns when all are done. */
 void enc_parallel_for(int n, void (*fn)(void *arg, int i, int worker), void *arg);
