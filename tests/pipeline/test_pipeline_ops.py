@@ -209,6 +209,22 @@ def test_malformed_frames_get_error_replies():
     d.send_multipart([b"a", b"b", b"c", b"d", b"e", b"body"])
     d.close(linger=0)
     check(C.call({"op": "embed", "texts": ["still serving"]})["ok"], "gateway stopped serving")
+    # a frame over --max-msg-bytes: ZeroMQ drops that connection, nobody else notices
+    big = zmq.Context.instance().socket(zmq.DEALER)
+    big.connect(P.endpoint)
+    big.send_multipart([b"", b"\x00" * (17 << 20)])
+    # a client that leaves before its reply: the reply is dropped, the request leaves the table
+    gone = zmq.Context.instance().socket(zmq.DEALER)
+    gone.connect(P.endpoint)
+    gone.send_multipart([b"", msgpack.packb({"v": 1, "op": "embed", "texts": ["bye"] * 20})])
+    time.sleep(0.2)
+    big.close(linger=0)
+    gone.close(linger=0)
+    check(C.call({"op": "embed", "texts": ["still serving"]})["ok"], "gateway stopped serving")
+    end = time.time() + 10
+    while C.call({"op": "health"})["in_flight"] and time.time() < end:
+        time.sleep(0.05)
+    check(C.call({"op": "health"})["in_flight"] == 0, "a request stayed in flight")
 
 
 def test_malformed_stage_messages():
