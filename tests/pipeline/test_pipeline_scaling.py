@@ -53,7 +53,9 @@ def test_two_encoders_share_the_work_and_agree():
     codes = p.stop_all()
     check(all(v == 0 for v in codes.values()), codes)
 
-    p = Pipeline(MODEL, enc=2, name="two")
+    p = Pipeline(MODEL, tok=0, enc=2, pool=0, name="two")
+    p.start("tokenizer_svc", ["--threads", "2"])     # threads are independent workers too
+    p.start("pooler_svc", ["--threads", "2"])
     p.wait_ready()
     c = Client(p.endpoint)
     n = 40 if SLOW else 160
