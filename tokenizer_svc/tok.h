@@ -6,7 +6,16 @@
  *
  * Offsets are in Unicode code points of the original text (as HF tokenizers' Node/Python bindings
  * report them); special tokens get [0,0]. For a pair, the offsets of the second text are relative
- * to the second text.
+ * to the second text. A token made from part of an expanded character (NFD, "İ" -> "i̇") gets the
+ * whole original character, as HF's alignments give; removed characters (controls) are skipped.
+ *
+ * Parity: ids, type ids and offsets equal HF tokenizers 0.23 (tests/tokenizer/, every code point
+ * of planes 0-3 and 14 checked), including its Unicode tables (tok_unicode.c) and its
+ * longest_first rule for pairs (lengths taken after its early stop at max_length tokens).
+ *
+ * Supported tokenizer.json: BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing or
+ * TemplateProcessing, WordPiece decoder, added tokens (single_word / lstrip / rstrip /
+ * normalized), truncation and padding blocks; other components are ZB_EUNSUPPORTED.
  */
 #ifndef TOK_H
 #define TOK_H
@@ -26,7 +35,10 @@ typedef struct {
     int max_length;                  /* total tokens incl. specials; default: the model's */
     tok_trunc_strategy strategy;     /* default TOK_LONGEST_FIRST */
     tok_direction direction;         /* side truncation cuts from; default TOK_RIGHT */
-    int lossy_utf8;                  /* 1: invalid UTF-8 becomes U+FFFD instead of ZB_EUTF8 */
+    int lossy_utf8;                  /* 1: invalid UTF-8 becomes U+FFFD instead of ZB_EUTF8: one
+                                      * U+FFFD per maximal ill-formed subsequence (Unicode §3.9,
+                                      * as WHATWG and Rust's from_utf8_lossy); offsets count it as
+                                      * one code point; clean_text then drops it like HF does */
 } tok_options;
 
 typedef struct { uint32_t start, end; } tok_span;
@@ -44,7 +56,9 @@ typedef struct {
 } tok_encoding;
 
 /* Load from a model folder: tokenizer.json when present, else vocab.txt + tokenizer_config.json.
- * sentence_bert_config.json's max_seq_length (if present) becomes the default max_length. */
+ * The default max_length is, first that applies: sentence_bert_config.json max_seq_length,
+ * tokenizer.json truncation.max_length, tokenizer_config.json model_max_length when in
+ * [1, 1e6] (1e30 means "none"), else 512. Errors name the file and the field. */
 tok_tokenizer *tok_load(const char *model_dir, zb_err *err);
 void tok_free(tok_tokenizer *t);
 
@@ -55,7 +69,10 @@ void tok_encoding_init(tok_encoding *e);
 void tok_encoding_free(tok_encoding *e);
 
 /* Encode one text (b == NULL) or a pair. Returns ZB_OK, or ZB_EUTF8 (message names the byte
- * offset), ZB_ETOOLONG (truncate off and too many tokens; message gives both numbers), ZB_ENOMEM. */
+ * offset), ZB_ETOOLONG (truncate off and too many tokens; message gives both numbers; also
+ * only_first/only_second when that text is too short), ZB_EINVAL (only_second without a pair,
+ * max_length below the number of special tokens), ZB_ENOMEM. Linear time in the input; `out`
+ * keeps its buffers for the next call (no allocation per token once warm). */
 int tok_encode(const tok_tokenizer *t, const char *a, size_t a_len, const char *b, size_t b_len,
                const tok_options *opt, tok_encoding *out, zb_err *err);
 

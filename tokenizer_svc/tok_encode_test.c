@@ -1,5 +1,6 @@
 /* Unit tests of tok_encode / tok_pad / tok_decode on the real paraphrase-MiniLM-L6-v2 tokenizer
  * (shared folder). Expected values were checked against HF tokenizers 0.23.2 (Node binding). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,50 @@ static void test_long_inputs(void)
     free(buf);
 }
 
+/* One loaded tokenizer, several threads each with its own encoding: same results as alone. */
+static const char *const mt_texts[] = {"Hello, world!", "Café déjà vu 中文 İstanbul", "[CLS] x [MASK]",
+                                       "unaffable pneumonoultramicroscopic", "a\xe2\x80\xa8" "b\xcc\x81"};
+#define MT_N (sizeof mt_texts / sizeof *mt_texts)
+static int32_t mt_want[MT_N][64];
+static int mt_want_n[MT_N];
+
+static void *mt_worker(void *arg)
+{
+    long bad = 0;
+    tok_encoding e;
+    tok_options o;
+    zb_err err;
+    tok_encoding_init(&e);
+    tok_options_default(tk, &o);
+    for (int r = 0; r < 2000; r++) {
+        size_t k = (size_t)(r + (long)(intptr_t)arg) % MT_N;
+        if (tok_encode(tk, mt_texts[k], strlen(mt_texts[k]), NULL, 0, &o, &e, &err) || e.n != mt_want_n[k] ||
+            memcmp(e.ids, mt_want[k], (size_t)e.n * sizeof *e.ids))
+            bad++;
+    }
+    tok_encoding_free(&e);
+    return (void *)(intptr_t)bad;
+}
+
+static void test_threads(void)
+{
+    zb_err err;
+    for (size_t k = 0; k < MT_N; k++) {
+        ZT_CHECK_EQ_INT(run(mt_texts[k], strlen(mt_texts[k]), NULL, 0, NULL, &err), 0);
+        ZT_CHECK(enc.n <= 64);
+        mt_want_n[k] = enc.n;
+        memcpy(mt_want[k], enc.ids, (size_t)enc.n * sizeof *enc.ids);
+    }
+    pthread_t th[4];
+    for (long i = 0; i < 4; i++)
+        ZT_CHECK_EQ_INT(pthread_create(&th[i], NULL, mt_worker, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 4; i++) {
+        void *bad;
+        pthread_join(th[i], &bad);
+        ZT_CHECK_EQ_INT((intptr_t)bad, 0);
+    }
+}
+
 int main(void)
 {
     char dir[4096];
@@ -317,6 +362,7 @@ int main(void)
     ZT_RUN(test_pad);
     ZT_RUN(test_decode_and_lookup);
     ZT_RUN(test_long_inputs);
+    ZT_RUN(test_threads);
     tok_encoding_free(&enc);
     tok_free(tk);
     return zt_done();
