@@ -26,7 +26,15 @@ int zb_wrap(zb_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    /* prefix + old, cut to fit (snprintf here trips -Wformat-truncation, an error under CI) */
+    size_t pl = strnlen(prefix, sizeof prefix), ol = strnlen(old, sizeof old);
+    if (pl > sizeof err->msg - 1)
+        pl = sizeof err->msg - 1;
+    if (ol > sizeof err->msg - 1 - pl)
+        ol = sizeof err->msg - 1 - pl;
+    memcpy(err->msg, prefix, pl);
+    memcpy(err->msg + pl, old, ol);
+    err->msg[pl + ol] = 0;
     return err->code;
 }
 
