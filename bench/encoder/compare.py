@@ -3,10 +3,11 @@
 ONNX Runtime vs PyTorch on the same sentences and token ids, 1 and 2 threads, median of REPEATS,
 peak RSS of each process, and the fraction of OpenBLAS's measured sgemm GFLOP/s reached.
 
-Timing: ONNX Runtime and PyTorch time their batches in-process after a warm-up (session/model
-creation excluded); zembed is timed as whole `zembed encode` processes (tokenization, pooling and
-JSON output included) minus the median start-up time of a one-line run, and the raw wall time is
-printed too. Tokens are real tokens (no padding), [CLS]/[SEP] included."""
+Timing: each round runs every engine once, in turn (a busy spell on a shared machine then hits all
+of them); the figure is the median over rounds. ONNX Runtime and PyTorch time their batches
+in-process after a warm-up (session/model creation excluded); zembed is timed as a whole
+`zembed encode` process (tokenization, pooling and JSON output included) minus the median start-up
+time of a one-sentence run. Tokens are real tokens (no padding), [CLS]/[SEP] included."""
 import argparse
 import json
 import os
@@ -72,41 +73,52 @@ def main():
           f"(dense {dense / n_tok / 1e6:.1f} + attention {attn / n_tok / 1e6:.2f})")
     ceil = sgemm(os.path.join(ROOT, "build", "release", "bench", "bench_sgemm"), threads)
     zembed = os.path.join(ROOT, "bin", "zembed")
+
+    def once(eng, t):
+        """One timed pass of an engine over all sentences: (seconds, peak RSS MB)."""
+        if eng == "zembed":
+            cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output",
+                   "sentence"]
+            wall, rss, _ = run_rss(cmd, W("sentences.txt"), True)
+            return wall - startup[t], rss
+        script = {"onnxruntime": ["node", os.path.join(ROOT, "bench", "encoder", "ort_bench.js"),
+                                  W("minilm.onnx")],
+                  "pytorch": ["/usr/bin/python3",
+                              os.path.join(ROOT, "bench", "encoder", "torch_bench.py"),
+                              W("minilm")]}[eng]
+        _, rss, out = run_rss(script + [W("ids.json"), str(t), "1"])
+        return json.loads(out)["times"][0], rss
+
     rows = []
     for t in threads:
+        # zembed is timed as whole processes: take off the start-up (model mmap, tokenizer load)
+        cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output", "sentence"]
+        startup = {t: statistics.median(run_rss(cmd, W("one.txt"), True)[0] for _ in range(3))}
+        print(f"zembed start-up (one sentence) threads={t}: {startup[t]:.3f}s")
+        # Rounds interleave the engines, so a busy spell on a shared machine hits all of them.
+        res = {e: [] for e in engines}
+        for r in range(a.repeats):
+            for eng in engines:
+                try:
+                    res[eng].append(once(eng, t))
+                except Exception as e:  # one engine failing must not hide the others
+                    print(f"{eng} threads={t}: FAILED: {e}")
+            print(f"round {r + 1}: " + ", ".join(f"{e} {res[e][-1][0]:.3f}s" for e in engines
+                                                 if len(res[e]) == r + 1))
+            sys.stdout.flush()
         for eng in engines:
-            try:
-                if eng == "zembed":
-                    cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t),
-                           "--output", "sentence"]
-                    start = statistics.median(run_rss(cmd, W("one.txt"), True)[0] for _ in range(3))
-                    runs = [run_rss(cmd, W("sentences.txt"), True) for _ in range(a.repeats)]
-                    wall = statistics.median(r[0] for r in runs)
-                    secs, rss = wall - start, max(r[1] for r in runs)
-                    note = f"wall {wall:.3f}s incl. start-up {start:.3f}s"
-                elif eng == "onnxruntime":
-                    _, rss, out = run_rss(["node", os.path.join(ROOT, "bench", "encoder",
-                                                               "ort_bench.js"),
-                                           W("minilm.onnx"), W("ids.json"), str(t), str(a.repeats)])
-                    secs, note = statistics.median(json.loads(out)["times"]), "batches of 32"
-                else:
-                    _, rss, out = run_rss(["/usr/bin/python3", os.path.join(ROOT, "bench", "encoder",
-                                                                           "torch_bench.py"),
-                                           W("minilm"), W("ids.json"), str(t), str(a.repeats)])
-                    secs, note = statistics.median(json.loads(out)["times"]), "batches of 32"
-            except Exception as e:  # one engine failing must not hide the others
-                print(f"{eng} threads={t}: FAILED: {e}")
+            if not res[eng]:
                 continue
+            secs = statistics.median(x[0] for x in res[eng])
+            rss = max(x[1] for x in res[eng])
             gflops = (dense + attn) / secs / 1e9
             rows.append((eng, t, n_sent / secs, n_tok / secs, rss, gflops,
-                         gflops / ceil[t] if t in ceil else float("nan"), note))
-            print(f"{eng} threads={t}: {secs:.3f}s ({note})")
-            sys.stdout.flush()
+                         gflops / ceil[t] if t in ceil else float("nan")))
     print()
     print(f"{'engine':<12} {'thr':>3} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>7} {'GFLOP/s':>8} "
           f"{'of sgemm':>8} {'vs ORT':>7}")
     ort = {r[1]: r[3] for r in rows if r[0] == "onnxruntime"}
-    for eng, t, ss, ts, rss, gf, frac, _ in rows:
+    for eng, t, ss, ts, rss, gf, frac in rows:
         vs = f"{ts / ort[t]:.2f}x" if t in ort else "-"
         print(f"{eng:<12} {t:>3} {ss:>8.0f} {ts:>8.0f} {rss:>7.0f} {gf:>8.1f} {frac:>7.0%} {vs:>7}")
 
