@@ -284,6 +284,20 @@ static int finalize(tok_tokenizer *t, const char *where, json_t *cfg, zb_err *er
     }
     for (int a = 0; a < t->n_added; a++)
         t->id_special[t->added[a].id] |= t->added[a].special;
+    /* Ids the encoder will see must name tokens: a template or padding id outside the vocabulary
+     * would index past the embedding table downstream. */
+    const tok_template *tpls[2] = {&t->single, &t->pair};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < tpls[k]->n_items; i++)
+            for (int j = 0; j < tpls[k]->items[i].n_ids; j++) {
+                int32_t id = tpls[k]->items[i].ids[j];
+                if (id < 0 || id >= t->n_ids || !t->id_tok[id])
+                    return FAIL(ZB_EFORMAT, "%s: post_processor: special token id %d is not in the vocabulary "
+                                "(%d ids)", where, id, t->n_ids);
+            }
+    if (t->pad_id >= t->n_ids || (t->pad_id >= 0 && !t->id_tok[t->pad_id]))
+        return FAIL(ZB_EFORMAT, "%s: padding.pad_id %d is not in the vocabulary (%d ids)", where, t->pad_id,
+                    t->n_ids);
 
     const char *n;
     n = special_name(cfg, "cls_token", "[CLS]");  t->cls_id = tok_token_to_id(t, n, strlen(n));

@@ -157,6 +157,11 @@ static void test_corrupt_json(void)
     expect_fail(ZB_EFORMAT, "special_tokens[\"[X]\"]");
     write_json_with("truncation", js("{\"max_length\": \"long\"}"));
     expect_fail(ZB_EFORMAT, "truncation.max_length");
+    write_json_with("post_processor", js("{\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 102], "
+                                         "\"cls\": [\"[CLS]\", 99999]}"));
+    expect_fail(ZB_EFORMAT, "special token id 99999 is not in the vocabulary");
+    write_json_with("padding", js("{\"pad_id\": 5000}"));
+    expect_fail(ZB_EFORMAT, "padding.pad_id 5000");
 }
 
 static void test_unsupported(void)
