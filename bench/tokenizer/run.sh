@@ -10,6 +10,8 @@
 # Both sides add [CLS]/[SEP], do not truncate, do not pad; the token totals must agree (checked).
 # HF single thread = encodeBatch with RAYON_NUM_THREADS=1; all cores = RAYON_NUM_THREADS=$(nproc).
 # HF encode() per line (single thread) is shown too: it is how most Node code calls it.
+# MB/CPU-s = input MB per CPU-second (user + sys, all threads) of the encode loop: on a machine
+# shared with other work, wall-clock MB/s depends on the load and this does much less.
 # Needs: make benches, node, tests/peers/node_modules (deploy/install-deps.sh --test-peers),
 # ../shared (or ZEMBED_SHARED) for the STS data and the model's tokenizer files.
 set -euo pipefail
@@ -51,16 +53,18 @@ for input in sts multi; do
     f=$WORK/$input.txt
     echo
     echo "== $input: $(wc -l <"$f") lines, $(stat -c %s "$f") bytes; median of $REPEAT runs"
-    printf '%-28s %9s %12s %10s %12s\n' "implementation" "MB/s" "tokens/s" "tokens" "peak RSS MB"
-    declare -A mbs=()
+    printf '%-28s %9s %12s %10s %12s %12s\n' "implementation" "MB/s" "tokens/s" "tokens" "MB/CPU-s" "peak RSS MB"
+    declare -A mbs=() mbc_all=()
     tokens_ref=""
     run() {   # run LABEL KEY CMD...: prints a row, remembers MB/s under KEY
         local label=$1 key=$2; shift 2
         local out; out=$("$@")
-        local mb tps tok rss
+        local mb tps tok rss mbc
         mb=$(field "$out" mb_s); tps=$(field "$out" tokens_s); tok=$(field "$out" tokens); rss=$(field "$out" peak_rss_kb)
-        printf '%-28s %9.2f %12.0f %10d %12.1f\n' "$label" "$mb" "$tps" "$tok" "$(echo "$rss / 1024" | bc -l)"
+        mbc=$(field "$out" mb_per_cpu_s)
+        printf '%-28s %9.2f %12.0f %10d %12.2f %12.1f\n' "$label" "$mb" "$tps" "$tok" "$mbc" "$(echo "$rss / 1024" | bc -l)"
         mbs[$key]=$mb
+        mbc_all[$key]=$mbc
         if [[ -n $tokens_ref && $tok != "$tokens_ref" ]]; then
             echo "   !! token total $tok differs from $tokens_ref: the two tokenizers disagree on this input"
         fi
@@ -77,7 +81,9 @@ for input in sts multi; do
     printf 'ratio ours/HF: 1 thread %.1fx, %d threads %.1fx, vs HF encode() per line %.1fx\n' \
         "$(echo "${mbs[ours1]} / ${mbs[hf1]}" | bc -l)" "$NPROC" "$(echo "${mbs[oursN]} / ${mbs[hfN]}" | bc -l)" \
         "$(echo "${mbs[ours1]} / ${mbs[hfe]}" | bc -l)"
-    unset mbs
+    printf 'ratio ours/HF per CPU-second (fairer on a shared machine): 1 thread %.1fx, %d threads %.1fx\n' \
+        "$(echo "${mbc_all[ours1]} / ${mbc_all[hf1]}" | bc -l)" "$NPROC" "$(echo "${mbc_all[oursN]} / ${mbc_all[hfN]}" | bc -l)"
+    unset mbs mbc_all
 done
 echo
 echo "uptime: $(uptime)"
