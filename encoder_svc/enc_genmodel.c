@@ -13,6 +13,11 @@
 
 #include "zb_file.h"
 
+/* safetensors is little-endian and values are written with memcpy. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "enc_genmodel writes safetensors by memcpy: little-endian hosts only"
+#endif
+
 #define VOCAB_MAX_BYTES  (64u << 20)
 #define TOKJSON_MAX_BYTES (256u << 20)
 #define CHUNK            8192   /* values generated and converted per write */
@@ -338,7 +343,7 @@ static int write_tensor_data(FILE *f, const tensor *t, const enc_genmodel_opts *
             double v = std * std_normal(base, i0 + i);
             float x = (float)(v + mean); /* same expression as enc_genmodel_value */
             if (o->dtype == ENC_GENMODEL_F32) {
-                memcpy(buf + 4 * i, &x, 4); /* little-endian hosts only (x86-64, arm64) */
+                memcpy(buf + 4 * i, &x, 4);
             } else {
                 uint16_t h = o->dtype == ENC_GENMODEL_F16 ? f32_to_f16(x) : f32_to_bf16(x);
                 memcpy(buf + 2 * i, &h, 2);
