@@ -66,14 +66,19 @@ static void softmax_rows(float *s, int np, float *inv)
     }
 }
 
-/* The tiled path, for dh a multiple of DB (32 in MiniLM, 64 in BERT-base). */
-static void head_tiled(const float *q, const float *k, const float *v, int ld, float *ctx, int ldc,
-                       int n, int off, int dh, float scale, float *kt, float *s)
+/* The tiled path, for dh a multiple of DB (32 in MiniLM, 64 in BERT-base). The projections'
+ * biases are added here rather than in a pass of their own over [T,3H]: q's as the scalar is
+ * broadcast, k's while transposing, v's once per context row (softmax weights sum to 1, so
+ * sum_j p_j (v_j + b) = sum_j p_j v_j + b). */
+static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s)
 {
-    int np = round_up(n, KB);
-    for (int j = 0; j < n; j++)
+    const int n = a->n, dh = a->dh, ld = a->ld, np = round_up(n, KB);
+    const float *kb = a->kb + off, *qbias = a->qb + off, *vb = a->vb + off;
+    for (int j = 0; j < n; j++) {
+        const float *kr = a->k + (size_t)j * ld + off;
         for (int d = 0; d < dh; d++)
-            kt[(size_t)d * np + j] = k[(size_t)j * ld + off + d];
+            kt[(size_t)d * np + j] = kr[d] + kb[d];
+    }
     for (int d = 0; d < dh; d++)
         for (int j = n; j < np; j++)
             kt[(size_t)d * np + j] = 0;
@@ -82,7 +87,7 @@ static void head_tiled(const float *q, const float *k, const float *v, int ld, f
         /* Past the end the tile repeats the last query: computed, never stored. */
         const float *qr[QB];
         for (int b = 0; b < QB; b++)
-            qr[b] = q + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
+            qr[b] = a->q + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
 
         for (int j0 = 0; j0 < np; j0 += KB) {
             v8 acc[QB][2] = {{{0}}};
@@ -91,9 +96,9 @@ static void head_tiled(const float *q, const float *k, const float *v, int ld, f
                 IN_REG(k0);
                 IN_REG(k1);
                 for (int b = 0; b < QB; b++) {
-                    float qb = qr[b][d];
-                    acc[b][0] += qb * k0;
-                    acc[b][1] += qb * k1;
+                    float qd = qr[b][d] + qbias[d];
+                    acc[b][0] += qd * k0;
+                    acc[b][1] += qd * k1;
                 }
             }
             for (int b = 0; b < QB; b++) {
@@ -111,7 +116,7 @@ static void head_tiled(const float *q, const float *k, const float *v, int ld, f
         for (int d0 = 0; d0 < dh; d0 += DB) {
             v8 acc[QB][2] = {{{0}}};
             for (int j = 0; j < n; j++) {
-                const float *vr = v + (size_t)j * ld + off + d0;
+                const float *vr = a->v + (size_t)j * ld + off + d0;
                 v8 v0 = load8(vr), v1 = load8(vr + 8);
                 IN_REG(v0);
                 IN_REG(v1);
@@ -121,56 +126,56 @@ static void head_tiled(const float *q, const float *k, const float *v, int ld, f
                     acc[b][1] += p * v1;
                 }
             }
+            v8 b0 = load8(vb + d0), b1 = load8(vb + d0 + 8);
             for (int b = 0; b < QB && i0 + b < n; b++) {
-                float *c = ctx + (size_t)(i0 + b) * ldc + off + d0;
-                store8(c, acc[b][0] * inv[b]);
-                store8(c + 8, acc[b][1] * inv[b]);
+                float *c = a->ctx + (size_t)(i0 + b) * a->ldc + off + d0;
+                store8(c, acc[b][0] * inv[b] + b0);
+                store8(c + 8, acc[b][1] * inv[b] + b1);
             }
         }
     }
 }
 
 /* Any other head size: the same computation one query at a time. */
-static void head_plain(const float *q, const float *k, const float *v, int ld, float *ctx, int ldc,
-                       int n, int off, int dh, float scale, float *s)
+static void head_plain(const enc_attn_args *a, int off, float scale, float *s)
 {
+    const int n = a->n, dh = a->dh, ld = a->ld;
     for (int i = 0; i < n; i++) {
-        const float *qi = q + (size_t)i * ld + off;
+        const float *qi = a->q + (size_t)i * ld + off;
         for (int j = 0; j < n; j++) {
-            const float *kj = k + (size_t)j * ld + off;
+            const float *kj = a->k + (size_t)j * ld + off;
             float dot = 0;
             for (int d = 0; d < dh; d++)
-                dot += qi[d] * kj[d];
+                dot += (qi[d] + a->qb[off + d]) * (kj[d] + a->kb[off + d]);
             s[j] = dot * scale;
         }
         float m = row_max(s, n);
         for (int j = 0; j < n; j++)
             s[j] = exp_approx(s[j] - m);
         float inv = 1.0f / row_sum(s, n);
-        float *c = ctx + (size_t)i * ldc + off;
+        float *c = a->ctx + (size_t)i * a->ldc + off;
         for (int d = 0; d < dh; d++)
             c[d] = 0;
         for (int j = 0; j < n; j++) {
-            const float *vj = v + (size_t)j * ld + off;
+            const float *vj = a->v + (size_t)j * ld + off;
             for (int d = 0; d < dh; d++)
                 c[d] += s[j] * vj[d];
         }
         for (int d = 0; d < dh; d++)
-            c[d] *= inv;
+            c[d] = c[d] * inv + a->vb[off + d];
     }
 }
 
-void enc_attention(const float *q, const float *k, const float *v, int ld, float *ctx, int ldc, int n,
-                   int h0, int h1, int dh, float *scratch)
+void enc_attention(const enc_attn_args *a, int h0, int h1, float *scratch)
 {
-    if (n <= 0)
+    if (a->n <= 0)
         return;
-    float scale = 1.0f / sqrtf((float)dh);
-    int np = round_up(n, KB);
+    float scale = 1.0f / sqrtf((float)a->dh);
+    int np = round_up(a->n, KB);
     for (int h = h0; h < h1; h++) {
-        if (dh % DB == 0)
-            head_tiled(q, k, v, ld, ctx, ldc, n, h * dh, dh, scale, scratch, scratch + (size_t)dh * np);
+        if (a->dh % DB == 0)
+            head_tiled(a, h * a->dh, scale, scratch, scratch + (size_t)a->dh * np);
         else
-            head_plain(q, k, v, ld, ctx, ldc, n, h * dh, dh, scale, scratch);
+            head_plain(a, h * a->dh, scale, scratch);
     }
 }

@@ -6,7 +6,9 @@
  *               from one row without copying the weights into a fused matrix
  *   ctx [T,H], tmp [T,H], ffn [T,I]
  * Dense layers are one cblas_sgemm per weight matrix over all T tokens (y = x W^T, W as nn.Linear
- * stores it, [out,in]); attention runs per (sequence, head) on our own threads.
+ * stores it, [out,in]); attention runs per (sequence, head) on our own threads and adds the Q, K,
+ * V biases itself; the element-wise steps (residual + LayerNorm, bias + activation) run in row
+ * chunks on the same threads.
  */
 #include "enc_impl.h"
 
@@ -81,6 +83,7 @@ static void linear(const float *x, const float *w, float *y, int T, int N, int K
 
 typedef struct {
     enc_runner *r;
+    const enc_layer *y;   /* the layer being run */
     const int *lens;
     const int *start;     /* first token of each sequence */
     int heads_per_item;   /* heads per work item: fewer, larger items for short sequences */
@@ -96,8 +99,51 @@ static void attn_item(void *arg, int i, int worker)
     int h1 = h0 + j->heads_per_item < c->heads ? h0 + j->heads_per_item : c->heads;
     int H = c->hidden;
     const float *base = r->qkv + (size_t)j->start[seq] * 3 * H;
-    enc_attention(base, base + H, base + 2 * H, 3 * H, r->ctx + (size_t)j->start[seq] * H, H,
-                  j->lens[seq], h0, h1, H / c->heads, r->scratch + r->scratch_each * worker);
+    enc_attn_args a = {.q = base, .k = base + H, .v = base + 2 * H, .ld = 3 * H,
+                       .qb = j->y->q_b, .kb = j->y->k_b, .vb = j->y->v_b,
+                       .n = j->lens[seq], .dh = H / c->heads,
+                       .ctx = r->ctx + (size_t)j->start[seq] * H, .ldc = H};
+    enc_attention(&a, h0, h1, r->scratch + r->scratch_each * worker);
+}
+
+/* The element-wise steps between GEMMs, split into row chunks for our threads (with one thread
+ * enc_parallel_for runs them inline). */
+enum { STEP_LN_ATTN, STEP_ACT, STEP_LN_FFN };
+#define ROW_CHUNK 64
+
+typedef struct {
+    enc_runner *r;
+    const enc_layer *y;
+    float *x;
+    int T, step;
+} rows_job;
+
+static void rows_item(void *arg, int i, int worker)
+{
+    (void)worker;
+    rows_job *j = arg;
+    const enc_config *c = &j->r->m->cfg;
+    int r0 = i * ROW_CHUNK, n = j->T - r0 < ROW_CHUNK ? j->T - r0 : ROW_CHUNK, H = c->hidden;
+    size_t h0 = (size_t)r0 * H;
+    switch (j->step) {
+    case STEP_LN_ATTN:
+        enc_add_layernorm(j->x + h0, j->r->tmp + h0, j->y->o_b, j->y->ln1_g, j->y->ln1_b, n, H,
+                          c->layer_norm_eps);
+        break;
+    case STEP_ACT:
+        enc_bias_act(j->r->ffn + (size_t)r0 * c->intermediate, j->y->i_b, n, c->intermediate, c->act);
+        break;
+    case STEP_LN_FFN:
+        enc_add_layernorm(j->x + h0, j->r->tmp + h0, j->y->f_b, j->y->ln2_g, j->y->ln2_b, n, H,
+                          c->layer_norm_eps);
+        break;
+    }
+}
+
+static void rows(rows_job *j, int step)
+{
+    j->step = step;
+    enc_parallel_for((j->T + ROW_CHUNK - 1) / ROW_CHUNK, rows_item, j);
 }
 
 static int check_inputs(const enc_runner *r, const int32_t *ids, const int32_t *type_ids,
@@ -175,21 +221,20 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
     attn_job aj = {.r = r, .lens = lens, .start = start, .heads_per_item = hpi,
                    .items_per_seq = (nh + hpi - 1) / hpi};
 
+    rows_job rj = {.r = r, .x = x, .T = T};
     for (int l = 0; l < c->layers; l++) {
         const enc_layer *y = &m->layer[l];
+        aj.y = rj.y = y;
         linear(x, y->q_w, r->qkv, T, H, H, 3 * H);
         linear(x, y->k_w, r->qkv + H, T, H, H, 3 * H);
         linear(x, y->v_w, r->qkv + 2 * H, T, H, H, 3 * H);
-        enc_bias_add(r->qkv, y->q_b, T, H, 3 * H);
-        enc_bias_add(r->qkv + H, y->k_b, T, H, 3 * H);
-        enc_bias_add(r->qkv + 2 * H, y->v_b, T, H, 3 * H);
-        enc_parallel_for(n_seq * aj.items_per_seq, attn_item, &aj);
+        enc_parallel_for(n_seq * aj.items_per_seq, attn_item, &aj);   /* adds the QKV biases */
         linear(r->ctx, y->o_w, r->tmp, T, H, H, H);
-        enc_add_layernorm(x, r->tmp, y->o_b, y->ln1_g, y->ln1_b, T, H, c->layer_norm_eps);
+        rows(&rj, STEP_LN_ATTN);
         linear(x, y->i_w, r->ffn, T, FF, H, FF);
-        enc_bias_act(r->ffn, y->i_b, T, FF, c->act);
+        rows(&rj, STEP_ACT);
         linear(r->ffn, y->f_w, r->tmp, T, H, FF, H);
-        enc_add_layernorm(x, r->tmp, y->f_b, y->ln2_g, y->ln2_b, T, H, c->layer_norm_eps);
+        rows(&rj, STEP_LN_FFN);
     }
     free(start);
     return ZB_OK;

@@ -30,13 +30,19 @@ void enc_add_layernorm(float *x, const float *add, const float *bias, const floa
                        int rows, int h, float eps);
 /* x = act(x + bias) over rows of width n. */
 void enc_bias_act(float *x, const float *bias, int rows, int n, enc_act act);
-/* x += bias over rows of width n (row stride ld). */
-void enc_bias_add(float *x, const float *bias, int rows, int n, int ld);
 
-/* Attention of one sequence, heads [h0, h1): q, k, v rows of stride ld (the packed QKV buffer),
- * ctx rows of stride ldc; scratch holds enc_attention_scratch(n, dh) floats. */
-void   enc_attention(const float *q, const float *k, const float *v, int ld, float *ctx, int ldc,
-                     int n, int h0, int h1, int dh, float *scratch);
+/* Attention of one sequence of n tokens: q, k, v point at its first row of the packed QKV buffer
+ * (row stride ld), before their biases qb, kb, vb ([H], added inside); the context goes to ctx
+ * (row stride ldc). */
+typedef struct {
+    const float *q, *k, *v, *qb, *kb, *vb;
+    int ld, n, dh;
+    float *ctx;
+    int ldc;
+} enc_attn_args;
+
+/* Heads [h0, h1); scratch holds enc_attention_scratch(n, dh) floats. */
+void   enc_attention(const enc_attn_args *a, int h0, int h1, float *scratch);
 size_t enc_attention_scratch(int max_n, int dh);
 
 /* Vectorizable exp and erf-GELU (errors around 1e-7), exposed for the unit tests. */

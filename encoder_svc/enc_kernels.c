@@ -109,12 +109,3 @@ void enc_bias_act(float *restrict x, const float *restrict bias, int rows, int n
         }
     }
 }
-
-void enc_bias_add(float *restrict x, const float *restrict bias, int rows, int n, int ld)
-{
-    for (int r = 0; r < rows; r++) {
-        float *xr = x + (size_t)r * ld;
-        for (int j = 0; j < n; j++)
-            xr[j] += bias[j];
-    }
-}
