@@ -54,10 +54,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for CMD...: retry a command for up to 30 s.
+# wait_for CMD...: retry a command until it succeeds, for up to $WAIT_S seconds (default 30) of wall
+# time, however long each try takes.
 wait_for() {
-    local i
-    for i in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    local end=$((SECONDS + ${WAIT_S:-30}))
+    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
     return 1
 }
 
@@ -87,13 +88,14 @@ gen_model() {
     "$BIN/zembed" gen-model --out "$1" --vocab "$ROOT/deploy/demo/vocab.txt" "${@:2}" >/dev/null
 }
 
-# pyclient ENDPOINT CODE: run python code with `c` a connected zembed Client (timeout 5 s).
+# pyclient ENDPOINT CODE: run python code with `c` a connected zembed Client (timeout
+# $PYCLIENT_MS, default 5000 ms).
 pyclient() {
-    "$PY" - "$1" "$ROOT/clients/python" <<PYEOF
+    "$PY" - "$1" "$ROOT/clients/python" "${PYCLIENT_MS:-5000}" <<PYEOF
 import sys
 sys.path.insert(0, sys.argv[2])
 from zembed_client import Client
-c = Client(sys.argv[1], timeout_ms=5000)
+c = Client(sys.argv[1], timeout_ms=int(sys.argv[3]))
 $2
 PYEOF
 }
