@@ -102,6 +102,16 @@ static int get(loader *L, const char *name, int64_t d0, int64_t d1, int optional
     *out = NULL;
     if (rc)
         return rc;
+    /* Checkpoints converted from Google's TensorFlow BERT (bert-base-uncased's model.safetensors)
+     * still call the LayerNorm parameters gamma and beta. */
+    size_t nl = strlen(name);
+    if (!t && nl > 16 && (!strcmp(name + nl - 16, "LayerNorm.weight") || !strcmp(name + nl - 14, "LayerNorm.bias"))) {
+        char alt[256];
+        int w = name[nl - 1] == 't';
+        snprintf(alt, sizeof alt, "%.*s%s", (int)(nl - (w ? 6 : 4)), name, w ? "gamma" : "beta");
+        if ((t = find(L, alt, &file, err, &rc)) == NULL && rc)
+            return rc;
+    }
     if (!t)
         return optional ? ZB_OK
                         : zb_fail(err, ZB_ENOTFOUND, "%s: tensor '%s%s' is missing", file, L->prefix, name);

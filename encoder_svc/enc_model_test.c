@@ -197,6 +197,69 @@ static void test_shard_errors(void)
     json_decref(root);
 }
 
+/* Rename tensors in dir/model.safetensors's header in place: every key containing from gets to
+ * instead (to must not be longer; the header is padded back to its length with spaces, so the
+ * data offsets stay valid). */
+static void rename_tensors(const char *dir, const char *from, const char *to)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    FILE *f = fopen(p, "r+b");
+    unsigned char le[8];
+    ZT_CHECK(fread(le, 1, 8, f) == 8);
+    size_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | le[i];
+    char *h = calloc(hlen + 1, 1);
+    ZT_CHECK(fread(h, 1, hlen, f) == hlen);
+    json_t *root = json_loadb(h, hlen, 0, NULL), *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        char nk[300];
+        const char *at = strstr(key, from);
+        if (at)
+            snprintf(nk, sizeof nk, "%.*s%s%s", (int)(at - key), key, to, at + strlen(from));
+        else
+            snprintf(nk, sizeof nk, "%s", key);
+        json_object_set(out, nk, v);
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    ZT_CHECK(strlen(text) <= hlen);
+    memset(h, ' ', hlen);
+    memcpy(h, text, strlen(text));
+    fseek(f, 8, SEEK_SET);
+    fwrite(h, 1, hlen, f);
+    fclose(f);
+    free(text), free(h);
+    json_decref(root), json_decref(out);
+}
+
+/* bert-base-uncased's model.safetensors: "bert." prefix and TensorFlow's gamma/beta names. */
+static void test_gamma_beta_names(void)
+{
+    char dir[400];
+    enc_genmodel_opts o = opts;
+    o.prefix_bert = 1;
+    ZT_CHECK(et_make(base, "gamma", vocab, &o, dir, sizeof dir) == 0);
+    zb_err e;
+    enc_model *ref = enc_model_load(dir, &e);
+    rename_tensors(dir, "LayerNorm.weight", "LayerNorm.gamma");
+    rename_tensors(dir, "LayerNorm.bias", "LayerNorm.beta");
+    enc_model *m = enc_model_load(dir, &e);
+    ZT_CHECK(ref && m);
+    if (ref && m) {
+        ZT_CHECK(!memcmp(m->emb_ln_g, ref->emb_ln_g, 32 * sizeof(float)));
+        ZT_CHECK(!memcmp(m->layer[1].ln2_b, ref->layer[1].ln2_b, 32 * sizeof(float)));
+        ZT_CHECK(m->layer[1].ln2_b != ref->layer[1].ln2_b);   /* really the other file's bytes */
+    }
+    enc_model_free(m);
+    enc_model_free(ref);
+    /* a missing LayerNorm is reported under its modern name */
+    rename_tensors(dir, "layer.1.output.LayerNorm.gamma", "layer.1.output.LayerNorm.g");
+    expect_load(dir, ZB_ENOTFOUND, "tensor 'bert.encoder.layer.1.output.LayerNorm.weight' is missing", NULL);
+}
+
 int main(void)
 {
     if (!mkdtemp(base))
@@ -207,6 +270,7 @@ int main(void)
     ZT_RUN(test_config_errors);
     ZT_RUN(test_folder_errors);
     ZT_RUN(test_shard_errors);
+    ZT_RUN(test_gamma_beta_names);
     et_rmtree(base);
     return zt_done();
 }
