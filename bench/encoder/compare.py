@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def run_rss(cmd, stdin_path=None, stdout_null=False):
-    """(wall seconds, peak RSS MB, stdout) of one process; RSS from wait4 of that very child."""
+    """(wall s, peak RSS MB, stdout, CPU s) of one process; RSS and CPU from wait4 of that child."""
     fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     fout = subprocess.DEVNULL if stdout_null else subprocess.PIPE
     with tempfile.TemporaryFile() as ferr:  # a file, so a chatty stderr cannot block the child
@@ -37,7 +37,7 @@ def run_rss(cmd, stdin_path=None, stdout_null=False):
         fin.close()
     if p.returncode:
         raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {errb.decode()[-500:]}")
-    return wall, ru.ru_maxrss / 1024.0, out
+    return wall, ru.ru_maxrss / 1024.0, out, ru.ru_utime + ru.ru_stime
 
 
 def sgemm(bench, threads):
@@ -75,26 +75,29 @@ def main():
     zembed = os.path.join(ROOT, "bin", "zembed")
 
     def once(eng, t):
-        """One timed pass of an engine over all sentences: (seconds, peak RSS MB)."""
+        """One timed pass of an engine over all sentences: (wall s, peak RSS MB, CPU s)."""
         if eng == "zembed":
             cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output",
                    "sentence"]
-            wall, rss, _ = run_rss(cmd, W("sentences.txt"), True)
-            return wall - startup[t], rss
+            wall, rss, _, cpu = run_rss(cmd, W("sentences.txt"), True)
+            return wall - startup[t][0], rss, cpu - startup[t][1]
         script = {"onnxruntime": ["node", os.path.join(ROOT, "bench", "encoder", "ort_bench.js"),
                                   W("minilm.onnx")],
                   "pytorch": ["/usr/bin/python3",
                               os.path.join(ROOT, "bench", "encoder", "torch_bench.py"),
                               W("minilm")]}[eng]
-        _, rss, out = run_rss(script + [W("ids.json"), str(t), "1"])
-        return json.loads(out)["times"][0], rss
+        _, rss, out, _ = run_rss(script + [W("ids.json"), str(t), "1"])
+        r = json.loads(out)
+        return r["times"][0], rss, r["cpu_times"][0]
 
     rows = []
     for t in threads:
         # zembed is timed as whole processes: take off the start-up (model mmap, tokenizer load)
         cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output", "sentence"]
-        startup = {t: statistics.median(run_rss(cmd, W("one.txt"), True)[0] for _ in range(3))}
-        print(f"zembed start-up (one sentence) threads={t}: {startup[t]:.3f}s")
+        st = [run_rss(cmd, W("one.txt"), True) for _ in range(3)]
+        startup = {t: (statistics.median(x[0] for x in st), statistics.median(x[3] for x in st))}
+        print(f"zembed start-up (one sentence) threads={t}: {startup[t][0]:.3f}s wall, "
+              f"{startup[t][1]:.3f}s CPU")
         # Rounds interleave the engines, so a busy spell on a shared machine hits all of them.
         res = {e: [] for e in engines}
         for r in range(a.repeats):
@@ -103,7 +106,8 @@ def main():
                     res[eng].append(once(eng, t))
                 except Exception as e:  # one engine failing must not hide the others
                     print(f"{eng} threads={t}: FAILED: {e}")
-            print(f"round {r + 1}: " + ", ".join(f"{e} {res[e][-1][0]:.3f}s" for e in engines
+            print(f"round {r + 1}: " + ", ".join(f"{e} {res[e][-1][0]:.3f}s ({res[e][-1][2]:.3f}s CPU)"
+                                                 for e in engines
                                                  if len(res[e]) == r + 1))
             sys.stdout.flush()
         for eng in engines:
@@ -111,16 +115,21 @@ def main():
                 continue
             secs = statistics.median(x[0] for x in res[eng])
             rss = max(x[1] for x in res[eng])
+            cpu = statistics.median(x[2] for x in res[eng])
             gflops = (dense + attn) / secs / 1e9
             rows.append((eng, t, n_sent / secs, n_tok / secs, rss, gflops,
-                         gflops / ceil[t] if t in ceil else float("nan")))
+                         gflops / ceil[t] if t in ceil else float("nan"), n_tok / cpu))
     print()
     print(f"{'engine':<12} {'thr':>3} {'sent/s':>8} {'tok/s':>8} {'RSS MB':>7} {'GFLOP/s':>8} "
-          f"{'of sgemm':>8} {'vs ORT':>7}")
-    ort = {r[1]: r[3] for r in rows if r[0] == "onnxruntime"}
-    for eng, t, ss, ts, rss, gf, frac in rows:
-        vs = f"{ts / ort[t]:.2f}x" if t in ort else "-"
-        print(f"{eng:<12} {t:>3} {ss:>8.0f} {ts:>8.0f} {rss:>7.0f} {gf:>8.1f} {frac:>7.0%} {vs:>7}")
+          f"{'of sgemm':>8} {'vs ORT':>7} {'tok/CPU-s':>9} {'vs ORT':>7}")
+    ort = {r[1]: (r[3], r[7]) for r in rows if r[0] == "onnxruntime"}
+    for eng, t, ss, ts, rss, gf, frac, tc in rows:
+        vs = f"{ts / ort[t][0]:.2f}x" if t in ort else "-"
+        vc = f"{tc / ort[t][1]:.2f}x" if t in ort else "-"
+        print(f"{eng:<12} {t:>3} {ss:>8.0f} {ts:>8.0f} {rss:>7.0f} {gf:>8.1f} {frac:>7.0%} {vs:>7} "
+              f"{tc:>9.0f} {vc:>7}")
+    print("tok/CPU-s: tokens per CPU-second of the whole process (all threads), steadier than wall "
+          "time on a loaded machine; it does not show the gain from a second thread.")
 
 
 if __name__ == "__main__":

@@ -32,12 +32,14 @@ async function main() {
     });
     const feeds = batches(ids, 32);
     for (const f of feeds.slice(0, 2)) await sess.run(f); // warm-up
-    const times = [];
+    const times = [], cpu_times = []; // wall, and CPU of the whole process (all its threads)
     for (let r = 0; r < Number(repeats); r++) {
-        const t0 = process.hrtime.bigint();
+        const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
         for (const f of feeds) await sess.run(f);
+        const c = process.cpuUsage(c0);
         times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+        cpu_times.push((c.user + c.system) / 1e6);
     }
-    process.stdout.write(JSON.stringify({ engine: 'onnxruntime', threads: Number(threads), times }) + '\n');
+    process.stdout.write(JSON.stringify({ engine: 'onnxruntime', threads: Number(threads), times, cpu_times }) + '\n');
 }
 main().catch((e) => { console.error(e); process.exit(1); });
