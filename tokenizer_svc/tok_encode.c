@@ -87,6 +87,8 @@ static int is_word_char(uint32_t c)
     return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_NL) || k == UTF8PROC_CATEGORY_PC;
 }
 
+#define TOK_NORM_CHUNK 65536
+
 typedef int (*match_fn)(void *ctx, int32_t id, size_t start, size_t end);
 
 /* Leftmost-longest, non-overlapping matches of the added tokens with .normalized == norm in
@@ -158,12 +160,27 @@ static int on_raw_piece(void *vc, int32_t id, size_t s, size_t e)
     enc_ctx *c = vc;
     if (id >= 0)
         return tok_seq_push(c->seq, id, (uint32_t)s, (uint32_t)e, TOK_F_WORD | TOK_F_ADDED);
-    long nn = tok_normalize(c->t, c->w, c->w->cps + s, e - s, (uint32_t)s);
-    if (nn < 0)
-        return (int)nn;
-    if (c->t->n_added_norm)
-        return split_added(c->t, 1, c->w->ncp, (size_t)nn, on_norm_piece, c);
-    return tok_words_to_ids(c->t, c->w, 0, (size_t)nn, c->seq);
+    if (c->t->n_added_norm) {
+        long nn = tok_normalize(c->t, c->w, c->w->cps + s, e - s, (uint32_t)s);
+        return nn < 0 ? (int)nn : split_added(c->t, 1, c->w->ncp, (size_t)nn, on_norm_piece, c);
+    }
+    /* Normalize in chunks cut at a space or tab (a word boundary, a starter for NFD, never
+     * removed), so the normalized buffers stay small on long texts. */
+    const uint32_t *x = c->w->cps;
+    while (s < e) {
+        size_t end = e;
+        if (e - s > TOK_NORM_CHUNK && c->t->has_pretok) {
+            end = s + TOK_NORM_CHUNK;
+            while (end < e && x[end] != ' ' && x[end] != '\t')
+                end++;
+        }
+        long nn = tok_normalize(c->t, c->w, x + s, end - s, (uint32_t)s);
+        int rc = nn < 0 ? (int)nn : tok_words_to_ids(c->t, c->w, 0, (size_t)nn, c->seq);
+        if (rc)
+            return rc;
+        s = end;
+    }
+    return 0;
 }
 
 static int encode_one(const tok_tokenizer *t, tok_work *w, const char *s, size_t len, int lossy,
