@@ -28,7 +28,10 @@ static inline float exp_approx(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { float f; int32_t i; } s = {.i = ((int32_t)k + 127) << 23};
+    /* A NaN x gives a NaN k: p is NaN already, but converting NaN to int is undefined behaviour
+     * (UBSan stops there), so the exponent gets a defined stand-in; NaN still comes out. */
+    int32_t ki = (int32_t)(k > -126.0f ? k : -126.0f);
+    union { float f; int32_t i; } s = {.i = (ki + 127) << 23};
     return p * s.f;
 }
 
