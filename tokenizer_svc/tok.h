@@ -97,5 +97,8 @@ int         tok_vocab_size(const tok_tokenizer *t);
 const char *tok_id_to_token(const tok_tokenizer *t, int32_t id);          /* NULL if out of range */
 int32_t     tok_token_to_id(const tok_tokenizer *t, const char *s, size_t len); /* -1 if absent */
 int32_t     tok_special_id(const tok_tokenizer *t, const char *which); /* "cls","sep","pad","unk","mask" */
+/* Listing the vocabulary: for id in [0, tok_vocab_size) tok_id_to_token (NULL for an unused id);
+ * tok_is_special_id tells the added special tokens ([CLS], [PAD] ...) that decode skips. */
+int         tok_is_special_id(const tok_tokenizer *t, int32_t id);
 
 #endif

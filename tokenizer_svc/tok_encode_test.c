@@ -273,6 +273,14 @@ static void test_decode_and_lookup(void)
     ZT_CHECK_EQ_INT(tok_special_id(tk, "unk"), 100);
     ZT_CHECK_EQ_INT(tok_special_id(tk, "mask"), 103);
     ZT_CHECK_EQ_INT(tok_max_length(tk), 512);
+    int specials = 0, named = 0;
+    for (int32_t id = 0; id < tok_vocab_size(tk); id++) {
+        specials += tok_is_special_id(tk, id);
+        named += tok_id_to_token(tk, id) != NULL;
+    }
+    ZT_CHECK_EQ_INT(specials, 5);                      /* [PAD] [UNK] [CLS] [SEP] [MASK] */
+    ZT_CHECK_EQ_INT(named, 30522);
+    ZT_CHECK(!tok_is_special_id(tk, 2075) && !tok_is_special_id(tk, -1) && !tok_is_special_id(tk, 30522));
 }
 
 /* Bounded work on hostile inputs: a long line without spaces, many combining marks, many CJK. */

@@ -180,3 +180,8 @@ int32_t tok_special_id(const tok_tokenizer *t, const char *which)
 }
 
 int tok_max_length(const tok_tokenizer *t) { return t->max_length; }
+
+int tok_is_special_id(const tok_tokenizer *t, int32_t id)
+{
+    return id >= 0 && id < t->n_ids && t->id_special[id];
+}
