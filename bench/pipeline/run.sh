@@ -41,8 +41,9 @@ else
     echo "model: $MODEL"
 fi
 STS=$SHARED/data/stsbenchmark/sts-train.csv
-awk -F'\t' '{ print $6; print $7 }' "$STS" | head -n "$N" >"$T/sentences"
-echo "sentences: $(wc -l <"$T/sentences") from $STS"
+awk -F'\t' -v n="$N" '{ for (i = 6; i <= 7; i++) if (k++ < n) print $i } k >= n { exit }' "$STS" >"$T/sentences"
+TOKENS=$(bin/zembed tokenize --model "$MODEL" <"$T/sentences" | grep -o '"input_ids":\[[^]]*\]' | awk -F, '{ n += NF } END { print n }')
+echo "sentences: $(wc -l <"$T/sentences") from $STS, $TOKENS tokens (specials included)"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
@@ -57,7 +58,8 @@ done >"$T/inproc.s"
 INPROC_S=$(median <"$T/inproc.s")
 NSENT=$(wc -l <"$T/sentences")
 INPROC_SPS=$(awk -v n="$NSENT" -v s="$INPROC_S" 'BEGIN { printf "%.1f", n / s }')
-echo "in-process zembed encode --threads $CORES: median ${INPROC_S} s = $INPROC_SPS sentences/s (runs: $(tr '\n' ' ' <"$T/inproc.s"))"
+INPROC_TPS=$(awk -v n="$TOKENS" -v s="$INPROC_S" 'BEGIN { printf "%.0f", n / s }')
+echo "in-process zembed encode --threads $CORES: median ${INPROC_S} s = $INPROC_SPS sentences/s, $INPROC_TPS tokens/s (runs: $(tr '\n' ' ' <"$T/inproc.s"))"
 
 up() { # up TOKxENCxPOOL
     IFS=x read -r nt ne np <<<"$1"
