@@ -33,8 +33,8 @@ static const char usage_text[] =
     "  --endpoint E            the gateway's client endpoint\n"
     "  --timeout-ms N          give up when a reply takes longer (default 30000)\n"
     "  --batch N               lines per request (default 32; at most the gateway's max_texts)\n"
-    "  --no-truncate           a line longer than the model's max length is an error (too_long);\n"
-    "                          for tokenize: all its tokens are returned\n"
+    "  --max-length N          at most N tokens per line, [CLS]/[SEP] included (default: the model's)\n"
+    "  --no-truncate           a line longer than max-length is an error (too_long)\n"
     "  --truncation-side D     right (default) or left\n"
     "embed:      --output sentence|tokens|input   --normalize | --no-normalize (default: the model's)\n"
     "            --dimensions N (Matryoshka)      --dtype float32|float16|int8|uint8|binary|ubinary\n"
@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
     const char *cmd;
     int batch, truncate, left, normalize, dimensions, dtype, output, special, tokens, input_space;
+    int max_length;
 } ropts;
 
 enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
@@ -223,7 +224,7 @@ static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer 
                      : o->output == OUT_TOKENS ? "token_embeddings"
                      : o->output == OUT_INPUT ? "input_embeddings" : "embed";
     int sim = !strcmp(op, "similarity"), embed = !strcmp(op, "embed"), tok = !strcmp(op, "tokenize");
-    int fields = 5 + (sim ? 2 + (o->tokens ? 2 : 0) : 1) + (tok ? 1 : 0) +
+    int fields = 5 + (o->max_length > 0) + (sim ? 2 + (o->tokens ? 2 : 0) : 1) + (tok ? 1 : 0) +
                  (embed ? 1 + (o->normalize >= 0) + (o->dimensions > 0) : 0);
     msgpack_pack_map(&pk, fields);
     wire_pack_str(&pk, "v");
@@ -235,6 +236,10 @@ static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer 
     pack_kv_bool(&pk, "truncate", o->truncate);
     wire_pack_str(&pk, "truncation_direction");
     wire_pack_str(&pk, o->left ? "left" : "right");
+    if (o->max_length > 0) {
+        wire_pack_str(&pk, "max_length");
+        msgpack_pack_int(&pk, o->max_length);
+    }
     if (sim) {
         /* lines are "a<TAB>b"; the caller checked the TAB */
         for (int side = 0; side < 2; side++) {
@@ -438,7 +443,8 @@ one_by_one:
     return status;
 }
 
-static int run_info(conn *c)
+/* Sends info; prints the reply when print, else returns the model's max_length (or -1). */
+static int run_info(conn *c, int print)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -458,15 +464,27 @@ static int run_info(conn *c)
     int rc = conn_call(c, &sb, id, &up, &msg);
     msgpack_sbuffer_destroy(&sb);
     if (!rc) {
-        print_json(to_json(&up.data));
-        const msgpack_object *ok = wire_map_get(&up.data, "ok");
+        const msgpack_object *ok = wire_map_get(&up.data, "ok"), *ml = wire_map_get(&up.data, "max_length");
         rc = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean ? 0 : 1;
+        if (print) {
+            print_json(to_json(&up.data));
+        } else if (rc || !ml || ml->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ml->via.u64 > INT_MAX) {
+            fprintf(stderr, "zembed: %s did not say the model's max_length\n", c->endpoint);
+            rc = -1;
+        } else {
+            rc = (int)ml->via.u64;
+        }
         zmq_msg_close(&msg);
     } else {
-        rc = 2;
+        rc = print ? 2 : -1;
     }
     msgpack_unpacked_destroy(&up);
     return rc;
+}
+
+static int model_max_length(conn *c)
+{
+    return run_info(c, 0);
 }
 
 /* ---- flags ----------------------------------------------------------------------------------- */
@@ -521,7 +539,7 @@ int cli_remote(const char *cmd, int argc, char **argv)
         endpoint = SVC_DEFAULT_ENDPOINT;
     int timeout_ms = 30000, bad = 0;
     int is_embed = !strcmp(cmd, "embed"), is_tok = !strcmp(cmd, "tokenize"),
-        is_sim = !strcmp(cmd, "similarity");
+        is_sim = !strcmp(cmd, "similarity"), is_info = !strcmp(cmd, "info");
     for (int i = 1; i < argc && !bad; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -533,6 +551,7 @@ int cli_remote(const char *cmd, int argc, char **argv)
         else if (!strcmp(f, "--batch")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.batch); i++; }
         else if (!strcmp(f, "--no-truncate")) o.truncate = 0;
         else if (!strcmp(f, "--truncation-side")) { bad = pick(cmd, f, v, sides, &o.left); i++; }
+        else if (!strcmp(f, "--max-length") && !is_info) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.max_length); i++; }
         else if (is_embed && !strcmp(f, "--output")) { bad = pick(cmd, f, v, outputs, &o.output); i++; }
         else if (is_embed && !strcmp(f, "--normalize")) o.normalize = 1;
         else if (is_embed && !strcmp(f, "--no-normalize")) o.normalize = 0;
@@ -563,8 +582,16 @@ int cli_remote(const char *cmd, int argc, char **argv)
         conn_close(&c);
         return 2;
     }
+    if (is_tok && !o.truncate && !o.max_length) {
+        /* the protocol's tokenize without truncation has no limit; the local command's limit is
+         * the model's max length, so ask for it */
+        if ((o.max_length = model_max_length(&c)) < 0) {
+            conn_close(&c);
+            return 2;
+        }
+    }
     if (!strcmp(cmd, "info")) {
-        int rc = run_info(&c);
+        int rc = run_info(&c, 1);
         conn_close(&c);
         return rc;
     }

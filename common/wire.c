@@ -151,11 +151,11 @@ static int add_texts(wire_req *req, const msgpack_object *v, const char *key, in
 
 /* Which argument keys each op takes, besides v, id, op, timeout_ms. */
 static const char *const op_keys[WIRE_OP_COUNT_] = {
-    [WIRE_OP_EMBED] = " texts truncate truncation_direction normalize dimensions dtype ",
-    [WIRE_OP_TOKENIZE] = " texts truncate truncation_direction add_special_tokens count_only ",
-    [WIRE_OP_TOKEN_EMBEDDINGS] = " texts truncate truncation_direction ",
-    [WIRE_OP_INPUT_EMBEDDINGS] = " texts truncate truncation_direction ",
-    [WIRE_OP_SIMILARITY] = " a b mode space truncate truncation_direction ",
+    [WIRE_OP_EMBED] = " texts truncate truncation_direction max_length normalize dimensions dtype ",
+    [WIRE_OP_TOKENIZE] = " texts truncate truncation_direction max_length add_special_tokens count_only ",
+    [WIRE_OP_TOKEN_EMBEDDINGS] = " texts truncate truncation_direction max_length ",
+    [WIRE_OP_INPUT_EMBEDDINGS] = " texts truncate truncation_direction max_length ",
+    [WIRE_OP_SIMILARITY] = " a b mode space truncate truncation_direction max_length ",
     [WIRE_OP_INFO] = " ",
     [WIRE_OP_HEALTH] = " ",
 };
@@ -199,6 +199,7 @@ static int parse_args(const msgpack_object *o, const wire_limits *lim, wire_req 
         else if (str_is(k, "truncation_direction")) rc = get_enum(v, "truncation_direction", dirs, &opt->left, err);
         else if (str_is(k, "normalize")) rc = get_bool(v, "normalize", &opt->normalize, err);
         else if (str_is(k, "dimensions")) rc = get_int(v, "dimensions", 1, INT_MAX, ZB_ERANGE, &opt->dimensions, err);
+        else if (str_is(k, "max_length")) rc = get_int(v, "max_length", 1, 1 << 20, ZB_ERANGE, &opt->max_length, err);
         else if (str_is(k, "dtype")) rc = get_enum(v, "dtype", dtypes, &opt->dtype, err);
         else if (str_is(k, "add_special_tokens")) rc = get_bool(v, "add_special_tokens", &opt->add_special, err);
         else if (str_is(k, "count_only")) rc = get_bool(v, "count_only", &opt->count_only, err);

@@ -47,6 +47,8 @@ typedef struct {
     int count_only;         /* tokenize: only counts */
     int tokens_mode;        /* similarity: 1 token-by-token */
     int input_space;        /* similarity tokens mode: 1 word embeddings, 0 contextual */
+    int max_length;         /* tokens incl. specials; 0: the model's (tokenize without truncate:
+                               no limit) */
 } wire_opts;
 
 /* A raw msgpack-packed request id (nil when len is 0), echoed in replies byte for byte. */

@@ -5,6 +5,8 @@
 
 #include "wire.h"
 
+#define N_OPTS 10      /* the options of wire_opts, packed as an array under "o" */
+
 void wire_job_init(wire_job *job)
 {
     memset(job, 0, sizeof *job);
@@ -72,11 +74,11 @@ void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb)
     wire_pack_str(&pk, "op");
     msgpack_pack_int(&pk, job->op);
     const wire_opts *o = &job->opt;
-    int ov[] = {o->truncate, o->left, o->normalize, o->dimensions, o->dtype, o->add_special,
-                o->count_only, o->tokens_mode, o->input_space};
+    int ov[N_OPTS] = {o->truncate, o->left, o->normalize, o->dimensions, o->dtype, o->add_special,
+                      o->count_only, o->tokens_mode, o->input_space, o->max_length};
     wire_pack_str(&pk, "o");
-    msgpack_pack_array(&pk, 9);
-    for (int i = 0; i < 9; i++)
+    msgpack_pack_array(&pk, N_OPTS);
+    for (int i = 0; i < N_OPTS; i++)
         msgpack_pack_int(&pk, ov[i]);
     wire_pack_str(&pk, "n");
     msgpack_pack_int(&pk, job->n);
@@ -152,10 +154,10 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
         return rc;
     job->op = (wire_op)x;
     const msgpack_object *o = wire_map_get(m, "o");
-    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 9)
-        return zb_fail(err, ZB_EFORMAT, "job: o: expected an array of 9 ints");
-    int ov[9];
-    for (int i = 0; i < 9; i++) {
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != N_OPTS)
+        return zb_fail(err, ZB_EFORMAT, "job: o: expected an array of %d ints", N_OPTS);
+    int ov[N_OPTS];
+    for (int i = 0; i < N_OPTS; i++) {
         const msgpack_object *e = &o->via.array.ptr[i];
         if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 <= 0x7fffffff)
             ov[i] = (int)e->via.u64;
@@ -168,6 +170,7 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     op->truncate = ov[0]; op->left = ov[1]; op->normalize = ov[2]; op->dimensions = ov[3];
     op->dtype = ov[4] >= WIRE_DT_COUNT_ ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
     op->count_only = ov[6]; op->tokens_mode = ov[7]; op->input_space = ov[8];
+    op->max_length = ov[9];
     if ((rc = get_i64(m, "n", 0, 1 << 24, &x, err)))
         return rc;
     job->n = (int)x;

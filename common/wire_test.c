@@ -127,6 +127,14 @@ static void test_embed_defaults_and_options(void)
     msgpack_sbuffer_destroy(&m.sb);
 
     mp_init(&m);
+    req_head(&m, "tokenize", texts, 1, 1);
+    kv_int(&m, "max_length", 16);
+    ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(r.opt.max_length, 16);
+    wire_req_free(&r);
+    msgpack_sbuffer_destroy(&m.sb);
+
+    mp_init(&m);
     req_head(&m, "tokenize", texts, 1, 0);
     ZT_CHECK_EQ_INT(parse(&m, &r, &err), ZB_OK);
     ZT_CHECK_EQ_INT(r.opt.truncate, 0);     /* tokenize counts long texts by default */
@@ -171,6 +179,7 @@ static void test_request_errors_name_field_and_limit(void)
     expect_error("embed", NULL, 0, NULL, 0, 0, NULL, ZB_EINVAL, "texts: missing");
     expect_error("embed", one, 1, "dimensions", 0, 0, NULL, ZB_ERANGE, "dimensions: 0 is outside 1..");
     expect_error("embed", one, 1, "dtype", 1, 0, "int4", ZB_EINVAL, "dtype: \"int4\" is not one of");
+    expect_error("embed", one, 1, "max_length", 0, 0, NULL, ZB_ERANGE, "max_length: 0 is outside 1..");
     expect_error("embed", one, 1, "colour", 1, 0, "red", ZB_EINVAL, "colour: not an argument of op \"embed\"");
     expect_error("tokenize", one, 1, "dimensions", 0, 3, NULL, ZB_EINVAL, "not an argument of op \"tokenize\"");
     expect_error("embed", one, 1, "truncate", 0, 1, NULL, ZB_EINVAL, "truncate: expected bool, got int");
@@ -308,6 +317,7 @@ static void test_job_round_trip_and_lies(void)
     a.op = WIRE_OP_SIMILARITY;
     a.opt.tokens_mode = 1;
     a.opt.dimensions = 7;
+    a.opt.max_length = 300;
     a.n = 2;
     a.na = 1;
     a.id.raw[0] = 0x2a;                     /* positive fixint 42 */
@@ -332,6 +342,7 @@ static void test_job_round_trip_and_lies(void)
     ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
     ZT_CHECK(b.j == a.j && b.op == a.op && b.n == 2 && b.na == 1 && b.n_ids == 5);
     ZT_CHECK(b.opt.tokens_mode == 1 && b.opt.dimensions == 7 && b.opt.normalize == -1);
+    ZT_CHECK(b.opt.max_length == 300);
     ZT_CHECK(b.id.len == 1 && b.id.raw[0] == 0x2a);
     ZT_CHECK(!memcmp(b.lens, lens, sizeof lens) && !memcmp(b.ids, ids, sizeof ids));
     ZT_CHECK(b.hidden_dim == 2 && !memcmp(b.hidden, hid, sizeof hid));

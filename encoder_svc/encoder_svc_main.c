@@ -56,10 +56,14 @@ static int needs_forward(const wire_job *job)
 static int check_job(const esvc *s, const wire_job *job, zb_err *err)
 {
     for (int i = 0; i < job->n; i++)
-        if (job->lens[i] < 1 || job->lens[i] > s->cfg->max_position || job->lens[i] > s->budget)
-            return zb_fail(err, ZB_ERANGE, "text %d has %d tokens; the encoder takes 1..%d", i,
-                           job->lens[i], s->cfg->max_position < s->budget ? s->cfg->max_position
-                                                                          : s->budget);
+        if (job->lens[i] < 1 || job->lens[i] > s->cfg->max_position || job->lens[i] > s->budget) {
+            int sim = job->op == WIRE_OP_SIMILARITY, b = sim && i >= job->na;
+            return zb_fail(err, ZB_ERANGE, "%s[%d] has %d tokens; the model takes at most %d "
+                           "(max_position_embeddings %d, --max-batch-tokens %d)",
+                           sim ? (b ? "b" : "a") : "texts", b ? i - job->na : i, job->lens[i],
+                           s->cfg->max_position < s->budget ? s->cfg->max_position : s->budget,
+                           s->cfg->max_position, s->budget);
+        }
     for (int64_t k = 0; k < job->n_ids; k++)
         if (job->ids[k] < 0 || job->ids[k] >= s->cfg->vocab_size)
             return zb_fail(err, ZB_ERANGE, "token id %d is outside the model's vocabulary [0, %d)",

@@ -50,10 +50,12 @@ static int tokenize_all(const tsvc *s, const wire_req *req, tok_encoding *encs, 
     tok_options_default(s->tok, &o);
     o.truncate = req->opt.truncate;
     o.direction = req->opt.left ? TOK_LEFT : TOK_RIGHT;
-    int model_max = o.max_length;
+    if (req->opt.max_length)        /* the encoder refuses more than the model's positions */
+        o.max_length = req->opt.max_length;
+    int limit = o.max_length;
     if (req->op == WIRE_OP_TOKENIZE) {
         o.add_special_tokens = req->opt.add_special;
-        if (!req->opt.truncate)
+        if (!req->opt.truncate && !req->opt.max_length)
             o.max_length = INT_MAX / 2;   /* counting long texts is the point of tokenize */
     }
     for (int i = 0; i < req->n; i++) {
@@ -63,7 +65,7 @@ static int tokenize_all(const tsvc *s, const wire_req *req, tok_encoding *encs, 
         if (rc == ZB_ETOOLONG && !o.truncate) {
             text_name(req, i, name, sizeof name);
             return zb_fail(err, rc, "%s has %d tokens; max_length is %d and truncate is false", name,
-                           encs[i].n_before_truncation, model_max);
+                           encs[i].n_before_truncation, limit);
         }
         if (rc) {
             text_name(req, i, name, sizeof name);

@@ -126,6 +126,17 @@ def test_truncation():
     check(t["ok"] and t["tokens"] == [128] and t["results"][0]["tokens"][-2] == "two", t["results"][0]["tokens"][-3:])
     t = C.call({"op": "tokenize", "texts": [long]})
     check(t["ok"] and t["tokens"] == [302], "tokenize counts long texts by default")
+    t = C.call({"op": "tokenize", "texts": [long], "max_length": 300})
+    check(err(t) == ("too_long", "texts[0] has 302 tokens; max_length is 300 and truncate is false"), t)
+    r = embed(["ok", long], max_length=16)
+    check(r["tokens"] == [3, 16], r["tokens"])
+    e16 = tensor(r["embeddings"])[1]
+    rc, lines, stderr = run_cli(["encode", "--model", MODEL, "--max-length", "16"], long + "\n")
+    check(rc == 0 and np.abs(np.array(lines[0]["embedding"], dtype=np.float32) - e16).max() <= 1e-5,
+          "max_length 16 differs from zembed encode --max-length 16")
+    r = C.call({"op": "embed", "texts": [long], "max_length": 200})
+    check(err(r) == ("out_of_range", "texts[0] has 200 tokens; the model takes at most 128 "
+                     "(max_position_embeddings 128, --max-batch-tokens 8192)"), r)     # the tiny model's positions
 
 
 def test_tokenize_equals_local():
@@ -141,9 +152,15 @@ def test_tokenize_equals_local():
     check(c["ok"] and "results" not in c and c["tokens"] == r["tokens"], c)
     n = C.call({"op": "tokenize", "texts": ["hello"], "add_special_tokens": False})
     check(n["results"][0]["tokens"] == ["hello"] and n["results"][0]["special"] == [False], n)
-    rc, lines, stderr = run_cli(["tokenize", "--endpoint", P.endpoint], "\n".join(TEXTS) + "\n")
-    rc2, local, _ = run_cli(["tokenize", "--model", MODEL], "\n".join(TEXTS) + "\n")
-    check(rc == 0 and lines == local, "zembed tokenize --endpoint differs from the local command")
+    for flags in ([], ["--no-truncate"], ["--max-length", "5"], ["--no-special-tokens", "--truncation-side", "left"]):
+        rc, lines, stderr = run_cli(["tokenize", "--endpoint", P.endpoint, *flags], "\n".join(TEXTS) + "\n")
+        rc2, local, _ = run_cli(["tokenize", "--model", MODEL, *flags], "\n".join(TEXTS) + "\n")
+        for k, (a, b) in enumerate(zip(lines, local)):      # error messages say where differently
+            if "error" in b:
+                check(a.get("error", {}).get("code") == b["error"]["code"], (flags, k, a, b))
+            else:
+                check(a == b, (flags, k, a, b))
+        check(rc == rc2 and len(lines) == len(local), ("zembed tokenize --endpoint vs local", flags, rc, rc2))
 
 
 def test_similarity():
