@@ -273,8 +273,10 @@ static int fetch_shard(void *ud, const char *shard)
  * an empty folder. Without modules.json, 1_Pooling/config.json if the repo has one. */
 static int fetch_modules(fetch_ctx *c, int have_modules, zb_err *err)
 {
-    if (!have_modules)
-        return fetch_one(c, "1_Pooling/config.json", 0, SMALL_MAX, err) < 0 ? err->code : ZB_OK;
+    if (!have_modules) {
+        int rc = fetch_one(c, "1_Pooling/config.json", 0, SMALL_MAX, err);
+        return rc < 0 ? rc : ZB_OK;
+    }
     char path[HUB_PATH_MAX];
     int rc = zb_path_join(path, sizeof path, c->snap, "modules.json", err);
     if (rc)
