@@ -181,4 +181,55 @@ put("tok_load_fuzz", "vocab_txt_cased", load_seed(vocab_txt, {"do_lower_case": F
                                                              "tokenize_chinese_chars": False,
                                                              "model_max_length": 6}))
 
+
+# ---- enc_model_fuzz: config.json, NUL, model.safetensors of a micro BERT (enc_model_fuzz.c)
+def f16(x):
+    return struct.unpack("<H", struct.pack("<e", x))[0]
+
+
+def micro_bert(prefix="", dtype="F32", act="gelu", V=8, H=4, I=8, P=8, T=2, L=1, nan_in=None):
+    shapes = {"embeddings.word_embeddings.weight": [V, H],
+              "embeddings.position_embeddings.weight": [P, H],
+              "embeddings.token_type_embeddings.weight": [T, H],
+              "embeddings.LayerNorm.weight": [H], "embeddings.LayerNorm.bias": [H]}
+    for l in range(L):
+        for part, shape in [("attention.self.query.weight", [H, H]), ("attention.self.query.bias", [H]),
+                            ("attention.self.key.weight", [H, H]), ("attention.self.key.bias", [H]),
+                            ("attention.self.value.weight", [H, H]), ("attention.self.value.bias", [H]),
+                            ("attention.output.dense.weight", [H, H]), ("attention.output.dense.bias", [H]),
+                            ("attention.output.LayerNorm.weight", [H]),
+                            ("attention.output.LayerNorm.bias", [H]),
+                            ("intermediate.dense.weight", [I, H]), ("intermediate.dense.bias", [I]),
+                            ("output.dense.weight", [H, I]), ("output.dense.bias", [H]),
+                            ("output.LayerNorm.weight", [H]), ("output.LayerNorm.bias", [H])]:
+            shapes[f"encoder.layer.{l}.{part}"] = shape
+    tensors, k = {}, 0
+    for name, shape in sorted(shapes.items()):
+        n = 1
+        for d in shape:
+            n *= d
+        vals = [((k + i) % 13 - 6) / 8 for i in range(n)]
+        if name.endswith("LayerNorm.weight"):
+            vals = [1.0] * n
+        if name == nan_in:
+            vals[0] = float("nan")
+        k += n
+        raw = struct.pack(f"<{n}f", *vals) if dtype == "F32" else struct.pack(f"<{n}H", *map(f16, vals))
+        tensors[prefix + name] = (dtype, shape, raw)
+    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": V, "hidden_size": H,
+              "num_hidden_layers": L, "num_attention_heads": 2, "intermediate_size": I,
+              "max_position_embeddings": P, "type_vocab_size": T, "layer_norm_eps": 1e-12,
+              "hidden_act": act, "position_embedding_type": "absolute"}
+    return json.dumps(config).encode() + b"\0" + safetensors(tensors, {"format": "pt"})
+
+
+put("enc_model_fuzz", "micro_f32", micro_bert())
+put("enc_model_fuzz", "micro_bert_prefix_f16", micro_bert(prefix="bert.", dtype="F16", act="gelu_new"))
+put("enc_model_fuzz", "micro_two_layers_relu", micro_bert(act="relu", L=2, P=3))
+# Regression: NaN weights reach exp_approx (NaN -> int conversion was undefined behaviour).
+put("enc_model_fuzz", "regress_nan_query_weight", micro_bert(nan_in="encoder.layer.0.attention.self.query.weight"))
+put("enc_model_fuzz", "config_only", json.dumps({"model_type": "bert", "vocab_size": 8, "hidden_size": 4,
+                                                 "num_hidden_layers": 1, "num_attention_heads": 2,
+                                                 "intermediate_size": 8}))
+
 print("seeds written under", ROOT)
