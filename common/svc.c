@@ -65,6 +65,10 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
     }
     int linger = SVC_LINGER_MS;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (strchr(endpoint, '[')) {            /* tcp://[::1]:5555: IPv6 is off unless asked for */
+        int on = 1;
+        zmq_setsockopt(s, ZMQ_IPV6, &on, sizeof on);
+    }
     if (o) {
         if (o->sndhwm)
             zmq_setsockopt(s, ZMQ_SNDHWM, &o->sndhwm, sizeof o->sndhwm);
