@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     int     vocab_size;
     int    *per_line;         /* tokens of each corpus line */
-    size_t  n_lines;
+    size_t  n_lines, cap;
     long long tokens, oov, lines_oov, words, words_split;
 } stats;
 
@@ -54,7 +54,9 @@ static void usage(FILE *f)
             "  --char-vocab N    the same for characters (default 0: every character seen)\n"
             "  --format F        json (default: one object per strategy per line) or table\n"
             "\n"
-            "Lines that are not valid UTF-8 are skipped with a message on stderr (exit status 1).\n");
+            "Lines that are not valid UTF-8 are skipped with a message on stderr (exit status 1).\n"
+            "With --train both files are streamed; without it the corpus is held in memory (it is\n"
+            "read twice: to learn the vocabularies, then to count).\n");
 }
 
 static void lines_free(lines *l)
@@ -94,6 +96,36 @@ static int read_lines(FILE *f, lines *l)
     return bad ? -1 : 0;
 }
 
+/* Lines one at a time, from memory (mem != NULL) or streamed from a file. */
+typedef struct {
+    const lines *mem;
+    size_t       i;
+    FILE        *f;
+    char        *buf;
+    size_t       cap;
+} line_src;
+
+/* 1 and the next line (without "\n") in *s, *len; 0 at the end; -1 on a read error. */
+static int src_next(line_src *src, const char **s, size_t *len)
+{
+    if (src->mem) {
+        if (src->i == src->mem->n)
+            return 0;
+        *s = src->mem->s[src->i];
+        *len = src->mem->len[src->i++];
+        return 1;
+    }
+    ssize_t n = getline(&src->buf, &src->cap, src->f);
+    if (n < 0)
+        return ferror(src->f) ? -1 : 0;
+    if (n > 0 && src->buf[n - 1] == '\n')
+        n--;
+    *s = src->buf;
+    *len = (size_t)n;
+    src->i++;
+    return 1;
+}
+
 static int parse_count(const char *flag, const char *v, int *out)
 {
     char *end;
@@ -122,15 +154,24 @@ static int percentile(const int *v, size_t n, double q)
     return v[(k ? k : 1) - 1];
 }
 
-/* Counts of one line, whatever the strategy. */
-static void add_line(stats *st, size_t i, int n, int oov, int words, int split)
+/* Counts of one line, whatever the strategy. 0, or -1 when out of memory. */
+static int add_line(stats *st, int n, int oov, int words, int split)
 {
-    st->per_line[i] = n;
+    if (st->n_lines == st->cap) {
+        size_t nc = st->cap ? st->cap * 2 : 4096;
+        int *p = realloc(st->per_line, nc * sizeof *p);
+        if (!p)
+            return -1;
+        st->per_line = p;
+        st->cap = nc;
+    }
+    st->per_line[st->n_lines++] = n;
     st->tokens += n;
     st->oov += oov;
     st->lines_oov += oov > 0;
     st->words += words;
     st->words_split += split;
+    return 0;
 }
 
 static int subword_line(const tok_tokenizer *t, const tok_options *opt, tok_encoding *e, const char *s,
@@ -154,18 +195,44 @@ static int subword_line(const tok_tokenizer *t, const tok_options *opt, tok_enco
     return 0;
 }
 
-static int train_baseline(tokb_model *m, const lines *train, int max_vocab, zb_err *err)
+/* Learn both baselines' vocabularies from src in one pass; lines that are not UTF-8 are reported
+ * (by number) and skipped. Returns 0, or 2 after printing why. */
+static int train_baselines(tokb_model *const *base, line_src *src, const char *name, int char_vocab,
+                           int word_vocab)
 {
-    for (size_t i = 0; i < train->n; i++)
-        if (tokb_add(m, train->s[i], train->len[i], err) == ZB_ENOMEM)
-            return ZB_ENOMEM;      /* a bad line of the training corpus was reported already */
-    return tokb_build(m, max_vocab, err);
+    const char *s;
+    size_t len, off;
+    int r;
+    zb_err err;
+    while ((r = src_next(src, &s, &len)) > 0) {
+        if (tok_utf8_check(s, len, &off)) {
+            fprintf(stderr, "zembed compare-tokenizers: %s line %zu: invalid UTF-8 at byte %zu, skipped\n",
+                    name, src->i, off);
+            continue;
+        }
+        for (int k = 0; k < 2; k++)
+            if (tokb_add(base[k], s, len, &err)) {
+                fprintf(stderr, "zembed compare-tokenizers: %s line %zu: %s\n", name, src->i, err.msg);
+                return 2;
+            }
+    }
+    if (r < 0) {
+        fprintf(stderr, "zembed compare-tokenizers: reading %s failed\n", name);
+        return 2;
+    }
+    for (int k = 0; k < 2; k++)
+        if (tokb_build(base[k], k == STRAT_CHAR ? char_vocab : word_vocab, &err)) {
+            fprintf(stderr, "zembed compare-tokenizers: %s level: %s\n", STRAT_NAME[k], err.msg);
+            return 2;
+        }
+    return 0;
 }
 
 static json_t *stats_json(const char *name, const stats *st, const char *trained_on)
 {
     int *v = st->per_line;
-    qsort(v, st->n_lines, sizeof *v, cmp_int);
+    if (st->n_lines)               /* per_line is NULL for an empty corpus */
+        qsort(v, st->n_lines, sizeof *v, cmp_int);
     double nl = st->n_lines ? (double)st->n_lines : 1.0;
     return json_pack("{s:s, s:i, s:s?, s:I, s:I, s:{s:f, s:i, s:i, s:i}, s:I, s:f, s:I, s:I, s:I, s:f}",
                      "strategy", name, "vocab_size", st->vocab_size, "trained_on", trained_on,
@@ -233,7 +300,9 @@ int cli_compare_tokenizers(int argc, char **argv)
 
     zb_err err;
     int status = 2;
-    lines corpus = {0}, train = {0};
+    lines corpus = {0};
+    line_src src = {0};
+    FILE *train_f = NULL;
     stats st[N_STRAT] = {{0}};
     json_t *objs[N_STRAT] = {0};
     tokb_model *base[2] = {0};
@@ -249,45 +318,36 @@ int cli_compare_tokenizers(int argc, char **argv)
     }
     if (word_vocab < 0)
         word_vocab = tok_vocab_size(t);
-    if (read_lines(stdin, &corpus)) {
-        fprintf(stderr, "zembed compare-tokenizers: reading stdin: out of memory or read error\n");
-        goto out;
-    }
+    for (int k = 0; k < 2; k++)
+        if (!(base[k] = tokb_new(t, k == STRAT_CHAR ? TOKB_CHAR : TOKB_WORD, &err))) {
+            fprintf(stderr, "zembed compare-tokenizers: %s\n", err.msg);
+            goto out;
+        }
+    /* With --train both files are streamed; without, the corpus is read twice, so it is kept. */
     if (train_file) {
-        FILE *f = fopen(train_file, "r");
-        if (!f) {
+        if (!(train_f = fopen(train_file, "r"))) {
             fprintf(stderr, "zembed compare-tokenizers: --train %s: cannot open\n", train_file);
             goto out;
         }
-        int bad = read_lines(f, &train);
-        fclose(f);
-        if (bad) {
-            fprintf(stderr, "zembed compare-tokenizers: --train %s: read error or out of memory\n", train_file);
+        line_src tr = {.f = train_f};
+        int rc = train_baselines(base, &tr, train_file, char_vocab, word_vocab);
+        free(tr.buf);
+        if (rc)
+            goto out;
+        src.f = stdin;
+    } else {
+        if (read_lines(stdin, &corpus)) {
+            fprintf(stderr, "zembed compare-tokenizers: reading stdin: out of memory or read error\n");
             goto out;
         }
+        line_src tr = {.mem = &corpus};
+        if (train_baselines(base, &tr, "stdin", char_vocab, word_vocab))
+            goto out;
+        src.mem = &corpus;
     }
-    const lines *tr = train_file ? &train : &corpus;
     const char *trained_on = train_file ? train_file : "corpus";
-    for (size_t i = 0; i < tr->n; i++) {         /* report bad training lines once, by number */
-        size_t off;
-        if (tok_utf8_check(tr->s[i], tr->len[i], &off))
-            fprintf(stderr, "zembed compare-tokenizers: %s line %zu: invalid UTF-8 at byte %zu, skipped\n",
-                    train_file ? train_file : "stdin", i + 1, off);
-    }
-    for (int k = 0; k < 2; k++) {
-        base[k] = tokb_new(t, k == STRAT_CHAR ? TOKB_CHAR : TOKB_WORD, &err);
-        if (!base[k] || train_baseline(base[k], tr, k == STRAT_CHAR ? char_vocab : word_vocab, &err)) {
-            fprintf(stderr, "zembed compare-tokenizers: %s level: %s\n", STRAT_NAME[k], err.msg);
-            goto out;
-        }
-    }
-    for (int k = 0; k < N_STRAT; k++) {
-        if (!(st[k].per_line = calloc(corpus.n + 1, sizeof *st[k].per_line))) {
-            fprintf(stderr, "zembed compare-tokenizers: out of memory for %zu lines\n", corpus.n);
-            goto out;
-        }
+    for (int k = 0; k < N_STRAT; k++)
         st[k].vocab_size = k == STRAT_SUBWORD ? tok_vocab_size(t) : tokb_vocab_size(base[k]);
-    }
 
     tok_options opt;
     tok_options_default(t, &opt);
@@ -295,34 +355,42 @@ int cli_compare_tokenizers(int argc, char **argv)
     opt.truncate = 0;
     opt.max_length = INT_MAX;
     int32_t unk = tok_special_id(t, "unk");
-    size_t n_ok = 0, n_bad = 0;
-    for (size_t i = 0; i < corpus.n; i++) {
-        const char *s = corpus.s[i];
-        size_t len = corpus.len[i], off;
+    size_t n_bad = 0;
+    const char *s;
+    size_t len;
+    int r;
+    while ((r = src_next(&src, &s, &len)) > 0) {
+        size_t off;
         int oov, words, split;
         if (tok_utf8_check(s, len, &off)) {
-            fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: invalid UTF-8 at byte %zu, skipped\n",
-                    i + 1, off);
+            /* already reported while learning when the corpus is the training text */
+            if (train_file)
+                fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: invalid UTF-8 at byte %zu, skipped\n",
+                        src.i, off);
             n_bad++;
             continue;
         }
         if (subword_line(t, &opt, &enc, s, len, unk, &oov, &words, &split, &err)) {
-            fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s, skipped\n", i + 1, err.msg);
+            fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s, skipped\n", src.i, err.msg);
             n_bad++;
             continue;
         }
-        add_line(&st[STRAT_SUBWORD], n_ok, enc.n, oov, words, split);
+        if (add_line(&st[STRAT_SUBWORD], enc.n, oov, words, split))
+            goto oom;
         for (int k = 0; k < 2; k++) {
             if (tokb_encode(base[k], s, len, &benc, &err)) {
-                fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s\n", i + 1, err.msg);
+                fprintf(stderr, "zembed compare-tokenizers: stdin line %zu: %s\n", src.i, err.msg);
                 goto out;        /* the subword side accepted it: only out of memory gets here */
             }
-            add_line(&st[k], n_ok, benc.n, benc.n_oov, benc.n_words, benc.n_words_split);
+            if (add_line(&st[k], benc.n, benc.n_oov, benc.n_words, benc.n_words_split))
+                goto oom;
         }
-        n_ok++;
+    }
+    if (r < 0) {
+        fprintf(stderr, "zembed compare-tokenizers: reading stdin failed\n");
+        goto out;
     }
     for (int k = 0; k < N_STRAT; k++) {
-        st[k].n_lines = n_ok;
         if (!(objs[k] = stats_json(STRAT_NAME[k], &st[k], k == STRAT_SUBWORD ? NULL : trained_on))) {
             fprintf(stderr, "zembed compare-tokenizers: out of memory\n");
             goto out;
@@ -343,6 +411,9 @@ int cli_compare_tokenizers(int argc, char **argv)
         goto out;
     }
     status = n_bad ? 1 : 0;
+    goto out;
+oom:
+    fprintf(stderr, "zembed compare-tokenizers: out of memory after %zu lines\n", src.i);
 out:
     for (int k = 0; k < N_STRAT; k++) {
         free(st[k].per_line);
@@ -353,7 +424,9 @@ out:
     tokb_encoding_free(&benc);
     tok_encoding_free(&enc);
     lines_free(&corpus);
-    lines_free(&train);
+    free(src.buf);
+    if (train_f)
+        fclose(train_f);
     tok_free(t);
     return status;
 }
