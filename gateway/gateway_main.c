@@ -56,6 +56,8 @@ typedef struct {
     int timeout_ms, max_in_flight;
     int64_t started_ms;
     long answered, failed, dropped;
+    long n_timeout, n_unavailable;      /* not yet logged */
+    int64_t last_log_ms;
 } gw;
 
 typedef struct {
@@ -299,6 +301,14 @@ static void expire(gw *g, int64_t now)
             snprintf(msg, sizeof msg, "no reply within the deadline: a worker died or is too slow, or "
                      "no encoder_svc/pooler_svc is connected (work is not re-dispatched; retry)");
         fail_slot(g, s, s->dispatched ? ZB_ETIMEOUT : ZB_EUNAVAILABLE, msg);
+        s->dispatched ? g->n_timeout++ : g->n_unavailable++;
+    }
+    /* operators see failures, at most one line a second however many there are */
+    if ((g->n_timeout || g->n_unavailable) && now - g->last_log_ms >= 1000) {
+        svc_log("%ld request(s) timed out in a worker, %ld found no tokenizer_svc (since the last "
+                "report)", g->n_timeout, g->n_unavailable);
+        g->n_timeout = g->n_unavailable = 0;
+        g->last_log_ms = now;
     }
 }
 
