@@ -295,8 +295,8 @@ static void expire(gw *g, int64_t now)
     while ((s = gw_table_expired(g->table, now))) {
         char msg[256];
         if (!s->dispatched)
-            snprintf(msg, sizeof msg, "no tokenizer_svc took the request within its deadline; is one "
-                     "connected?");
+            snprintf(msg, sizeof msg, "no tokenizer_svc took the request within its deadline (none "
+                     "connected, or all busy)");
         else
             snprintf(msg, sizeof msg, "no reply within the deadline: a worker died or is too slow, or "
                      "no encoder_svc/pooler_svc is connected (work is not re-dispatched; retry)");
