@@ -162,7 +162,10 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Canonical reordering of ncp[from..to) (all with nonzero combining class): a stable sort by
- * class. Marks of class Mn were already dropped; what remains here is rare (e.g. Mc with ccc). */
+ * class. Marks of class Mn were already dropped; what remains here is rare (e.g. Mc with ccc).
+ * The original-position column norig does not move with the chars: HF's alignments are attached
+ * by position to the decomposed sequence before reordering (measured: "k" U+1B44 U+0300 U+1BAA
+ * gives the word [0,3), not [0,4)). */
 static int sort_run(tok_work *w, size_t from, size_t to)
 {
     size_t n = to - from, i;
@@ -170,19 +173,15 @@ static int sort_run(tok_work *w, size_t from, size_t to)
     if (i == to)
         return 0;
     uint64_t *k = malloc(n * sizeof *k);
-    uint32_t *tmp = malloc(n * 2 * sizeof *tmp);
+    uint32_t *tmp = malloc(n * sizeof *tmp);
     if (!k || !tmp) { free(k); free(tmp); return ZB_ENOMEM; }
     for (i = 0; i < n; i++)
         k[i] = ((uint64_t)w->nccc[from + i] << 32) | i;   /* index breaks ties: stable */
     qsort(k, n, sizeof *k, cmp_u64);
-    for (i = 0; i < n; i++) {
-        size_t src = from + (uint32_t)k[i];
-        tmp[i] = w->ncp[src];
-        tmp[n + i] = w->norig[src];
-    }
+    for (i = 0; i < n; i++)
+        tmp[i] = w->ncp[from + (uint32_t)k[i]];
     for (i = 0; i < n; i++) {
         w->ncp[from + i] = tmp[i];
-        w->norig[from + i] = tmp[n + i];
         w->nccc[from + i] = (uint8_t)(k[i] >> 32);
     }
     free(k);
@@ -197,13 +196,53 @@ static uint32_t lower1(uint32_t c)
     return (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
 }
 
+#define MN_BIT 0x80000000u   /* marks a nonspacing mark waiting in a run, to be stripped */
+
+/* End of a run of nonzero-ccc chars ncp[run..*o): reorder it, then drop the nonspacing marks
+ * that accent stripping removes. A run of marks only (the usual accents) simply goes. */
+static int close_run(tok_work *w, size_t run, size_t *o, int has_plain)
+{
+    if (!has_plain) {
+        *o = run;
+        return 0;
+    }
+    if (sort_run(w, run, *o))
+        return ZB_ENOMEM;
+    size_t j = run;
+    for (size_t i = run; i < *o; i++) {
+        if (w->ncp[i] & MN_BIT)
+            continue;
+        w->ncp[j] = w->ncp[i];
+        w->norig[j] = w->norig[i];
+        w->nccc[j++] = w->nccc[i];
+    }
+    *o = j;
+    return 0;
+}
+
+#define END_RUN()                                                            \
+    do {                                                                     \
+        if (run != (size_t)-1) {                                             \
+            if (close_run(w, run, &o, run_plain)) return ZB_ENOMEM;          \
+            run = (size_t)-1;                                                \
+        }                                                                    \
+    } while (0)
+
+static inline void put1(tok_work *w, size_t *o, uint32_t c, uint32_t orig, unsigned ccc)
+{
+    w->ncp[*o] = c;
+    w->norig[*o] = orig;
+    w->nccc[(*o)++] = (uint8_t)ccc;
+}
+
 long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, size_t n, uint32_t base)
 {
-    /* Worst case per input char: NFD (at most 18 code points, utf8proc's bound is smaller) or
-     * ' ' c ' ' or lowercase U+0130 (2). Reserve generously for the ASCII majority later. */
+    /* Worst case per input char: NFD (utf8proc gives at most 4 code points) plus the two CJK
+     * spaces, or lowercase U+0130 (2); 40 per char is reserved near the end of the buffer. */
     if (ensure_norm(w, n + 64))
         return ZB_ENOMEM;
     size_t o = 0, run = (size_t)-1;  /* run: start of the current run of nonzero-ccc chars */
+    int run_plain = 0;               /* the run holds a char that stays (not Mn) */
     const int clean = t->has_normalizer && t->clean_text;
     const int cjk = t->has_normalizer && t->handle_chinese;
     const int strip = t->has_normalizer && t->strip_accents;
@@ -220,78 +259,62 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
                 c = ' ';
         }
         if (c < 0x80) {                       /* ASCII: no decomposition, no CJK, ccc 0 */
-            if (run != (size_t)-1) {
-                if (sort_run(w, run, o)) return ZB_ENOMEM;
-                run = (size_t)-1;
-            }
-            w->ncp[o] = lower ? lower1(c) : c;
-            w->norig[o] = orig;
-            w->nccc[o++] = 0;
+            END_RUN();
+            put1(w, &o, lower ? lower1(c) : c, orig, 0);
             continue;
         }
         if (cjk && tok_is_chinese(c)) {
-            if (run != (size_t)-1) {
-                if (sort_run(w, run, o)) return ZB_ENOMEM;
-                run = (size_t)-1;
-            }
+            END_RUN();
             /* ' ' c ' '; c itself still goes through NFD below: the compatibility ideographs
              * (U+F900.., U+2F800..) decompose canonically to unified ones. */
-            w->ncp[o] = ' ';
-            w->norig[o] = orig;
-            w->nccc[o++] = 0;
+            put1(w, &o, ' ', orig, 0);
             pad_after = 1;
         }
-        utf8proc_int32_t d[32];
-        utf8proc_ssize_t nd = 1;
-        d[0] = (utf8proc_int32_t)c;
-        if (strip) {
-            int last = 0;
-            nd = utf8proc_decompose_char((utf8proc_int32_t)c, d, 32, UTF8PROC_DECOMPOSE, &last);
-            if (nd < 1 || nd > 32) { d[0] = (utf8proc_int32_t)c; nd = 1; }
+        if (!strip) {                         /* no NFD: no reordering either */
+            if (lower && c == 0x130) {        /* the one unconditional 1->2 lowercase */
+                put1(w, &o, 'i', orig, 0);
+                put1(w, &o, 0x307, orig, 0);
+            } else {
+                put1(w, &o, lower ? lower1(c) : c, orig, 0);
+            }
+            if (pad_after)
+                put1(w, &o, ' ', orig, 0);
+            continue;
         }
+        /* NFD, canonical reordering, then Mn removal, as HF's strip_accents; the marks of a
+         * run wait in it (flagged) because reordering is positional for the alignments. */
+        utf8proc_int32_t d[32];
+        int last = 0;
+        utf8proc_ssize_t nd = utf8proc_decompose_char((utf8proc_int32_t)c, d, 32, UTF8PROC_DECOMPOSE, &last);
+        if (nd < 1 || nd > 32) { d[0] = (utf8proc_int32_t)c; nd = 1; }
         for (utf8proc_ssize_t k = 0; k < nd; k++) {
             uint32_t x = (uint32_t)d[k];
             const utf8proc_property_t *p = utf8proc_get_property(d[k]);
-            unsigned ccc = strip ? p->combining_class : 0;
+            unsigned ccc = p->combining_class;
             int mn = p->category == UTF8PROC_CATEGORY_MN;
-            if (strip && x >= 0x300) {
+            if (x >= 0x300) {
                 int ov = tok_unicode_override(x);
                 if (ov >= 0)
                     mn = ov == TOK_U_MN;
             }
-            if (strip && mn) {
-                if (ccc == 0 && run != (size_t)-1) {   /* a starter ends the reordering run */
-                    if (sort_run(w, run, o)) return ZB_ENOMEM;
-                    run = (size_t)-1;
-                }
+            if (ccc == 0) {
+                END_RUN();
+                if (!mn)
+                    put1(w, &o, lower ? lower1(x) : x, orig, 0);
                 continue;
             }
-            if (ccc == 0 && run != (size_t)-1) {
-                if (sort_run(w, run, o)) return ZB_ENOMEM;
-                run = (size_t)-1;
-            } else if (ccc != 0 && run == (size_t)-1) {
+            if (run == (size_t)-1) {
                 run = o;
+                run_plain = 0;
             }
-            if (lower && x == 0x130) {            /* the one unconditional 1->2 lowercase */
-                w->ncp[o] = 'i';
-                w->norig[o] = orig;
-                w->nccc[o++] = 0;
-                w->ncp[o] = 0x307;
-                w->norig[o] = orig;
-                w->nccc[o++] = (uint8_t)ccc;
-                continue;
-            }
-            w->ncp[o] = lower ? lower1(x) : x;
-            w->norig[o] = orig;
-            w->nccc[o++] = (uint8_t)ccc;
+            run_plain |= !mn;
+            put1(w, &o, mn ? x | MN_BIT : lower ? lower1(x) : x, orig, ccc);
         }
         if (pad_after) {
-            w->ncp[o] = ' ';
-            w->norig[o] = orig;
-            w->nccc[o++] = 0;
+            END_RUN();
+            put1(w, &o, ' ', orig, 0);
         }
     }
-    if (run != (size_t)-1 && sort_run(w, run, o))
-        return ZB_ENOMEM;
+    END_RUN();
     return (long)o;
 }
