@@ -232,4 +232,16 @@ put("enc_model_fuzz", "config_only", json.dumps({"model_type": "bert", "vocab_si
                                                  "num_hidden_layers": 1, "num_attention_heads": 2,
                                                  "intermediate_size": 8}))
 
+
+# ---- hub_fuzz: a string (ETag, repo id, revision or path), NUL, a pin file (hub_fuzz.c)
+SHA = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+PINS = f"{SHA}  vocab.txt\n{SHA.upper()} *model.safetensors\n# comment\n\nbad line\n"
+for name, text in {
+    "repo": "sentence-transformers/paraphrase-MiniLM-L6-v2",
+    "etag_sha256": f'"{SHA}"', "etag_weak_sha1": 'W/"da39a3ee5e6b4b0d3255bfef95601890afd80709"',
+    "rel_path": "1_Pooling/config.json", "dotdot": "a/../../etc/passwd", "revision_pr": "refs/pr/12",
+    "commit": "e4ce9877abf3edfe10b0d82785e83bdcb973e22e",
+}.items():
+    put("hub_fuzz", name, text.encode() + b"\0" + PINS.encode())
+
 print("seeds written under", ROOT)
