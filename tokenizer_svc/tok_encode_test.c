@@ -73,6 +73,10 @@ static void test_accents_and_offsets(void)
     /* canonical reordering moves U+1BAA (ccc 9) before U+0300 (ccc 230), but HF's alignments
      * stay positional, so after U+0300 is stripped the word ends at the mark's position */
     expect(S("k\xe1\xad\x84\xcc\x80\xe1\xae\xaa"), "[CLS][0,0] [UNK][0,3] [SEP][0,0]");
+    /* Å -> A U+030A, then U+1BAA sorts before the ring but keeps its own position */
+    expect(S("\xc3\x85\xe1\xae\xaa"), "[CLS][0,0] [UNK][0,2] [SEP][0,0]");
+    /* U+16FF0 has ccc 6 since Unicode 13; HF's older NFD does not reorder by it */
+    expect(S("x\xcc\x88\xf0\x96\xbf\xb0\xcc\x82"), "[CLS][0,0] [UNK][0,3] [SEP][0,0]");
     /* a word made only of combining marks disappears */
     expect(S("a \xcc\x81\xcc\x82 b"), "[CLS][0,0] a[0,1] b[5,6] [SEP][0,0]");
 }

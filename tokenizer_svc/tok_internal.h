@@ -142,6 +142,8 @@ int tok_is_chinese(uint32_t c);
 /* HF's class of c when it differs from utf8proc's category (tok_unicode.c), else -1. */
 enum { TOK_U_PLAIN, TOK_U_CONTROL, TOK_U_MN, TOK_U_PUNCT, TOK_U_SPACE };
 int tok_unicode_override(uint32_t c);
+/* 1 if HF's NFD does not know c: no decomposition, combining class 0 (tok_unicode.c). */
+int tok_unicode_nfd_unknown(uint32_t c);
 
 int tok_grow(void **p, size_t *cap, size_t need, size_t elem);
 

@@ -161,31 +161,45 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+#define MN_BIT   0x80000000u /* a nonspacing mark waiting in a run, to be stripped after it */
+#define CONS_BIT 0x40000000u /* first char of its original char's decomposition (HF: change 0) */
+
 /* Canonical reordering of ncp[from..to) (all with nonzero combining class): a stable sort by
- * class. Marks of class Mn were already dropped; what remains here is rare (e.g. Mc with ccc).
- * The original-position column norig does not move with the chars: HF's alignments are attached
- * by position to the decomposed sequence before reordering (measured: "k" U+1B44 U+0300 U+1BAA
- * gives the word [0,3), not [0,4)). */
-static int sort_run(tok_work *w, size_t from, size_t to)
+ * class, then HF's alignments. HF attaches to each decomposed char a change (0 for the first
+ * char of an original char, +1 for the others) that moves with it through the sort; its
+ * transform then gives a change-0 char the next original char in order, and a +1 char the
+ * original char consumed last. Measured: "k" U+1B44 U+0300 U+1BAA gives the word [0,3), and
+ * "Å" U+1BAA (Å -> A U+030A) keeps U+1BAA at its own place. prev_orig: the original char
+ * consumed just before the run. */
+static int sort_run(tok_work *w, size_t from, size_t to, uint32_t prev_orig)
 {
     size_t n = to - from, i;
     for (i = from + 1; i < to && w->nccc[i - 1] <= w->nccc[i]; i++) {}
     if (i == to)
-        return 0;
+        return 0;                       /* in order: the alignments are already HF's */
     uint64_t *k = malloc(n * sizeof *k);
-    uint32_t *tmp = malloc(n * sizeof *tmp);
-    if (!k || !tmp) { free(k); free(tmp); return ZB_ENOMEM; }
-    for (i = 0; i < n; i++)
+    uint32_t *tmp = malloc(n * sizeof *tmp), *cons = malloc(n * sizeof *cons);
+    if (!k || !tmp || !cons) { free(k); free(tmp); free(cons); return ZB_ENOMEM; }
+    size_t nc = 0;
+    for (i = 0; i < n; i++) {
         k[i] = ((uint64_t)w->nccc[from + i] << 32) | i;   /* index breaks ties: stable */
+        if (w->ncp[from + i] & CONS_BIT)
+            cons[nc++] = w->norig[from + i];             /* originals, in order */
+    }
     qsort(k, n, sizeof *k, cmp_u64);
     for (i = 0; i < n; i++)
         tmp[i] = w->ncp[from + (uint32_t)k[i]];
+    size_t ci = 0;
     for (i = 0; i < n; i++) {
         w->ncp[from + i] = tmp[i];
         w->nccc[from + i] = (uint8_t)(k[i] >> 32);
+        if ((tmp[i] & CONS_BIT) && ci < nc)
+            prev_orig = cons[ci++];
+        w->norig[from + i] = prev_orig;
     }
     free(k);
     free(tmp);
+    free(cons);
     return 0;
 }
 
@@ -196,23 +210,21 @@ static uint32_t lower1(uint32_t c)
     return (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
 }
 
-#define MN_BIT 0x80000000u   /* marks a nonspacing mark waiting in a run, to be stripped */
-
 /* End of a run of nonzero-ccc chars ncp[run..*o): reorder it, then drop the nonspacing marks
  * that accent stripping removes. A run of marks only (the usual accents) simply goes. */
-static int close_run(tok_work *w, size_t run, size_t *o, int has_plain)
+static int close_run(tok_work *w, size_t run, size_t *o, int has_plain, uint32_t prev_orig)
 {
     if (!has_plain) {
         *o = run;
         return 0;
     }
-    if (sort_run(w, run, *o))
+    if (sort_run(w, run, *o, prev_orig))
         return ZB_ENOMEM;
     size_t j = run;
     for (size_t i = run; i < *o; i++) {
         if (w->ncp[i] & MN_BIT)
             continue;
-        w->ncp[j] = w->ncp[i];
+        w->ncp[j] = w->ncp[i] & ~CONS_BIT;
         w->norig[j] = w->norig[i];
         w->nccc[j++] = w->nccc[i];
     }
@@ -223,7 +235,7 @@ static int close_run(tok_work *w, size_t run, size_t *o, int has_plain)
 #define END_RUN()                                                            \
     do {                                                                     \
         if (run != (size_t)-1) {                                             \
-            if (close_run(w, run, &o, run_plain)) return ZB_ENOMEM;          \
+            if (close_run(w, run, &o, run_plain, run_prev)) return ZB_ENOMEM; \
             run = (size_t)-1;                                                \
         }                                                                    \
     } while (0)
@@ -243,6 +255,8 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
         return ZB_ENOMEM;
     size_t o = 0, run = (size_t)-1;  /* run: start of the current run of nonzero-ccc chars */
     int run_plain = 0;               /* the run holds a char that stays (not Mn) */
+    uint32_t run_prev = 0;           /* original char consumed just before the run (HF's cursor) */
+    uint32_t last_orig = base;       /* original index of the last char kept by clean_text */
     const int clean = t->has_normalizer && t->clean_text;
     const int cjk = t->has_normalizer && t->handle_chinese;
     const int strip = t->has_normalizer && t->strip_accents;
@@ -258,6 +272,8 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
             if (tok_is_bert_whitespace(c))
                 c = ' ';
         }
+        const uint32_t before = last_orig;   /* the kept char before this one */
+        last_orig = orig;
         if (c < 0x80) {                       /* ASCII: no decomposition, no CJK, ccc 0 */
             END_RUN();
             put1(w, &o, lower ? lower1(c) : c, orig, 0);
@@ -285,12 +301,17 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
          * run wait in it (flagged) because reordering is positional for the alignments. */
         utf8proc_int32_t d[32];
         int last = 0;
-        utf8proc_ssize_t nd = utf8proc_decompose_char((utf8proc_int32_t)c, d, 32, UTF8PROC_DECOMPOSE, &last);
+        utf8proc_ssize_t nd = 1;
+        d[0] = (utf8proc_int32_t)c;
+        if (c < 0x11938 || !tok_unicode_nfd_unknown(c))  /* U+11938: the one new decomposition */
+            nd = utf8proc_decompose_char((utf8proc_int32_t)c, d, 32, UTF8PROC_DECOMPOSE, &last);
         if (nd < 1 || nd > 32) { d[0] = (utf8proc_int32_t)c; nd = 1; }
         for (utf8proc_ssize_t k = 0; k < nd; k++) {
             uint32_t x = (uint32_t)d[k];
             const utf8proc_property_t *p = utf8proc_get_property(d[k]);
             unsigned ccc = p->combining_class;
+            if (ccc && tok_unicode_nfd_unknown(x))
+                ccc = 0;                      /* a starter to HF's older tables */
             int mn = p->category == UTF8PROC_CATEGORY_MN;
             if (x >= 0x300) {
                 int ov = tok_unicode_override(x);
@@ -306,9 +327,10 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
             if (run == (size_t)-1) {
                 run = o;
                 run_plain = 0;
+                run_prev = k ? orig : before;
             }
             run_plain |= !mn;
-            put1(w, &o, mn ? x | MN_BIT : lower ? lower1(x) : x, orig, ccc);
+            put1(w, &o, (mn ? x | MN_BIT : lower ? lower1(x) : x) | (k ? 0 : CONS_BIT), orig, ccc);
         }
         if (pad_after) {
             END_RUN();

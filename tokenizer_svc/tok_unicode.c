@@ -7,8 +7,11 @@
  * and a few changed category (U+166D was Po, U+1734 was Mn). Exactness needs HF's view, so this
  * table lists every code point whose HF class differs from what utf8proc's category implies.
  *
- * Measured, not copied: tok_unicode_gen.sh runs HF's own normalizer and pre-tokenizer (Node
- * binding, tests/peers) on every code point of planes 0-3 and 14 and prints these ranges.
+ * Its NFD tables are old too: nfd_unknown lists code points HF's NFD does not know (it neither
+ * reorders by their combining class nor decomposes them), e.g. U+16FF0 (ccc 6 since Unicode 13).
+ *
+ * Measured, not copied: tok_unicode_gen.sh runs HF's own normalizers and pre-tokenizer (Node
+ * binding, tests/peers) on every code point and prints both tables.
  */
 #include "tok_internal.h"
 
@@ -137,15 +140,67 @@ static const urange table[] = {
     {0x1E95E, 0x1E95F, TOK_U_PLAIN},
 };
 
-int tok_unicode_override(uint32_t c)
+static const urange nfd_unknown[] = {
+    {0x007FD, 0x007FD},
+    {0x00898, 0x0089F},
+    {0x008CA, 0x008D3},
+    {0x009FE, 0x009FE},
+    {0x00C3C, 0x00C3C},
+    {0x00D3B, 0x00D3C},
+    {0x00EBA, 0x00EBA},
+    {0x01715, 0x01715},
+    {0x01ABF, 0x01ACE},
+    {0x01DF6, 0x01DFA},
+    {0x0A82C, 0x0A82C},
+    {0x10D24, 0x10D27},
+    {0x10EAB, 0x10EAC},
+    {0x10EFD, 0x10EFF},
+    {0x10F46, 0x10F50},
+    {0x10F82, 0x10F85},
+    {0x11070, 0x11070},
+    {0x1133B, 0x1133B},
+    {0x1145E, 0x1145E},
+    {0x11839, 0x1183A},
+    {0x11938, 0x11938},
+    {0x1193D, 0x1193E},
+    {0x11943, 0x11943},
+    {0x119E0, 0x119E0},
+    {0x11A34, 0x11A34},
+    {0x11A47, 0x11A47},
+    {0x11A99, 0x11A99},
+    {0x11D42, 0x11D42},
+    {0x11D44, 0x11D45},
+    {0x11D97, 0x11D97},
+    {0x11F41, 0x11F42},
+    {0x16FF0, 0x16FF1},
+    {0x1E08F, 0x1E08F},
+    {0x1E130, 0x1E136},
+    {0x1E2AE, 0x1E2AE},
+    {0x1E2EC, 0x1E2EF},
+    {0x1E4EC, 0x1E4EF},
+};
+
+/* First range of t[0..n) with hi >= c, if it holds c. */
+static const urange *find(const urange *t, size_t n, uint32_t c)
 {
-    if (c < table[0].lo || c > table[sizeof table / sizeof *table - 1].hi)
-        return -1;
-    size_t lo = 0, hi = sizeof table / sizeof *table;
-    while (lo < hi) {                       /* first range with hi >= c */
+    if (c < t[0].lo || c > t[n - 1].hi)
+        return NULL;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (table[mid].hi < c) lo = mid + 1;
+        if (t[mid].hi < c) lo = mid + 1;
         else hi = mid;
     }
-    return lo < sizeof table / sizeof *table && table[lo].lo <= c ? table[lo].cls : -1;
+    return lo < n && t[lo].lo <= c ? &t[lo] : NULL;
+}
+
+int tok_unicode_nfd_unknown(uint32_t c)
+{
+    return find(nfd_unknown, sizeof nfd_unknown / sizeof *nfd_unknown, c) != NULL;
+}
+
+int tok_unicode_override(uint32_t c)
+{
+    const urange *r = find(table, sizeof table / sizeof *table, c);
+    return r ? r->cls : -1;
 }

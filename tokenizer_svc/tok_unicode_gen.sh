@@ -6,7 +6,7 @@
 # of planes 0-3 and 14 (the others are unassigned or private use) with and without accent
 # stripping, and list where its class differs from utf8proc's. Needs node + tests/peers, cc, libutf8proc-dev.
 #
-# usage: tokenizer_svc/tok_unicode_gen.sh > table.inc   (then paste into tok_unicode.c)
+# usage: tokenizer_svc/tok_unicode_gen.sh > tables.inc   (then paste both tables into tok_unicode.c)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
@@ -62,4 +62,42 @@ int main(void) {
 C
 cc -O2 -o "$W/base" "$W/base.c" -lutf8proc
 node "$W/hf.js" "$ROOT" >"$W/hf.txt"
+echo "/* class table */"
 "$W/base" <"$W/hf.txt"
+
+# Second table: code points HF's NFD (unicode-normalization-alignments, also older) does not
+# know: utf8proc gives them a nonzero combining class that HF does not reorder by (probe:
+# "a" U+0345 X stays as is), or a decomposition that HF does not apply.
+cat >"$W/nfd.c" <<'C'
+#include <stdio.h>
+#include <utf8proc.h>
+int main(int argc, char **argv) {
+    for (int c = 0; c < 0x110000; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF) continue;
+        utf8proc_int32_t d[32]; int last = 0;
+        utf8proc_ssize_t n = utf8proc_decompose_char(c, d, 32, UTF8PROC_DECOMPOSE, &last);
+        int ccc = utf8proc_get_property(c)->combining_class;
+        if (argc > 1 ? (ccc > 0 && ccc < 240) : (n != 1 || d[0] != c)) printf("%x\n", c);
+    }
+    return 0;
+}
+C
+cc -O2 -o "$W/nfd" "$W/nfd.c" -lutf8proc
+cat >"$W/nfd.js" <<'JS'
+const path = require('path');
+const tk = require(path.join(process.argv[2], 'tests/peers/node_modules/tokenizers'));
+const nfd = tk.nfdNormalizer(), mode = process.argv[3];
+const cps = require('fs').readFileSync(0, 'utf8').trim().split('\n').map((h) => parseInt(h, 16));
+for (const c of cps) {
+  const x = String.fromCodePoint(c);
+  const unknown = mode === 'ccc' ? nfd.normalizeString('a\u0345' + x) === 'a\u0345' + x : nfd.normalizeString(x) === x;
+  if (unknown) console.log(c.toString(16));
+}
+JS
+echo "/* NFD table */"
+{ "$W/nfd" ccc | node "$W/nfd.js" "$ROOT" ccc; "$W/nfd" | node "$W/nfd.js" "$ROOT" dec; } | sort -u |
+    while read -r h; do printf '%d\n' "0x$h"; done | sort -n | awk '
+    { if ($1 == last + 1) { last = $1; next }
+      if (NR > 1) printf "    {0x%05X, 0x%05X},\n", first, last
+      first = $1; last = $1 }
+    END { if (NR) printf "    {0x%05X, 0x%05X},\n", first, last }'
