@@ -95,11 +95,22 @@ $(OUT)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-# libFuzzer targets: every *_fuzz.c with the library sources, built by clang with ASan+UBSan.
-build/fuzz/%_fuzz: %_fuzz.c $(LIB_SRC)
+# libFuzzer targets: every *_fuzz.c linked with the library, all built by clang with coverage
+# instrumentation and ASan+UBSan. Objects are compiled once for all targets (build/fuzz/obj) and
+# rebuilt when a header they include changes.
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(INCLUDES)
+FUZZ_OBJ   := build/fuzz/obj
+
+$(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) \
-	    $< $(LIB_SRC) $(LDLIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/libzembed.a: $(addprefix $(FUZZ_OBJ)/,$(notdir $(LIB_SRC:.c=.o)))
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%_fuzz: $(FUZZ_OBJ)/%_fuzz.o build/fuzz/libzembed.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $< build/fuzz/libzembed.a $(LDLIBS) -o $@
 
 $(OBJDIR) $(BINDIR) $(TESTDIR):
 	@mkdir -p $@
@@ -127,3 +138,4 @@ clean:
 	rm -rf build bin
 
 -include $(wildcard $(OBJDIR)/*.d)
+-include $(wildcard $(FUZZ_OBJ)/*.d)
