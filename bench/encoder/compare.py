@@ -72,7 +72,7 @@ def main():
           f"{max(map(len, ids))}); {(dense + attn) / n_tok / 1e6:.1f} MFLOP/token "
           f"(dense {dense / n_tok / 1e6:.1f} + attention {attn / n_tok / 1e6:.2f})")
     ceil = sgemm(os.path.join(ROOT, "build", "release", "bench", "bench_sgemm"), threads)
-    zembed = os.path.join(ROOT, "bin", "zembed")
+    zembed = W("zembed")  # run.sh's copy of bin/zembed
 
     def once(eng, t):
         """One timed pass of an engine over all sentences: (wall s, peak RSS MB, CPU s)."""
