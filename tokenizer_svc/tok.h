@@ -81,6 +81,11 @@ int tok_encode(const tok_tokenizer *t, const char *a, size_t a_len, const char *
 int tok_pad(const tok_tokenizer *t, tok_encoding *encs, int n_encs, int fixed_length,
             int pad_to_multiple_of, zb_err *err);
 
+/* The padding tokenizer.json asks for, if any (tok_encode never pads by itself): returns 1 and
+ * sets *fixed_length (0: to the longest of the batch) and *pad_to_multiple_of (0: none), for
+ * tok_pad; returns 0 when the file has no padding block. */
+int tok_padding_default(const tok_tokenizer *t, int *fixed_length, int *pad_to_multiple_of);
+
 /* Decode ids to text: "##" pieces joined, specials skipped when skip_special. *out is malloc'd. */
 int tok_decode(const tok_tokenizer *t, const int32_t *ids, int n, int skip_special, char **out,
                zb_err *err);

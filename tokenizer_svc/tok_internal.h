@@ -97,6 +97,7 @@ struct tok_tokenizer {
     tok_trunc_strategy strategy;
     tok_direction direction;
     int32_t pad_id, pad_type_id;
+    int pad_enabled, pad_fixed, pad_multiple;   /* tokenizer.json "padding" (see tok_padding_default) */
     int32_t cls_id, sep_id, mask_id;
 };
 

@@ -304,6 +304,19 @@ static int parse_trunc_pad(tok_tokenizer *t, json_t *root, const char *file, zb_
         if ((rc = opt_int(pad, "pad_type_id", 0, 255, 0, &v, file, "padding", err)))
             return rc;
         t->pad_type_id = (int32_t)v;
+        if ((rc = opt_int(pad, "pad_to_multiple_of", 0, 1 << 20, 0, &v, file, "padding", err)))
+            return rc;
+        t->pad_multiple = (int)v;
+        json_t *st = json_object_get(pad, "strategy");
+        json_t *fixed = json_object_get(st, "Fixed");
+        if (json_is_integer(fixed) && json_integer_value(fixed) > 0 && json_integer_value(fixed) <= (1 << 20))
+            t->pad_fixed = (int)json_integer_value(fixed);
+        else if (st && !(json_is_string(st) && !strcmp(json_string_value(st), "BatchLongest")))
+            return FAIL(ZB_EFORMAT, "%s: padding.strategy: expected \"BatchLongest\" or {\"Fixed\": n}", file);
+        const char *d = json_string_value(json_object_get(pad, "direction"));
+        if (d && strcmp(d, "Right"))
+            return FAIL(ZB_EUNSUPPORTED, "%s: padding.direction '%s' is not supported (Right only)", file, d);
+        t->pad_enabled = 1;
     }
     return 0;
 }

@@ -225,6 +225,18 @@ static void test_max_length_sources(void)
         ZT_CHECK_EQ_INT(o.direction, TOK_LEFT);
         tok_free(t);
     }
+    int fixed = -1, multiple = -1;
+    t = tok_load(tmp, &err);
+    ZT_CHECK(t && tok_padding_default(t, &fixed, &multiple) == 0 && fixed == 0 && multiple == 0);
+    tok_free(t);
+    write_json_with("padding", js("{\"strategy\": {\"Fixed\": 128}, \"direction\": \"Right\", "
+                                  "\"pad_to_multiple_of\": 8, \"pad_id\": 0, \"pad_type_id\": 0, \"pad_token\": \"[PAD]\"}"));
+    t = tok_load(tmp, &err);
+    ZT_CHECK(t && tok_padding_default(t, &fixed, &multiple) == 1 && fixed == 128 && multiple == 8);
+    tok_free(t);
+    write_json_with("padding", js("{\"strategy\": \"BatchLongest\", \"direction\": \"Left\"}"));
+    expect_fail(ZB_EUNSUPPORTED, "padding.direction 'Left'");
+    write_json_with(NULL, NULL);
     write_file("sentence_bert_config.json", "{\"max_seq_length\": 128, \"do_lower_case\": false}");
     t = tok_load(tmp, &err);
     ZT_CHECK(t && tok_max_length(t) == 128);

@@ -4,6 +4,13 @@
 
 #include "tok_internal.h"
 
+int tok_padding_default(const tok_tokenizer *t, int *fixed_length, int *pad_to_multiple_of)
+{
+    *fixed_length = t->pad_enabled ? t->pad_fixed : 0;
+    *pad_to_multiple_of = t->pad_enabled ? t->pad_multiple : 0;
+    return t->pad_enabled;
+}
+
 int tok_pad(const tok_tokenizer *t, tok_encoding *encs, int n_encs, int fixed_length,
             int pad_to_multiple_of, zb_err *err)
 {
