@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "zb_err.h"
 
-/* The order of this enum is not ST's concatenation order; see POOL_ST_ORDER in pool.c. */
+/* The order of this enum is not ST's concatenation order; that lives in pool_config.c. */
 typedef enum {
     POOL_MEAN, POOL_CLS, POOL_MAX, POOL_MEAN_SQRT_LEN, POOL_LASTTOKEN, POOL_N_MODES
 } pool_mode;
@@ -38,9 +38,9 @@ void pool_config_set_mode(pool_config *c, pool_mode mode);
 /* modules.json (a sentence_transformers.models.Normalize module means normalize; Dense and other
  * modules that change the vector are ZB_EUNSUPPORTED naming the module) and the Pooling module's
  * config.json (normally 1_Pooling/config.json; word_embedding_dimension must equal hidden;
- * pooling_mode_weightedmean_tokens is ZB_EUNSUPPORTED). Without these files: pool_config_default.
- * Every error names the file and the field. */
-/* hidden <= 0: not known yet, word_embedding_dimension is not checked. */
+ * pooling_mode_weightedmean_tokens is ZB_EUNSUPPORTED). Without modules.json a 1_Pooling/config.json
+ * is still honoured; without either: pool_config_default. Every error names the file and the field.
+ * hidden <= 0: not known yet, word_embedding_dimension is not checked. */
 int pool_config_load(const char *model_dir, int hidden, pool_config *out, zb_err *err);
 
 /* "mean", "cls", "max", "mean_sqrt_len_tokens", "lasttoken". parse returns 0 or ZB_EINVAL. */
