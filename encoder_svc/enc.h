@@ -59,7 +59,8 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
 /* Context-free input token embeddings: the rows of the word-embedding matrix for ids. */
 int enc_input_embeddings(const enc_model *m, const int32_t *ids, int n, float *out, zb_err *err);
 
-/* Threads used by OpenBLAS and by our own loops in this process (0: all cores of the cgroup). */
+/* Threads used by OpenBLAS and by our own loops in this process (process-wide). 0: the CPUs this
+ * process may use (sched_getaffinity, capped by the cgroup CPU quota, v1 or v2). */
 void enc_set_threads(int n);
 
 #endif
