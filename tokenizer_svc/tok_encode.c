@@ -109,7 +109,7 @@ static int split_added(const tok_tokenizer *t, int norm, const uint32_t *x, size
         const tok_added *best = NULL;
         for (int a = 0; a < t->n_added; a++) {
             const tok_added *ad = &t->added[a];
-            if (ad->normalized != norm || ad->cps[0] != x[pos] || (size_t)ad->n_cps > n - pos)
+            if (ad->normalized != norm || !ad->n_cps || ad->cps[0] != x[pos] || (size_t)ad->n_cps > n - pos)
                 continue;
             if ((!best || ad->n_cps > best->n_cps) &&
                 !memcmp(ad->cps, x + pos, (size_t)ad->n_cps * sizeof *x))

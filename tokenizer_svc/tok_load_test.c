@@ -255,6 +255,11 @@ static void test_added_token_options(void)
     /* lstrip + rstrip swallow the spaces around it */
     json_array_append_new(added, js("{\"id\": 30523, \"content\": \"<x>\", \"single_word\": false, "
                                     "\"lstrip\": true, \"rstrip\": true, \"normalized\": false, \"special\": true}"));
+    /* normalizes to nothing (a lone combining mark): we never match it. HF 0.23 puts the empty
+     * pattern in its automaton, which then splits the whole text into single characters; we
+     * deliberately do not copy that (a known deviation, see the report of issue 2). */
+    json_array_append_new(added, js("{\"id\": 30525, \"content\": \"\\u0301\", \"single_word\": false, "
+                                    "\"lstrip\": false, \"rstrip\": false, \"normalized\": true, \"special\": false}"));
     /* single_word: not inside a word */
     json_array_append_new(added, js("{\"id\": 30524, \"content\": \"zq\", \"single_word\": true, "
                                     "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": false}"));
@@ -266,7 +271,7 @@ static void test_added_token_options(void)
         fprintf(stderr, "  %s\n", err.msg);
         return;
     }
-    ZT_CHECK_EQ_INT(tok_vocab_size(t), 30525);
+    ZT_CHECK_EQ_INT(tok_vocab_size(t), 30526);
     expect_tokens(t, "an UNICODE test", "[CLS][0,0] an[0,2] Ünïcode[3,10] test[11,15] [SEP][0,0]");
     expect_tokens(t, "a  <x>  b", "[CLS][0,0] a[0,1] <x>[1,8] b[8,9] [SEP][0,0]");
     expect_tokens(t, "zq xzq zq.", "[CLS][0,0] zq[0,2] x[3,4] ##z[4,5] ##q[5,6] zq[7,9] .[9,10] [SEP][0,0]");
