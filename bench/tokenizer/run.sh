@@ -47,6 +47,7 @@ repeat_to "$WORK/sts1.txt" $((MB * 1000000)) "$WORK/sts.txt"
 node tests/tokenizer/gen_corpus.js "$WORK/corpus" "$SHARED" 2>/dev/null
 repeat_to "$WORK/corpus/single.txt" $((MB * 1000000 / 2)) "$WORK/multi.txt"
 
+div() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
 field() { node -e 'const o = JSON.parse(process.argv[1]); console.log(o[process.argv[2]])' "$1" "$2"; }
 
 for input in sts multi; do
@@ -62,7 +63,7 @@ for input in sts multi; do
         local mb tps tok rss mbc
         mb=$(field "$out" mb_s); tps=$(field "$out" tokens_s); tok=$(field "$out" tokens); rss=$(field "$out" peak_rss_kb)
         mbc=$(field "$out" mb_per_cpu_s)
-        printf '%-28s %9.2f %12.0f %10d %12.2f %12.1f\n' "$label" "$mb" "$tps" "$tok" "$mbc" "$(echo "$rss / 1024" | bc -l)"
+        printf '%-28s %9.2f %12.0f %10d %12.2f %12.1f\n' "$label" "$mb" "$tps" "$tok" "$mbc" "$(div "$rss" 1024)"
         mbs[$key]=$mb
         mbc_all[$key]=$mbc
         if [[ -n $tokens_ref && $tok != "$tokens_ref" ]]; then
@@ -79,10 +80,10 @@ for input in sts multi; do
     run "HF encode() per line" hfe env RAYON_NUM_THREADS=1 \
         node bench/tokenizer/hf_bench.js --model "$MODEL" --input "$f" --api encode --repeat "$REPEAT"
     printf 'ratio ours/HF: 1 thread %.1fx, %d threads %.1fx, vs HF encode() per line %.1fx\n' \
-        "$(echo "${mbs[ours1]} / ${mbs[hf1]}" | bc -l)" "$NPROC" "$(echo "${mbs[oursN]} / ${mbs[hfN]}" | bc -l)" \
-        "$(echo "${mbs[ours1]} / ${mbs[hfe]}" | bc -l)"
+        "$(div "${mbs[ours1]}" "${mbs[hf1]}")" "$NPROC" "$(div "${mbs[oursN]}" "${mbs[hfN]}")" \
+        "$(div "${mbs[ours1]}" "${mbs[hfe]}")"
     printf 'ratio ours/HF per CPU-second (fairer on a shared machine): 1 thread %.1fx, %d threads %.1fx\n' \
-        "$(echo "${mbc_all[ours1]} / ${mbc_all[hf1]}" | bc -l)" "$NPROC" "$(echo "${mbc_all[oursN]} / ${mbc_all[hfN]}" | bc -l)"
+        "$(div "${mbc_all[ours1]}" "${mbc_all[hf1]}")" "$NPROC" "$(div "${mbc_all[oursN]}" "${mbc_all[hfN]}")"
     unset mbs mbc_all
 done
 echo
