@@ -264,8 +264,22 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cps[i], orig = base + (uint32_t)i;
         int pad_after = 0;
-        if (o + 40 > w->n_cap && ensure_norm(w, o + 40 + (n - i)))
+        if (o + (n - i) + 40 > w->n_cap && ensure_norm(w, o + (n - i) + 40))
             return ZB_ENOMEM;
+        if (c - 0x20u < 0x5Fu && run == (size_t)-1) {
+            /* The common case, a run of printable ASCII: one char out per char in, nothing
+             * removed (' ' stays ' '), no decomposition, combining class 0. */
+            size_t j = i;
+            do {
+                uint32_t x = cps[j];
+                w->ncp[o] = lower && x - 'A' < 26u ? x + 32 : x;
+                w->norig[o] = base + (uint32_t)j;
+                w->nccc[o++] = 0;
+            } while (++j < n && cps[j] - 0x20u < 0x5Fu);
+            last_orig = base + (uint32_t)(j - 1);
+            i = j - 1;
+            continue;
+        }
         if (clean) {
             if (c == 0 || c == 0xFFFD || tok_is_bert_control(c))
                 continue;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the table in tok_unicode.c: code points that HF tokenizers classifies differently from
+# Regenerates the tables in tok_unicode.c: code points that HF tokenizers treats differently from
 # the Unicode version utf8proc implements. HF's BertNormalizer / BertPreTokenizer take Mn, Cc/Cf/Co
 # and P* from the unicode_categories crate, whose tables are older: characters assigned (or
 # recategorised) since then are ordinary letters to HF. We measure HF itself on every code point
