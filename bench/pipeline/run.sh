@@ -48,18 +48,14 @@ echo "sentences: $(wc -l <"$T/sentences") from $STS, $TOKENS tokens (specials in
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
 
-# --- in-process: zembed encode, all cores ---
-for r in $(seq "$REPEATS"); do
+NSENT=$(wc -l <"$T/sentences")
+inproc_run() { # seconds for one in-process pass over the sentences
+    local s e
     s=$(date +%s.%N)
     bin/zembed encode --model "$MODEL" --threads "$CORES" <"$T/sentences" >/dev/null
     e=$(date +%s.%N)
     echo "$s $e" | awk '{ print $2 - $1 }'
-done >"$T/inproc.s"
-INPROC_S=$(median <"$T/inproc.s")
-NSENT=$(wc -l <"$T/sentences")
-INPROC_SPS=$(awk -v n="$NSENT" -v s="$INPROC_S" 'BEGIN { printf "%.1f", n / s }')
-INPROC_TPS=$(awk -v n="$TOKENS" -v s="$INPROC_S" 'BEGIN { printf "%.0f", n / s }')
-echo "in-process zembed encode --threads $CORES: median ${INPROC_S} s = $INPROC_SPS sentences/s, $INPROC_TPS tokens/s (runs: $(tr '\n' ' ' <"$T/inproc.s"))"
+}
 
 up() { # up TOKxENCxPOOL
     IFS=x read -r nt ne np <<<"$1"
@@ -94,13 +90,23 @@ down() { kill -TERM "$UP_PID"; wait "$UP_PID" 2>/dev/null || true; UP_PID=; }
 SENT_LAT=$(awk 'length($0) > 50 && length($0) < 70 { print; exit }' "$T/sentences")
 for cfg in $CONFIGS; do
     up "$cfg"
+    # In-process and pipeline runs alternate, so a change of load on the machine hits both alike
+    # (the idle pipeline's processes sleep in zmq_poll meanwhile).
+    : >"$T/inproc.s"; : >"$T/stream.out"
     for r in $(seq "$REPEATS"); do
-        $PY bench/pipeline/drive.py stream "$EP" "$T/sentences" --batch "$BATCH" --window "$WINDOW"
-    done >"$T/stream.out"
+        inproc_run >>"$T/inproc.s"
+        $PY bench/pipeline/drive.py stream "$EP" "$T/sentences" --batch "$BATCH" --window "$WINDOW" >>"$T/stream.out"
+    done
+    INPROC_S=$(median <"$T/inproc.s")
+    INPROC_SPS=$(awk -v n="$NSENT" -v s="$INPROC_S" 'BEGIN { printf "%.1f", n / s }')
+    INPROC_TPS=$(awk -v n="$TOKENS" -v s="$INPROC_S" 'BEGIN { printf "%.0f", n / s }')
     SPS=$(field sent_per_s <"$T/stream.out" | median)
     TPS=$(field tok_per_s <"$T/stream.out" | median)
+    echo "in-process zembed encode --threads $CORES: median $INPROC_SPS sentences/s, $INPROC_TPS tokens/s" \
+         "(runs: $(awk -v n="$NSENT" '{ printf "%.1f ", n / $1 }' "$T/inproc.s")sentences/s)"
     echo "pipeline $cfg (tokenizers x encoders x poolers; $(grep -o 'encoder(s) x [0-9]* BLAS threads' "$T/up.log")):" \
-         "median $SPS sentences/s, $TPS tokens/s = $(awk -v a="$SPS" -v b="$INPROC_SPS" 'BEGIN { printf "%.0f", 100 * a / b }')% of in-process"
+         "median $SPS sentences/s, $TPS tokens/s (runs: $(field sent_per_s <"$T/stream.out" | tr '\n' ' '))" \
+         "= $(awk -v a="$SPS" -v b="$INPROC_SPS" 'BEGIN { printf "%.0f", 100 * a / b }')% of in-process"
     if [[ $cfg == "${CONFIGS%% *}" ]]; then
         $PY bench/pipeline/drive.py latency "$EP" "$SENT_LAT" --repeats 300 >"$T/lat.out"
         down
