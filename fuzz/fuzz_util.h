@@ -28,7 +28,11 @@ static void fuzz_rmdir_(void)
 static inline const char *fuzz_dir(void)
 {
     if (!fuzz_dir_[0]) {
-        snprintf(fuzz_dir_, sizeof fuzz_dir_, "/tmp/zembed-fuzz.XXXXXX");
+        /* $TMPDIR first: the smoke test points it into its own folder, which it removes even
+         * when a crash ends the process before atexit handlers run. */
+        const char *tmp = getenv("TMPDIR");
+        snprintf(fuzz_dir_, sizeof fuzz_dir_, "%s/zembed-fuzz.XXXXXX",
+                 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
         if (!mkdtemp(fuzz_dir_)) {
             perror("fuzz: mkdtemp");
             abort();
