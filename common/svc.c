@@ -12,6 +12,7 @@
 
 #include "svc.h"
 #include "zb_file.h"
+#include "zb_json.h"
 
 static char log_stage[32] = "zembed";
 static volatile sig_atomic_t stop_flag;
@@ -183,10 +184,10 @@ int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
     int rc = zb_path_join(path, sizeof path, dir, "config.json", err);
     if (rc)
         return rc;
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        return zb_fail(err, ZB_EFORMAT, "%s:%d: %s", path, je.line, je.text);
+    json_t *root;
+    rc = zb_json_load_file(path, 1 << 20, 0, &root, err);
+    if (rc)
+        return rc;
     out->demo = json_is_true(json_object_get(root, "zembed_random_weights"));
     const char *nm = json_string_value(json_object_get(root, "_name_or_path"));
     if (nm && *nm && !strchr(nm, '/')) {

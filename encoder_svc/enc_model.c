@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "zb_file.h"
+#include "zb_json.h"
 
 #define MAX_SHARDS 1024
 
@@ -157,16 +158,9 @@ static int open_file(enc_model *m, const char *path, zb_err *err)
 /* model.safetensors.index.json: open every shard named in weight_map once. */
 static int open_shards(loader *L, json_t **index, zb_err *err)
 {
-    char *text;
-    size_t len;
-    int rc = zb_read_file(L->index_path, 64 << 20, &text, &len, err);
+    int rc = zb_json_load_file(L->index_path, 64 << 20, JSON_REJECT_DUPLICATES, index, err);
     if (rc)
         return rc;
-    json_error_t je;
-    *index = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(text);
-    if (!*index)
-        return zb_fail(err, ZB_EFORMAT, "%s: line %d: %s", L->index_path, je.line, je.text);
     L->weight_map = json_object_get(*index, "weight_map");
     if (!json_is_object(L->weight_map) || !json_object_size(L->weight_map))
         return zb_fail(err, ZB_EFORMAT, "%s: no \"weight_map\" object", L->index_path);

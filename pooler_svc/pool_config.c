@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "zb_file.h"
+#include "zb_json.h"
 
 #define POOL_JSON_MAX (1u << 20)   /* these files are a few hundred bytes; refuse anything huge */
 #define POOL_DIM_MAX  (1 << 20)
@@ -21,18 +22,7 @@ static int load_json(const char *dir, const char *name, char *path, size_t cap, 
         return rc;
     if (!zb_is_file(path))
         return ZB_OK;
-    char *text;
-    size_t len;
-    rc = zb_read_file(path, POOL_JSON_MAX, &text, &len, err);
-    if (rc)
-        return rc;
-    json_error_t je;
-    *out = json_loadb(text, len, 0, &je);
-    free(text);
-    if (!*out)
-        return zb_fail(err, ZB_EFORMAT, "%s: invalid JSON at line %d column %d: %s", path, je.line,
-                       je.column, je.text);
-    return ZB_OK;
+    return zb_json_load_file(path, POOL_JSON_MAX, 0, out, err);
 }
 
 /* "sentence_transformers.models.Normalize" -> "Normalize" (newer ST versions use longer module

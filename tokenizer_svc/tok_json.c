@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tok_load.h"
+#include "zb_json.h"
 
 #define FAIL(code, ...) zb_fail(err, code, __VA_ARGS__)
 
@@ -323,16 +324,10 @@ static int parse_trunc_pad(tok_tokenizer *t, json_t *root, const char *file, zb_
 
 int tok_load_tokenizer_json(tok_tokenizer *t, const char *path, int *json_max, zb_err *err)
 {
-    char *buf;
-    size_t len;
-    int rc = zb_read_file(path, TOK_MAX_FILE, &buf, &len, err);
+    json_t *root;
+    int rc = zb_json_load_file(path, TOK_MAX_FILE, 0, &root, err);
     if (rc)
         return rc;
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, 0, &je);
-    free(buf);
-    if (!root)
-        return FAIL(ZB_EFORMAT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     if (!json_is_object(root)) {
         json_decref(root);
         return FAIL(ZB_EFORMAT, "%s: expected a JSON object", path);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "tok_load.h"
+#include "zb_json.h"
 
 #define FAIL(code, ...) zb_fail(err, code, __VA_ARGS__)
 
@@ -236,16 +237,11 @@ static json_t *load_json_opt(const char *dir, const char *name, char *path, size
     *rc = zb_path_join(path, cap, dir, name, err);
     if (*rc || !zb_is_file(path))
         return NULL;
-    char *buf;
-    size_t len;
-    if ((*rc = zb_read_file(path, 16 << 20, &buf, &len, err)))
+    json_t *j;
+    if ((*rc = zb_json_load_file(path, 16 << 20, 0, &j, err)))
         return NULL;
-    json_error_t je;
-    json_t *j = json_loadb(buf, len, 0, &je);
-    free(buf);
-    if (!j || !json_is_object(j)) {
-        *rc = j ? FAIL(ZB_EFORMAT, "%s: expected a JSON object", path)
-                : FAIL(ZB_EFORMAT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+    if (!json_is_object(j)) {
+        *rc = FAIL(ZB_EFORMAT, "%s: expected a JSON object", path);
         json_decref(j);
         return NULL;
     }

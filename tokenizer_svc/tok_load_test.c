@@ -140,7 +140,7 @@ static void test_corrupt_json(void)
 {
     clear_dir();
     write_file("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0,");
-    expect_fail(ZB_EFORMAT, "tokenizer.json: line");
+    expect_fail(ZB_EFORMAT, "tokenizer.json: invalid JSON at line");
     write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": [1, 2]}"));
     expect_fail(ZB_EFORMAT, "model.vocab");
     write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": {\"a\": -3, \"[UNK]\": 1}}"));
