@@ -133,6 +133,33 @@ static int send_msg(void *sock, zmq_msg_t *m, int flags)
     }
 }
 
+long svc_serve(void *in, void (*handle)(void *ud, zmq_msg_t *msg), void *ud)
+{
+    long served = 0;
+    while (!svc_stopping()) {
+        int r = svc_wait_in(in, 250);
+        if (r < 0)
+            break;
+        if (r == 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) >= 0) {
+            handle(ud, &m);
+            served++;
+        }
+        zmq_msg_close(&m);
+    }
+    return served;
+}
+
+void svc_whoami(char *buf, size_t cap)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(buf, cap, "%d@%s", (int)getpid(), host);
+}
+
 int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags)
 {
     zmq_msg_t m;

@@ -44,6 +44,13 @@ int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char
 /* Wait for input: 1 readable, 0 timeout or stop requested, -1 context terminated. */
 int svc_wait_in(void *sock, int timeout_ms);
 
+/* A worker's receive loop: each message from in goes to handle(ud, msg) until a stop signal or
+ * the context ends. Returns how many messages were handled. */
+long svc_serve(void *in, void (*handle)(void *ud, zmq_msg_t *msg), void *ud);
+
+/* "pid@host": names this worker in replies (info) and logs. */
+void svc_whoami(char *buf, size_t cap);
+
 /* Send sb's bytes as one frame without copying (the frame takes over the buffer; sb is left empty).
  * flags: ZMQ_SNDMORE / ZMQ_DONTWAIT. Returns 0 or -1 (errno as zmq_send). */
 int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);

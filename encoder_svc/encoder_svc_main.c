@@ -244,9 +244,7 @@ int main(int argc, char **argv)
         enc_model_free(s.model);
         return 2;
     }
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(s.whoami, sizeof s.whoami, "%d@%s", (int)getpid(), host);
+    svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
     svc_sockopt pull = {.rcvhwm = queue}, push = {.sndhwm = 4, .immediate = 1};

@@ -287,6 +287,18 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
     wire_job_free(&job);
 }
 
+/* One worker thread's sockets, for svc_serve's callback. */
+typedef struct {
+    const psvc *s;
+    void *sink;
+} psvc_thread;
+
+static void handle_msg(void *ud, zmq_msg_t *m)
+{
+    const psvc_thread *t = ud;
+    handle(t->s, t->sink, m);
+}
+
 static void *worker(void *arg)
 {
     const psvc *s = arg;
@@ -298,20 +310,8 @@ static void *worker(void *arg)
     if (!sink) {
         svc_log("%s", err.msg);
     } else {
-        while (!svc_stopping()) {
-            int r = svc_wait_in(in, 250);
-            if (r < 0)
-                break;
-            if (r == 0)
-                continue;
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) >= 0) {
-                handle(s, sink, &m);
-                served++;
-            }
-            zmq_msg_close(&m);
-        }
+        psvc_thread t = {.s = s, .sink = sink};
+        served = svc_serve(in, handle_msg, &t);
     }
     svc_log("stopping after %ld jobs", served);
     if (in) zmq_close(in);
@@ -334,9 +334,7 @@ int main(int argc, char **argv)
         svc_log("cannot load the model: %s", err.msg);
         return 2;
     }
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(s.whoami, sizeof s.whoami, "%d@%s", (int)getpid(), host);
+    svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
     char modes[64];

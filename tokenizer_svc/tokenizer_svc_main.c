@@ -210,6 +210,18 @@ static void handle(const tsvc *s, void *out, void *sink, zmq_msg_t *m)
     wire_req_free(&req);
 }
 
+/* One worker thread's sockets, for svc_serve's callback. */
+typedef struct {
+    const tsvc *s;
+    void *out, *sink;
+} tsvc_thread;
+
+static void handle_msg(void *ud, zmq_msg_t *m)
+{
+    const tsvc_thread *t = ud;
+    handle(t->s, t->out, t->sink, m);
+}
+
 static void *worker(void *arg)
 {
     const tsvc *s = arg;
@@ -222,20 +234,8 @@ static void *worker(void *arg)
     if (!sink) {
         svc_log("%s", err.msg);
     } else {
-        while (!svc_stopping()) {
-            int r = svc_wait_in(in, 250);
-            if (r < 0)
-                break;
-            if (r == 0)
-                continue;
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) >= 0) {
-                handle(s, out, sink, &m);
-                served++;
-            }
-            zmq_msg_close(&m);
-        }
+        tsvc_thread t = {.s = s, .out = out, .sink = sink};
+        served = svc_serve(in, handle_msg, &t);
     }
     svc_log("stopping after %ld jobs", served);
     if (in) zmq_close(in);
@@ -258,9 +258,7 @@ int main(int argc, char **argv)
         tok_free(s.tok);
         return 2;
     }
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(s.whoami, sizeof s.whoami, "%d@%s", (int)getpid(), host);
+    svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
     svc_log("model %s%s, in %s, out %s, sink %s, %d thread(s)", s.meta.name,
