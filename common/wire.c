@@ -291,14 +291,10 @@ int wire_req_parse(const void *buf, size_t len, const wire_limits *lim, wire_req
                    int *op_known, zb_err *err)
 {
     memset(req, 0, sizeof *req);
-    msgpack_unpacked_init(&req->up_);
     *op_known = 0;
-    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    int rc = wire_unpack_checked(buf, len, &req->up_, "request", err);
     if (rc)
         return rc;
-    size_t off = 0;
-    if (msgpack_unpack_next(&req->up_, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-        return zb_fail(err, ZB_EFORMAT, "request: not a msgpack object");
     return wire_req_from_object(&req->up_.data, lim, req, op_known, err);
 }
 

@@ -80,6 +80,11 @@ typedef struct {
  * by trailing bytes. Allocates nothing. */
 int wire_check(const void *buf, size_t len, int max_depth, zb_err *err);
 
+/* wire_check, then unpack the one object into up (initialized here; destroy it in every case).
+ * what names the frame in errors ("request", "job"). */
+int wire_unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, const char *what,
+                        zb_err *err);
+
 /* Parse and validate a client request frame. Even on failure, req->id and req->op are filled when
  * they could be read (so the error reply can echo them); *op_known says whether req->op is valid.
  * limits NULL: structure only, no size limits. Free with wire_req_free in every case. */

@@ -110,3 +110,16 @@ int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
         return zb_fail(err, ZB_EFORMAT, "msgpack: %zu trailing bytes after the message", len - pos);
     return ZB_OK;
 }
+
+int wire_unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, const char *what,
+                        zb_err *err)
+{
+    msgpack_unpacked_init(up);
+    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    if (rc)
+        return zb_wrap(err, "%s: ", what);
+    size_t off = 0;
+    if (msgpack_unpack_next(up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+        return zb_fail(err, ZB_EFORMAT, "%s: not a msgpack object", what);
+    return ZB_OK;
+}

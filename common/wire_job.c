@@ -259,17 +259,11 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
 int wire_job_unpack(const void *buf, size_t len, wire_job *job, zb_err *err)
 {
     wire_job_init(job);
-    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
-    if (rc)
-        return rc;
     msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-        rc = zb_fail(err, ZB_EFORMAT, "job: not a msgpack object");
-    else if (up.data.type != MSGPACK_OBJECT_MAP)
+    int rc = wire_unpack_checked(buf, len, &up, "job", err);
+    if (!rc && up.data.type != MSGPACK_OBJECT_MAP)
         rc = zb_fail(err, ZB_EFORMAT, "job: not a map");
-    else
+    if (!rc)
         rc = unpack_body(&up.data, job, err);
     msgpack_unpacked_destroy(&up);
     if (rc) {
@@ -297,15 +291,11 @@ int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req,
                         zb_err *err)
 {
     memset(req, 0, sizeof *req);
-    msgpack_unpacked_init(&req->up_);
     *op_known = 0;
     *j = 0;
-    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    int rc = wire_unpack_checked(buf, len, &req->up_, "job", err);
     if (rc)
         return rc;
-    size_t off = 0;
-    if (msgpack_unpack_next(&req->up_, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-        return zb_fail(err, ZB_EFORMAT, "job: not a msgpack object");
     const msgpack_object *jv = wire_map_get(&req->up_.data, "j"),
                          *r = wire_map_get(&req->up_.data, "req");
     if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !r)
