@@ -146,7 +146,7 @@ void enc_set_threads(int n)
     if (n > MAX_THREADS)
         n = MAX_THREADS;
     atomic_store(&g_threads, n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);   /* our threads split the GEMMs (enc_forward.c: linear) */
 }
 
 int enc_threads(void)

@@ -6,8 +6,9 @@ peak RSS of each process, and the fraction of OpenBLAS's measured sgemm GFLOP/s 
 Timing: each round runs every engine once, in turn (a busy spell on a shared machine then hits all
 of them); the figure is the median over rounds. ONNX Runtime and PyTorch time their batches
 in-process after a warm-up (session/model creation excluded); zembed is timed as a whole
-`zembed encode` process (tokenization, pooling and JSON output included) minus the median start-up
-time of a one-sentence run. Tokens are real tokens (no padding), [CLS]/[SEP] included."""
+`zembed encode` process (tokenization and pooling included; output as .npy, since the peers hand
+back tensors and are not charged for printing JSON) minus the median start-up time of a one-sentence
+run. Tokens are real tokens (no padding), [CLS]/[SEP] included."""
 import argparse
 import json
 import os
@@ -78,7 +79,7 @@ def main():
         """One timed pass of an engine over all sentences: (wall s, peak RSS MB, CPU s)."""
         if eng == "zembed":
             cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output",
-                   "sentence"]
+                   "sentence", "--format", "npy"]
             wall, rss, _, cpu = run_rss(cmd, W("sentences.txt"), True)
             return wall - startup[t][0], rss, cpu - startup[t][1]
         script = {"onnxruntime": ["node", os.path.join(ROOT, "bench", "encoder", "ort_bench.js"),
@@ -93,7 +94,8 @@ def main():
     rows = []
     for t in threads:
         # zembed is timed as whole processes: take off the start-up (model mmap, tokenizer load)
-        cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output", "sentence"]
+        cmd = [zembed, "encode", "--model", W("minilm"), "--threads", str(t), "--output", "sentence",
+               "--format", "npy"]
         st = [run_rss(cmd, W("one.txt"), True) for _ in range(3)]
         startup = {t: (statistics.median(x[0] for x in st), statistics.median(x[3] for x in st))}
         print(f"zembed start-up (one sentence) threads={t}: {startup[t][0]:.3f}s wall, "
