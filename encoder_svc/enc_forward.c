@@ -76,45 +76,53 @@ const enc_model *enc_runner_model(const enc_runner *r)
 }
 
 /* y[T,N] = x[T,K] W[N,K]^T, row stride ldy.
- * The rows are split across our own threads, each calling a single-threaded sgemm: one pool of
+ * The work is split across our own threads, each calling a single-threaded sgemm: one pool of
  * threads runs the GEMMs, attention and the element-wise steps. With OpenBLAS's own threads for
  * the GEMMs and ours for the rest, OpenBLAS's threads kept spinning after each GEMM while ours
- * wanted the cores: two threads per core, and 2-thread runs swung between 1.0x and 1.5x. */
+ * wanted the cores: two threads per core, and 2-thread runs swung between 1.0x and 1.5x.
+ * Large batches split the token rows; a short batch (one sentence: latency) splits the output
+ * columns, i.e. the weight rows, so both threads still help. */
 typedef struct {
     const float *x, *w;
     float *y;
-    int T, N, K, ldy, rows_per_item;
+    int T, N, K, ldy;
+    int split_rows;       /* 1: items are row blocks of x/y; 0: column blocks of y (rows of W) */
+    int per_item;         /* rows or columns per item, a multiple of 16 (whole sgemm tiles) */
 } linear_job;
 
-static void linear_rows(const linear_job *j, int r0, int n)
+static void linear_block(const linear_job *j, int r0, int nr, int c0, int nc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, j->N, j->K, 1.0f, j->x + (size_t)r0 * j->K,
-                j->K, j->w, j->K, 0.0f, j->y + (size_t)r0 * j->ldy, j->ldy);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, nc, j->K, 1.0f,
+                j->x + (size_t)r0 * j->K, j->K, j->w + (size_t)c0 * j->K, j->K, 0.0f,
+                j->y + (size_t)r0 * j->ldy + c0, j->ldy);
 }
 
 static void linear_item(void *arg, int i, int worker)
 {
     (void)worker;
     const linear_job *j = arg;
-    int r0 = i * j->rows_per_item;
-    linear_rows(j, r0, j->T - r0 < j->rows_per_item ? j->T - r0 : j->rows_per_item);
+    int total = j->split_rows ? j->T : j->N, a = i * j->per_item;
+    int n = total - a < j->per_item ? total - a : j->per_item;
+    if (j->split_rows)
+        linear_block(j, a, n, 0, j->N);
+    else
+        linear_block(j, 0, j->T, a, n);
 }
 
-#define LINEAR_MIN_ROWS 32   /* below this per thread, a split costs more than it saves */
+#define LINEAR_MIN_ROWS 32   /* rows per thread below which the columns are split instead */
 
 static void linear(const float *x, const float *w, float *y, int T, int N, int K, int ldy)
 {
     linear_job j = {.x = x, .w = w, .y = y, .T = T, .N = N, .K = K, .ldy = ldy};
     int workers = enc_threads();
-    if (workers > T / LINEAR_MIN_ROWS)
-        workers = T / LINEAR_MIN_ROWS;
     if (workers <= 1) {
-        linear_rows(&j, 0, T);
+        linear_block(&j, 0, T, 0, N);
         return;
     }
-    /* One item per worker, rows a multiple of 16 (whole sgemm micro-tiles). */
-    j.rows_per_item = ((T + workers - 1) / workers + 15) / 16 * 16;
-    enc_parallel_for((T + j.rows_per_item - 1) / j.rows_per_item, linear_item, &j);
+    j.split_rows = T >= workers * LINEAR_MIN_ROWS;
+    int total = j.split_rows ? T : N;
+    j.per_item = ((total + workers - 1) / workers + 15) / 16 * 16;
+    enc_parallel_for((total + j.per_item - 1) / j.per_item, linear_item, &j);
 }
 
 typedef struct {
