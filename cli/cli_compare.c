@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "tok.h"
 #include "tok_baseline.h"
+#include "zb_args.h"
 
 enum { STRAT_CHAR, STRAT_WORD, STRAT_SUBWORD, N_STRAT };
 static const char *const STRAT_NAME[N_STRAT] = {"character", "word", "subword"};
@@ -128,14 +129,7 @@ static int src_next(line_src *src, const char **s, size_t *len)
 
 static int parse_count(const char *flag, const char *v, int *out)
 {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < 0 || x > INT_MAX) {
-        fprintf(stderr, "zembed compare-tokenizers: %s '%s': expected a whole number >= 0\n", flag, v);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    return zb_parse_int("zembed compare-tokenizers", flag, v, 0, INT_MAX, out);
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -18,6 +18,7 @@
 #include "enc_embed.h"
 #include "pool.h"
 #include "tok.h"
+#include "zb_args.h"
 
 #define MAX_LINE (1 << 20)        /* bytes of one input line */
 #define WINDOW_LINES 4096
@@ -91,15 +92,7 @@ typedef struct {
 
 static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "zembed encode: %s needs an integer in [%d, %d], got '%s'\n", flag, lo, hi, v ? v : "");
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    return zb_parse_int("zembed encode", flag, v, lo, hi, out);
 }
 
 /* Next line of stdin into buf (cap MAX_LINE + 1): 1 read, 0 EOF. *too_long when the line had

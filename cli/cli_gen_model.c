@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "enc_genmodel.h"
+#include "zb_args.h"
 
 static void usage(FILE *f)
 {
@@ -37,16 +38,7 @@ static void usage(FILE *f)
 /* Strict integer in [lo, hi]: the whole string must be a number. */
 static int parse_ll(const char *flag, const char *s, long long lo, long long hi, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "zembed gen-model: %s '%s': expected an integer in [%lld, %lld]\n", flag, s,
-                lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return zb_parse_ll("zembed gen-model", flag, s, lo, hi, out);
 }
 
 int cli_gen_model(int argc, char **argv)

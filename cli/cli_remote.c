@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "svc.h"
 #include "wire.h"
+#include "zb_args.h"
 
 static const char usage_text[] =
     "usage: zembed embed|tokenize|similarity|info --endpoint E [options] < lines.txt\n"
@@ -504,16 +505,9 @@ int cli_wants_remote(int argc, char **argv)
 
 static int int_arg(const char *cmd, const char *flag, const char *v, int lo, int hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "zembed %s: %s needs an integer in %d..%d, got '%s'\n", cmd, flag, lo, hi,
-                v ? v : "");
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    char who[64];
+    snprintf(who, sizeof who, "zembed %s", cmd);
+    return zb_parse_int(who, flag, v, lo, hi, out);
 }
 
 static int pick(const char *cmd, const char *flag, const char *v, const char *const *names, int *out)

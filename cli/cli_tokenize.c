@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "tok.h"
+#include "zb_args.h"
 
 static void usage(FILE *f)
 {
@@ -142,15 +143,7 @@ static void emit_encoding(obuf *b, const tok_tokenizer *t, const tok_encoding *e
 
 static int parse_int(const char *flag, const char *v, int lo, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || x < lo || x > INT_MAX) {
-        fprintf(stderr, "zembed tokenize: %s needs an integer >= %d, got '%s'\n", flag, lo, v ? v : "");
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    return zb_parse_int("zembed tokenize", flag, v, lo, INT_MAX, out);
 }
 
 int cli_tokenize(int argc, char **argv)

@@ -13,6 +13,7 @@
 #include "svc.h"
 #include "zb_file.h"
 #include "zb_json.h"
+#include "zb_args.h"
 
 static char log_stage[32] = "zembed";
 static volatile sig_atomic_t stop_flag;
@@ -237,15 +238,7 @@ int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
 
 static int int_flag(const char *name, const char *v, const svc_int_flag *f)
 {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < f->lo || x > f->hi) {
-        fprintf(stderr, "%s: %s must be an integer in %d..%d, got '%s'\n", name, f->name, f->lo,
-                f->hi, v);
-        return 2;
-    }
-    *f->val = (int)x;
-    return 0;
+    return zb_parse_int(name, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,

@@ -13,6 +13,7 @@
 #include "gw.h"
 #include "svc.h"
 #include "wire.h"
+#include "zb_args.h"
 
 static const char usage[] =
     "usage: gateway [--endpoint tcp://127.0.0.1:5555] [--ingest E] [--results E] [--tok E]\n"
@@ -360,14 +361,7 @@ static void serve(gw *g)
 
 static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
 {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "gateway: %s must be an integer in %d..%d, got '%s'\n", flag, lo, hi, v);
-        return 2;
-    }
-    *out = (int)x;
-    return 0;
+    return zb_parse_int("gateway", flag, v, lo, hi, out) ? 2 : 0;
 }
 
 static int parse_args(int argc, char **argv, gw_args *a)
