@@ -3,6 +3,7 @@
 #define ENC_IMPL_H
 
 #include "enc.h"
+#include "enc_mm.h"
 #include "st.h"
 
 /* One transformer layer; every pointer is [out, in] row-major as nn.Linear stores it. */
@@ -21,7 +22,14 @@ struct enc_model {
     int n_owned;
     const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
     enc_layer *layer;         /* cfg.layers */
+    enc_precision prec;
+    enc_mm_w **mm;            /* bf16/int8: [cfg.layers * ENC_MM_PER_LAYER] prepared dense weights */
+    char kernel[160];         /* enc_model_kernel */
 };
+
+/* The prepared weights of layer l: Q|K|V fused [3H,H], attention output, FFN in, FFN out. */
+enum { ENC_MM_QKV, ENC_MM_O, ENC_MM_I, ENC_MM_F, ENC_MM_PER_LAYER };
+void enc_model_free_prepared(enc_model *m);   /* enc_prec.c */
 
 /* ---- enc_kernels.c: the element-wise hot loops, written so -O3 vectorizes them ---- */
 

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
-    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32]\n"
+    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--precision fp32]\n"
     "  --model DIR            model folder (config.json + model.safetensors)\n"
     "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
@@ -27,6 +27,9 @@ static const char usage[] =
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
+    "  --precision P          fp32 (default, exact), bf16 or int8: the dense layers on oneDNN in bf16\n"
+    "                         or int8 (docs/PRECISION.md); refused at start on a CPU without the\n"
+    "                         instructions. Every reply says which ran (\"precision\")\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 #define MAX_BATCH_JOBS 256
@@ -37,6 +40,7 @@ typedef struct {
     const enc_config *cfg;
     enc_runner *runner;
     svc_model_meta meta;
+    const char *precision;    /* enc_precision_name of the model's */
     svc_worker_args args;
     int budget;
     char whoami[128];
@@ -101,6 +105,8 @@ static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
             lens[q++] = jobs[b]->lens[i];
     }
     rc = enc_embed_tokens(s->runner, ids, NULL, lens, seqs, hid, err);
+    for (int b = 0; b < n_jobs && !rc; b++)   /* the pooler puts it into every reply */
+        wire_job_info_str(jobs[b], "precision", s->precision);
     s->batches++;
     s->tokens += toks;
     t = 0;
@@ -140,6 +146,8 @@ static int other_job(esvc *s, wire_job *job, zb_err *err)
         wire_job_info_int(job, "heads", s->cfg->heads);
         wire_job_info_int(job, "max_position", s->cfg->max_position);
         wire_job_info_str(job, "w_encoder", s->whoami);
+        wire_job_info_str(job, "precision", s->precision);
+        wire_job_info_str(job, "encoder_kernel", enc_model_kernel(s->model));
         return ZB_OK;
     }
     const int H = s->cfg->hidden;
@@ -217,11 +225,37 @@ static void serve(esvc *s)
     }
 }
 
+/* --precision is the one string flag of this worker: taken out of argv here, the rest goes to
+ * svc_worker_args_parse. 0, or 2 after a usage message. */
+static int take_precision(int *argc, char **argv, enc_precision *p)
+{
+    int n = 0;
+    *p = ENC_PREC_FP32;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--precision")) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc || enc_precision_parse(argv[i + 1], p)) {
+            fprintf(stderr, "encoder_svc: --precision is fp32, bf16 or int8, not '%s'\n%s",
+                    i + 1 < *argc ? argv[i + 1] : "", usage);
+            return 2;
+        }
+        i++;
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     esvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("encoder_svc");
+    enc_precision prec;
+    if (take_precision(&argc, argv, &prec))
+        return 2;
     int queue = 32;
     s.budget = 8192;
     svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
@@ -239,6 +273,12 @@ int main(int argc, char **argv)
     }
     s.cfg = enc_model_config(s.model);
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
+    if (enc_model_set_precision(s.model, prec, &err)) {
+        svc_log("--precision %s: %s", enc_precision_name(prec), err.msg);
+        enc_model_free(s.model);
+        return 2;
+    }
+    s.precision = enc_precision_name(prec);
     if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
         svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
         enc_model_free(s.model);
@@ -256,10 +296,11 @@ int main(int argc, char **argv)
         svc_log("%s", err.msg);
         rc = 2;
     } else {
-        svc_log("model %s%s (%s, %d layers, hidden %d), in %s, out %s, sink %s, budget %d tokens",
-                s.meta.name, s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
-                s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
-                s.budget);
+        svc_log("model %s%s (%s, %d layers, hidden %d), precision %s on %s, in %s, out %s, sink %s, "
+                "budget %d tokens", s.meta.name,
+                s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.precision, enc_model_kernel(s.model),
+                s.args.in, s.args.out, s.args.sink, s.budget);
         serve(&s);
         svc_log("stopping after %ld jobs in %ld batches, %ld tokens", s.jobs, s.batches, s.tokens);
     }

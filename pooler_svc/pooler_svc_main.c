@@ -51,6 +51,31 @@ static void pool_texts(const pool_config *cfg, const wire_job *job, int first, i
     pool_batch(cfg, job->hidden + t0 * job->hidden_dim, job->lens + first, n, out);
 }
 
+
+static const wire_info_kv *info_get(const wire_job *job, const char *key)
+{
+    for (int i = 0; i < job->n_info; i++)
+        if (!strcmp(job->info[i].key, key))
+            return &job->info[i];
+    return NULL;
+}
+
+/* The encoder's --precision, which every reply of a job that went through it carries
+ * ("precision": "fp32" | "bf16" | "int8"); NULL for jobs that did not (input embeddings). */
+static const char *job_precision(const wire_job *job)
+{
+    const wire_info_kv *kv = info_get(job, "precision");
+    return kv && kv->is_str ? kv->s : NULL;
+}
+
+static void pack_precision(msgpack_packer *pk, const char *prec)
+{
+    if (prec) {
+        wire_pack_str(pk, "precision");
+        wire_pack_str(pk, prec);
+    }
+}
+
 static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
                        zb_err *err)
 {
@@ -76,7 +101,9 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     const char *dt = tensor_dtype[job->opt.dtype];
     size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
     int shape[2] = {job->n, (int)(row / esize)};
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3);
+    const char *prec = job_precision(job);
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3 + (prec != NULL));
+    pack_precision(pk, prec);
     wire_pack_str(pk, "embeddings");
     wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
     pack_counts(pk, "tokens", job->lens, job->n);
@@ -90,7 +117,9 @@ out:
 
 static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb)
 {
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->pieces ? 4 : 3);
+    const char *prec = job_precision(job);
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, (job->pieces ? 4 : 3) + (prec != NULL));
+    pack_precision(pk, prec);
     wire_pack_str(pk, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
@@ -159,7 +188,10 @@ static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *
     if (rc)
         goto out;
     int shape[2] = {ra, rb};
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->opt.tokens_mode && job->pieces ? 5 : 3);
+    const char *prec = job_precision(job);
+    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo,
+                    (job->opt.tokens_mode && job->pieces ? 5 : 3) + (prec != NULL));
+    pack_precision(pk, prec);
     wire_pack_str(pk, "scores");
     wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
     pack_counts(pk, "tokens_a", job->lens, na);
@@ -181,19 +213,17 @@ out:
     return rc;
 }
 
-static const wire_info_kv *info_get(const wire_job *job, const char *key)
-{
-    for (int i = 0; i < job->n_info; i++)
-        if (!strcmp(job->info[i].key, key))
-            return &job->info[i];
-    return NULL;
-}
-
 static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
 {
     static const char *const ints[] = {"hidden", "layers", "heads", "vocab_size", "max_length",
                                        "max_position"};
-    wire_reply_head(pk, &job->id, job->op, 1, 0, 6 + 6 + 2);
+    wire_reply_head(pk, &job->id, job->op, 1, 0, 6 + 6 + 2 + 2);
+    const char *sk[2] = {"precision", "encoder_kernel"};
+    for (int i = 0; i < 2; i++) {
+        const wire_info_kv *p = info_get(job, sk[i]);
+        wire_pack_str(pk, sk[i]);
+        wire_pack_str(pk, p && p->is_str ? p->s : "");
+    }
     wire_pack_str(pk, "model");
     wire_pack_str(pk, s->meta.name);
     wire_pack_str(pk, "model_type");
