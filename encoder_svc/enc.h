@@ -63,11 +63,16 @@ const enc_config *enc_model_config(const enc_model *m);
 
 /* Convert the dense weights once for precision p (before creating runners). ZB_EUNSUPPORTED when
  * this CPU cannot run p natively (the message names the missing instruction set: bf16 needs
- * AVX512_BF16 or AMX, int8 needs AVX512_VNNI or AVX_VNNI); nothing is changed then. */
+ * AVX512_BF16 or AMX, int8 needs AVX512_VNNI or AVX_VNNI); nothing is changed then. Other errors
+ * (out of memory) leave the model at fp32. The converted weights go through a cache file shared by
+ * the encoder processes of the host (enc_model_weights_note). */
 int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err);
 enc_precision enc_model_precision(const enc_model *m);
 /* What runs the dense layers: "OpenBLAS sgemm", "oneDNN 2.6.3 brg:avx512_core_vnni (cpu isa ...)". */
 const char *enc_model_kernel(const enc_model *m);
+/* Where the bf16/int8 weights live: "mmap'd from {cache}/prepared/...zbw" (shared by every encoder
+ * process of the host, see enc_wcache.c), "written to and mmap'd from ...", or "in memory (why)". */
+const char *enc_model_weights_note(const enc_model *m);
 
 /* max_batch_tokens bounds memory: a forward pass may take at most this many tokens. */
 enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err);

@@ -31,6 +31,7 @@ struct enc_mm_w {
     float *w_scale;                /* [N] int8: s_w */
     int32_t *w_sum;                /* [N] int8: sum_k q_w[n,k] */
     size_t bytes;
+    int borrowed;                  /* the arrays point into a mapped cache file: not ours to free */
 };
 
 typedef struct {
@@ -284,12 +285,14 @@ void enc_mm_free(enc_mm_w *w)
 {
     if (!w)
         return;
-    for (int b = 0; w->wdata && b < w->n_blk; b++)
+    for (int b = 0; w->wdata && b < w->n_blk && !w->borrowed; b++)
         free(w->wdata[b]);
     free(w->wdata);
     free(w->wmd);
-    free(w->w_scale);
-    free(w->w_sum);
+    if (!w->borrowed) {
+        free(w->w_scale);
+        free(w->w_sum);
+    }
     free(w);
 }
 
@@ -298,12 +301,39 @@ size_t enc_mm_bytes(const enc_mm_w *w)
     return w->bytes;
 }
 
-/* Reorder plain [N_b, K] rows (row-major, i.e. {K, N_b} with tag ba) into block b's layout. */
-static int reorder_block(enc_mm_w *w, int b, const void *plain_rows, zb_err *err)
+static int block_cols(const enc_mm_w *w, int b)
 {
-    int q = w->p == ENC_PREC_INT8, n = b == w->n_blk - 1 ? w->N - b * w->nb : w->nb;
-    prim_entry e = {.p = w->p, .M = TILE, .K = w->K, .N = n};
-    /* the layout the TILE-row primitive wants; the other row counts are created for it */
+    return b == w->n_blk - 1 ? w->N - b * w->nb : w->nb;
+}
+
+/* How W [N, K] is cut into column blocks, and arrays for them. */
+static enc_mm_w *new_w(enc_precision p, int N, int K)
+{
+    enc_mm_w *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->p = p;
+    w->N = N;
+    w->K = K;
+    w->n_blk = (N + ENC_MM_NB - 1) / ENC_MM_NB;
+    if (w->n_blk < 2 && N >= 2 * MSTEP)
+        w->n_blk = 2;     /* two threads on one sentence: both get a block */
+    w->nb = ((N + w->n_blk - 1) / w->n_blk + MSTEP - 1) / MSTEP * MSTEP;
+    w->n_blk = (N + w->nb - 1) / w->nb;
+    w->wmd = calloc(w->n_blk, sizeof *w->wmd);
+    w->wdata = calloc(w->n_blk, sizeof *w->wdata);
+    if (!w->wmd || !w->wdata) {
+        enc_mm_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Block b's weight layout: the one the TILE-row primitive wants (the other row counts are created
+ * for it). */
+static int block_layout(enc_mm_w *w, int b, zb_err *err)
+{
+    prim_entry e = {.p = w->p, .M = TILE, .K = w->K, .N = block_cols(w, b)};
     pthread_mutex_lock(&G.mu);
     int rc = create_prim(&e, NULL, NULL, err);
     pthread_mutex_unlock(&G.mu);
@@ -311,7 +341,19 @@ static int reorder_block(enc_mm_w *w, int b, const void *plain_rows, zb_err *err
         return rc;
     dnnl_primitive_destroy(e.prim);
     w->wmd[b] = e.wmd;
-    size_t bytes = dnnl_memory_desc_get_size(&e.wmd);
+    return ZB_OK;
+}
+
+/* Reorder plain [N_b, K] rows (row-major, i.e. {K, N_b} with tag ba) into block b's layout. */
+static int reorder_block(enc_mm_w *w, int b, const void *plain_rows, zb_err *err)
+{
+    int q = w->p == ENC_PREC_INT8, n = block_cols(w, b);
+    int rc = block_layout(w, b, err);
+    if (rc)
+        return rc;
+    dnnl_memory_desc_t e = {0};
+    e = w->wmd[b];
+    size_t bytes = dnnl_memory_desc_get_size(&e);
     if (!(w->wdata[b] = aligned_alloc(64, (bytes + 63) / 64 * 64)))
         return zb_fail(err, ZB_ENOMEM, "no memory for %zu bytes of prepared weights", bytes);
     w->bytes += bytes;
@@ -322,8 +364,8 @@ static int reorder_block(enc_mm_w *w, int b, const void *plain_rows, zb_err *err
     dnnl_primitive_desc_t rpd = NULL;
     dnnl_primitive_t reo = NULL;
     dnnl_status_t st = dnnl_memory_create(&from, &src, G.eng, (void *)plain_rows);
-    if (st == dnnl_success) st = dnnl_memory_create(&to, &e.wmd, G.eng, w->wdata[b]);
-    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&rpd, &src, G.eng, &e.wmd, G.eng, NULL);
+    if (st == dnnl_success) st = dnnl_memory_create(&to, &e, G.eng, w->wdata[b]);
+    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&rpd, &src, G.eng, &e, G.eng, NULL);
     if (st == dnnl_success) st = dnnl_primitive_create(&reo, rpd);
     if (st == dnnl_success) {
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
@@ -346,23 +388,10 @@ enc_mm_w *enc_mm_prepare(enc_precision p, const float *const *parts, const int *
     int N = 0;
     for (int i = 0; i < n_parts; i++)
         N += rows[i];
-    enc_mm_w *w = calloc(1, sizeof *w);
+    enc_mm_w *w = new_w(p, N, K);
     int q = p == ENC_PREC_INT8;
-    void *conv = NULL;
-    if (!w)
-        goto oom;
-    w->p = p;
-    w->N = N;
-    w->K = K;
-    w->n_blk = (N + ENC_MM_NB - 1) / ENC_MM_NB;
-    if (w->n_blk < 2 && N >= 2 * MSTEP)
-        w->n_blk = 2;     /* two threads on one sentence: both get a block */
-    w->nb = ((N + w->n_blk - 1) / w->n_blk + MSTEP - 1) / MSTEP * MSTEP;
-    w->n_blk = (N + w->nb - 1) / w->nb;
-    w->wmd = calloc(w->n_blk, sizeof *w->wmd);
-    w->wdata = calloc(w->n_blk, sizeof *w->wdata);
-    conv = malloc((size_t)N * K * (q ? 1 : 2));
-    if (!w->wmd || !w->wdata || !conv)
+    void *conv = malloc((size_t)N * K * (q ? 1 : 2));
+    if (!w || !conv)
         goto oom;
     if (q && (!(w->w_scale = malloc(N * sizeof *w->w_scale)) || !(w->w_sum = malloc(N * sizeof *w->w_sum))))
         goto oom;
@@ -400,6 +429,118 @@ oom:
     zb_fail(err, ZB_ENOMEM, "no memory to prepare a %d x %d weight", N, K);
 fail:
     free(conv);
+    enc_mm_free(w);
+    return NULL;
+}
+
+/* ---- cache file records ---- */
+
+#define PAD64(x) (((x) + 63) / 64 * 64)
+#define BLOB_MAGIC 0x574d425au   /* "ZBMW" */
+
+static size_t blob_head(int n_blk)
+{
+    return PAD64(32 + 8 * (size_t)n_blk);
+}
+
+size_t enc_mm_blob_size(const enc_mm_w *w)
+{
+    size_t n = blob_head(w->n_blk);
+    for (int b = 0; b < w->n_blk; b++)
+        n += PAD64(dnnl_memory_desc_get_size(&w->wmd[b]));
+    return n + (w->p == ENC_PREC_INT8 ? PAD64((size_t)w->N * 8) : 0);
+}
+
+static int put(FILE *f, const void *p, size_t n)
+{
+    static const unsigned char zero[64];
+    if (!p)   /* padding to 64 */
+        return n % 64 == 0 || fwrite(zero, 1, 64 - n % 64, f) == 64 - n % 64 ? 0 : -1;
+    return fwrite(p, 1, n, f) == n ? 0 : -1;
+}
+
+int enc_mm_blob_write(const enc_mm_w *w, FILE *f)
+{
+    uint32_t h[8] = {BLOB_MAGIC, (uint32_t)w->p, (uint32_t)w->N, (uint32_t)w->K, (uint32_t)w->nb,
+                     (uint32_t)w->n_blk, 0, 0};
+    int bad = put(f, h, sizeof h);
+    for (int b = 0; b < w->n_blk; b++) {
+        uint64_t n = dnnl_memory_desc_get_size(&w->wmd[b]);
+        bad |= put(f, &n, 8);
+    }
+    bad |= put(f, NULL, 32 + 8 * (size_t)w->n_blk);
+    for (int b = 0; b < w->n_blk; b++) {
+        size_t n = dnnl_memory_desc_get_size(&w->wmd[b]);
+        bad |= put(f, w->wdata[b], n) | put(f, NULL, n);
+    }
+    if (w->p == ENC_PREC_INT8)
+        bad |= put(f, w->w_scale, (size_t)w->N * 4) | put(f, w->w_sum, (size_t)w->N * 4) |
+               put(f, NULL, (size_t)w->N * 8);
+    return bad ? ZB_EIO : ZB_OK;
+}
+
+enc_mm_w *enc_mm_from_blob(enc_precision p, int N, int K, const unsigned char *blob, size_t avail,
+                           size_t *used, zb_err *err)
+{
+    assert(p != ENC_PREC_FP32 && G.ready[p] && "enc_mm_init first");
+    assert(((uintptr_t)blob & 63) == 0);
+    enc_mm_w *w = new_w(p, N, K);
+    uint32_t h[8];
+    if (!w) {
+        zb_fail(err, ZB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    w->borrowed = 1;
+    if (avail < sizeof h) {
+        zb_fail(err, ZB_EFORMAT, "a %d x %d weight record is cut short", N, K);
+        goto bad;
+    }
+    memcpy(h, blob, sizeof h);
+    if (h[0] != BLOB_MAGIC || h[1] != (uint32_t)p || h[2] != (uint32_t)N || h[3] != (uint32_t)K ||
+        h[4] != (uint32_t)w->nb || h[5] != (uint32_t)w->n_blk || h[6] || h[7]) {
+        zb_fail(err, ZB_EFORMAT, "a weight record is not the %s %d x %d weight in %d blocks of %d", 
+                p == ENC_PREC_INT8 ? "int8" : "bf16", N, K, w->n_blk, w->nb);
+        goto bad;
+    }
+    size_t off = blob_head(w->n_blk);
+    if (off > avail) {
+        zb_fail(err, ZB_EFORMAT, "a %d x %d weight record is cut short", N, K);
+        goto bad;
+    }
+    for (int b = 0; b < w->n_blk; b++) {
+        uint64_t n;
+        memcpy(&n, blob + 32 + 8 * (size_t)b, 8);
+        if (block_layout(w, b, err))
+            goto bad;
+        size_t want = dnnl_memory_desc_get_size(&w->wmd[b]);
+        if (n != want || want > avail - off || PAD64(want) > avail - off) {
+            zb_fail(err, ZB_EFORMAT, "block %d of a %d x %d weight: %llu bytes, this CPU's layout has %zu%s",
+                    b, N, K, (unsigned long long)n, want, n == want ? " (cut short)" : "");
+            goto bad;
+        }
+        w->wdata[b] = (void *)(blob + off);
+        off += PAD64(want);
+        w->bytes += want;
+    }
+    if (p == ENC_PREC_INT8) {
+        size_t n = PAD64((size_t)N * 8);
+        if (n > avail - off) {
+            zb_fail(err, ZB_EFORMAT, "the scales of a %d x %d weight are cut short", N, K);
+            goto bad;
+        }
+        w->w_scale = (float *)(void *)(blob + off);
+        w->w_sum = (int32_t *)(void *)(blob + off + (size_t)N * 4);
+        for (int i = 0; i < N; i++)
+            if (!(w->w_scale[i] > 0 && w->w_scale[i] < 1e30f) || w->w_sum[i] > 127 * K || w->w_sum[i] < -127 * K) {
+                zb_fail(err, ZB_EFORMAT, "output channel %d of a %d x %d weight: scale %g, sum %d out of range",
+                        i, N, K, (double)w->w_scale[i], (int)w->w_sum[i]);
+                goto bad;
+            }
+        off += n;
+    }
+    *used = off;
+    return w;
+bad:
     enc_mm_free(w);
     return NULL;
 }

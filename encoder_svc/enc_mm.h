@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "enc.h"
 
 #define ENC_MM_NB 384   /* most output columns per block */
@@ -56,6 +57,18 @@ void enc_mm_act_free(enc_mm_act *a);
 /* y[T, N] (row stride ldy) = x[T, K] W^T, on enc_threads() threads. 0, or ZB_E* when oneDNN fails. */
 int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, enc_mm_act *a,
                   zb_err *err);
+
+/* ---- the weight cache file's records (enc_wcache.c), host byte order ----
+ * {u32 magic 'ZBMW', prec, N, K, nb, n_blk, 0, 0} {u64 bytes of each block} [pad to 64]
+ * {each block's reordered weights, padded to 64} [int8: f32 s_w[N], i32 sum_w[N], padded to 64] */
+size_t enc_mm_blob_size(const enc_mm_w *w);   /* a multiple of 64 */
+int    enc_mm_blob_write(const enc_mm_w *w, FILE *f);
+/* A prepared weight whose arrays point into blob (which must stay mapped and 64-aligned while it is
+ * used): everything is checked against what enc_mm_prepare would make for (p, N, K) on this CPU
+ * (layout, block sizes, bounds, finite scales); ZB_EFORMAT names the first thing that is not.
+ * *used = the record's size. */
+enc_mm_w *enc_mm_from_blob(enc_precision p, int N, int K, const unsigned char *blob, size_t avail,
+                           size_t *used, zb_err *err);
 
 /* The quantization of one row (exposed for the unit test): q[k], *scale, *zp as described above. */
 void enc_mm_quant_row(const float *x, int k, uint8_t *q, float *scale, int32_t *zp);

@@ -228,13 +228,100 @@ static void test_model_precisions(void)
     et_rmtree(base);
 }
 
+/* Forward of the 3-sequence batch used below at precision p; note gets enc_model_weights_note. */
+static int run_at(const char *dir, enc_precision p, float *out, char *note, size_t cap)
+{
+    int lens[3] = {5, 24, 11};
+    int32_t ids[40];
+    for (int i = 0; i < 40; i++)
+        ids[i] = 5 + (i * 7) % (ET_VOCAB - 5);
+    zb_err e;
+    enc_model *m = enc_model_load(dir, &e);
+    int rc = m ? enc_model_set_precision(m, p, &e) : -1;
+    enc_runner *r = !rc ? enc_runner_new(m, 64, &e) : NULL;
+    rc = r ? enc_forward(r, ids, NULL, lens, 3, out, &e) : -1;
+    snprintf(note, cap, "%s", m ? enc_model_weights_note(m) : e.msg);
+    enc_runner_free(r);
+    enc_model_free(m);
+    return rc;
+}
+
+/* The prepared weights go through a cache file: written once, mmap'd after, and a damaged or
+ * foreign file is replaced, never used; an unwritable cache leaves them in memory. */
+static void test_weight_cache(void)
+{
+    if (!have[ENC_PREC_INT8])
+        return;
+    char base[] = "/tmp/enc_wc_XXXXXX", vocab[300], dir[300], cache[320], note[700], path[700];
+    ZT_CHECK(mkdtemp(base) != NULL);
+    snprintf(cache, sizeof cache, "%s/cache", base);
+    setenv("ZEMBED_CACHE", cache, 1);
+    et_write_vocab(base, vocab, sizeof vocab);
+    enc_genmodel_opts o;
+    et_opts(&o);
+    ZT_CHECK(et_make(base, "m", vocab, &o, dir, sizeof dir) == 0);
+    size_t n = (size_t)40 * o.hidden;
+    float *a = malloc(n * 4), *b = malloc(n * 4);
+    ZT_CHECK(run_at(dir, ENC_PREC_INT8, a, note, sizeof note) == 0);
+    ZT_CHECK(strstr(note, "written to and mmap'd from ") == note);
+    const char *at = strstr(note, cache);
+    snprintf(path, sizeof path, "%s", at ? at : "?");
+    ZT_CHECK(strstr(path, "-int8-") && strstr(path, ".zbw"));
+    ZT_CHECK(run_at(dir, ENC_PREC_INT8, b, note, sizeof note) == 0);
+    ZT_CHECK(strstr(note, "mmap'd from ") == note);
+    ZT_CHECK(!memcmp(a, b, n * 4));
+    /* damaged: a header byte, cut short, bytes appended */
+    static const char *how[3] = {"header", "truncate", "append"};
+    for (int k = 0; k < 3; k++) {
+        FILE *f = fopen(path, "r+b");
+        ZT_CHECK(f != NULL);
+        if (!f)
+            break;
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        if (k == 0) {
+            fseek(f, 130, SEEK_SET);   /* inside the kernel description */
+            fputc('!', f);
+        } else if (k == 2) {
+            fputs("tail", f);
+        }
+        fclose(f);
+        if (k == 1 && truncate(path, len / 2) != 0)
+            ZT_CHECK(0);
+        memset(b, 0, n * 4);
+        ZT_CHECK(run_at(dir, ENC_PREC_INT8, b, note, sizeof note) == 0);
+        ZT_CHECK(strstr(note, "replaced a bad cache file") != NULL);
+        if (!strstr(note, "replaced a bad cache file"))
+            printf("  %s: %s\n", how[k], note);
+        ZT_CHECK(!memcmp(a, b, n * 4));
+    }
+    setenv("ZEMBED_WEIGHT_CACHE", "0", 1);
+    ZT_CHECK(run_at(dir, ENC_PREC_INT8, b, note, sizeof note) == 0 && !strcmp(note, "in memory (ZEMBED_WEIGHT_CACHE=0)"));
+    ZT_CHECK(!memcmp(a, b, n * 4));
+    unsetenv("ZEMBED_WEIGHT_CACHE");
+    setenv("ZEMBED_CACHE", "/dev/null/cache", 1);   /* cannot be made: in memory, same numbers */
+    ZT_CHECK(run_at(dir, ENC_PREC_INT8, b, note, sizeof note) == 0 && strstr(note, "in memory (cache ") == note);
+    ZT_CHECK(!memcmp(a, b, n * 4));
+    setenv("ZEMBED_CACHE", cache, 1);
+    free(a);
+    free(b);
+    et_rmtree(base);
+}
+
 int main(void)
 {
+    /* the weight cache of every test goes to a folder of ours */
+    char cache[] = "/tmp/enc_mm_cache_XXXXXX";
+    if (!mkdtemp(cache))
+        return 1;
+    setenv("ZEMBED_CACHE", cache, 1);
     ZT_RUN(test_names);
     ZT_RUN(test_init_or_refuse);
     ZT_RUN(test_bf16_rounding);
     ZT_RUN(test_quant_row);
     ZT_RUN(test_linear_shapes);
     ZT_RUN(test_model_precisions);
+    ZT_RUN(test_weight_cache);
+    et_rmtree(cache);
     return zt_done();
 }

@@ -58,12 +58,42 @@ static void drop_pages(const enc_model *m, const float *p, size_t n)
         madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+const char *enc_model_weights_note(const enc_model *m)
+{
+    return m->prec == ENC_PREC_FP32 ? "fp32, mmap'd from the model" : m->weights_note;
+}
+
 void enc_model_free_prepared(enc_model *m)
 {
     for (int i = 0; m->mm && i < m->cfg.layers * ENC_MM_PER_LAYER; i++)
         enc_mm_free(m->mm[i]);
     free(m->mm);
     m->mm = NULL;
+    enc_wcache_unmap(m);
+}
+
+/* Convert every dense weight of m for p into mm (layers x ENC_MM_PER_LAYER). */
+static int prepare_all(enc_model *m, enc_precision p, enc_mm_w **mm, zb_err *err)
+{
+    const enc_config *c = &m->cfg;
+    int H = c->hidden, I = c->intermediate, L = c->layers;
+    for (int l = 0; l < L; l++) {
+        const enc_layer *y = &m->layer[l];
+        const float *qkv[3] = {y->q_w, y->k_w, y->v_w};
+        const int hhh[3] = {H, H, H}, ii[1] = {I};
+        enc_mm_w **d = mm + (size_t)l * ENC_MM_PER_LAYER;
+        if (!(d[ENC_MM_QKV] = enc_mm_prepare(p, qkv, hhh, 3, H, err)) ||
+            !(d[ENC_MM_O] = enc_mm_prepare(p, &y->o_w, hhh, 1, H, err)) ||
+            !(d[ENC_MM_I] = enc_mm_prepare(p, &y->i_w, ii, 1, H, err)) ||
+            !(d[ENC_MM_F] = enc_mm_prepare(p, &y->f_w, hhh, 1, I, err))) {
+            for (int i = 0; i < L * ENC_MM_PER_LAYER; i++) {
+                enc_mm_free(mm[i]);
+                mm[i] = NULL;
+            }
+            return zb_wrap(err, "preparing layer %d for %s: ", l, names[p]);
+        }
+    }
+    return ZB_OK;
 }
 
 int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
@@ -79,29 +109,26 @@ int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
     const enc_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate, L = c->layers;
     enc_mm_w **mm = NULL;
-    if (p != ENC_PREC_FP32 && !(mm = calloc((size_t)L * ENC_MM_PER_LAYER, sizeof *mm)))
-        return zb_fail(err, ZB_ENOMEM, "out of memory");
-    for (int l = 0; mm && l < L; l++) {
-        const enc_layer *y = &m->layer[l];
-        const float *qkv[3] = {y->q_w, y->k_w, y->v_w};
-        const int hhh[3] = {H, H, H}, ii[1] = {I};
-        enc_mm_w **d = mm + (size_t)l * ENC_MM_PER_LAYER;
-        if (!(d[ENC_MM_QKV] = enc_mm_prepare(p, qkv, hhh, 3, H, err)) ||
-            !(d[ENC_MM_O] = enc_mm_prepare(p, &y->o_w, hhh, 1, H, err)) ||
-            !(d[ENC_MM_I] = enc_mm_prepare(p, &y->i_w, ii, 1, H, err)) ||
-            !(d[ENC_MM_F] = enc_mm_prepare(p, &y->f_w, hhh, 1, I, err))) {
-            for (int i = 0; i < L * ENC_MM_PER_LAYER; i++)
-                enc_mm_free(mm[i]);
+    enc_model_free_prepared(m);   /* before a new cache mapping replaces the old one */
+    m->prec = ENC_PREC_FP32;
+    m->kernel[0] = '\0';
+    if (p != ENC_PREC_FP32) {
+        if (!(mm = calloc((size_t)L * ENC_MM_PER_LAYER, sizeof *mm)))
+            return zb_fail(err, ZB_ENOMEM, "out of memory");
+        if ((rc = enc_wcache_get(m, p, desc, prepare_all, mm, m->weights_note, sizeof m->weights_note, err))) {
             free(mm);
-            return zb_wrap(err, "preparing layer %d for %s: ", l, names[p]);
+            return rc;
         }
-        for (int i = 0; i < 3; i++)
-            drop_pages(m, qkv[i], (size_t)H * H);
-        drop_pages(m, y->o_w, (size_t)H * H);
-        drop_pages(m, y->i_w, (size_t)I * H);
-        drop_pages(m, y->f_w, (size_t)H * I);
+        for (int l = 0; l < L; l++) {
+            const enc_layer *y = &m->layer[l];
+            drop_pages(m, y->q_w, (size_t)H * H);
+            drop_pages(m, y->k_w, (size_t)H * H);
+            drop_pages(m, y->v_w, (size_t)H * H);
+            drop_pages(m, y->o_w, (size_t)H * H);
+            drop_pages(m, y->i_w, (size_t)I * H);
+            drop_pages(m, y->f_w, (size_t)H * I);
+        }
     }
-    enc_model_free_prepared(m);
     m->mm = mm;
     m->prec = p;
     snprintf(m->kernel, sizeof m->kernel, "%s", p == ENC_PREC_FP32 ? "" : desc);

@@ -279,6 +279,9 @@ int main(int argc, char **argv)
         return 2;
     }
     s.precision = enc_precision_name(prec);
+    if (prec != ENC_PREC_FP32)
+        svc_log("precision %s on %s; weights %s", s.precision, enc_model_kernel(s.model),
+                enc_model_weights_note(s.model));
     if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
         svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
         enc_model_free(s.model);

@@ -1,9 +1,9 @@
 /* enc_time: the encoder's own compute time for one sentence (tokenize once, then the forward pass
  * alone, repeated), the reference for the pipeline's single-sentence latency.
  *
- *   enc_time MODEL_DIR THREADS REPEATS "sentence"   ->  "tokens N forward_ms p50 P p99 Q"
+ *   enc_time MODEL_DIR THREADS REPEATS "sentence" [fp32|bf16|int8]  ->  "tokens N forward_ms p50 P p99 Q"
  *
- * Built by bench/pipeline/run.sh against build/release/libzembed.a; never part of tests. */
+ * Built by `make benches` (bench/pipeline/run.sh, bench/encoder/run.sh); never part of tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +27,9 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: enc_time MODEL_DIR THREADS REPEATS SENTENCE\n");
+    enc_precision prec = ENC_PREC_FP32;
+    if ((argc != 5 && argc != 6) || (argc == 6 && enc_precision_parse(argv[5], &prec))) {
+        fprintf(stderr, "usage: enc_time MODEL_DIR THREADS REPEATS SENTENCE [fp32|bf16|int8]\n");
         return 2;
     }
     const char *dir = argv[1], *text = argv[4];
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
     zb_err err = {0};
     tok_tokenizer *tok = tok_load(dir, &err);
     enc_model *m = tok ? enc_model_load(dir, &err) : NULL;
-    enc_runner *r = m ? enc_runner_new(m, 512, &err) : NULL;
+    enc_runner *r = m && !enc_model_set_precision(m, prec, &err) ? enc_runner_new(m, 512, &err) : NULL;
     if (!r) {
         fprintf(stderr, "enc_time: %s\n", err.msg);
         return 2;
