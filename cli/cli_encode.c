@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "tok.h"
 #include "zb_args.h"
+#include "zm.h"
 
 #define MAX_LINE (1 << 20)        /* bytes of one input line */
 #define WINDOW_LINES 4096
@@ -66,9 +67,10 @@ static void usage(FILE *f)
 typedef enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT } out_mode;
 
 typedef struct {
-    tok_tokenizer *tok;
+    zm_model *zm;           /* the model folder, settled (max_length, pooling, normalize) */
+    const tok_tokenizer *tok;
     tok_options topt;
-    enc_model *model;
+    const enc_model *model;
     enc_runner *runner;
     pool_config pc;
     out_mode mode;
@@ -436,51 +438,30 @@ int cli_encode(int argc, char **argv)
     zb_clear(&e);
     int status = 2;
     enc_set_threads(threads);
-    if (!(c.model = enc_model_load(model, &e)) || !(c.tok = tok_load(model, &e)) ||
-        pool_config_load(model, enc_model_config(c.model)->hidden, &c.pc, &e)) {
-        fprintf(stderr, "zembed encode: cannot load the model: %s\n", e.msg);
-        goto out;
-    }
-    const enc_config *cfg = enc_model_config(c.model);
-    c.hidden = cfg->hidden;
-    if (tok_vocab_size(c.tok) > cfg->vocab_size) {
-        fprintf(stderr, "zembed encode: %s: the tokenizer has %d tokens but config.json vocab_size is %d\n",
-                model, tok_vocab_size(c.tok), cfg->vocab_size);
-        goto out;
-    }
-    tok_options_default(c.tok, &c.topt);
-    if (max_len)
-        c.topt.max_length = max_len;
-    else if (c.topt.max_length > cfg->max_position)
-        c.topt.max_length = cfg->max_position;   /* e.g. a tokenizer saying 512 on a 256-position model */
-    if (c.topt.max_length > cfg->max_position) {
-        fprintf(stderr, "zembed encode: --max-length %d is more than the model's max_position_embeddings %d\n",
-                c.topt.max_length, cfg->max_position);
-        goto out;
-    }
-    if (no_trunc)
-        c.topt.truncate = 0;
-    if (batch_tokens < c.topt.max_length) {
-        fprintf(stderr, "zembed encode: --batch-tokens %d is less than max-length %d: a long line would not fit\n",
-                batch_tokens, c.topt.max_length);
-        goto out;
-    }
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.max_length = max_len;
+    zo.no_truncate = no_trunc;
+    zo.batch_tokens = batch_tokens;
+    zo.normalize = normalize ? 1 : -1;
     if (pooling) {
         pool_mode pm;
         pool_mode_parse(pooling, &pm);
-        pool_config_set_mode(&c.pc, pm);
+        zo.pooling = pm;
     }
-    if (normalize)
-        c.pc.normalize = 1;
-    if (!(c.runner = enc_runner_new(c.model, batch_tokens, &e))) {
-        fprintf(stderr, "zembed encode: %s\n", e.msg);
+    if (!(c.zm = zm_open(model, &zo, &e))) {
+        fprintf(stderr, "zembed encode: cannot load the model: %s\n", e.msg);
         goto out;
     }
+    c.tok = zm_tokenizer(c.zm);
+    c.model = zm_weights(c.zm);
+    c.runner = zm_runner(c.zm);
+    c.pc = *zm_pooling(c.zm);
+    c.hidden = zm_info_get(c.zm)->hidden;
+    zm_tok_options(c.zm, &c.topt);
     status = run(&c);
 out:
     free(c.npy_data);
-    enc_runner_free(c.runner);
-    tok_free(c.tok);
-    enc_model_free(c.model);
+    zm_close(&c.zm);
     return status;
 }
