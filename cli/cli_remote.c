@@ -209,42 +209,27 @@ static json_t *tensor_row(const char *dtype, const unsigned char *p, int cols)
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
-static void pack_kv_bool(msgpack_packer *pk, const char *k, int v)
-{
-    wire_pack_str(pk, k);
-    v ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-}
-
 static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer *sb)
 {
-    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary"};
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    const char *op = !strcmp(o->cmd, "tokenize") ? "tokenize"
-                     : !strcmp(o->cmd, "similarity") ? "similarity"
-                     : o->output == OUT_TOKENS ? "token_embeddings"
-                     : o->output == OUT_INPUT ? "input_embeddings" : "embed";
-    int sim = !strcmp(op, "similarity"), embed = !strcmp(op, "embed"), tok = !strcmp(op, "tokenize");
-    int fields = 5 + (o->max_length > 0) + (sim ? 2 + (o->tokens ? 2 : 0) : 1) + (tok ? 1 : 0) +
-                 (embed ? 1 + (o->normalize >= 0) + (o->dimensions > 0) : 0);
-    msgpack_pack_map(&pk, fields);
-    wire_pack_str(&pk, "v");
-    msgpack_pack_int(&pk, WIRE_VERSION);
-    wire_pack_str(&pk, "id");
-    msgpack_pack_long(&pk, id);
-    wire_pack_str(&pk, "op");
-    wire_pack_str(&pk, op);
-    pack_kv_bool(&pk, "truncate", o->truncate);
-    wire_pack_str(&pk, "truncation_direction");
-    wire_pack_str(&pk, o->left ? "left" : "right");
-    if (o->max_length > 0) {
-        wire_pack_str(&pk, "max_length");
-        msgpack_pack_int(&pk, o->max_length);
-    }
-    if (sim) {
+    wire_op op = !strcmp(o->cmd, "tokenize") ? WIRE_OP_TOKENIZE
+                 : !strcmp(o->cmd, "similarity") ? WIRE_OP_SIMILARITY
+                 : o->output == OUT_TOKENS ? WIRE_OP_TOKEN_EMBEDDINGS
+                 : o->output == OUT_INPUT ? WIRE_OP_INPUT_EMBEDDINGS : WIRE_OP_EMBED;
+    wire_map m;
+    wire_map_begin(&m, &pk, sb);
+    wire_map_int(&m, "v", WIRE_VERSION);
+    wire_map_int(&m, "id", id);
+    wire_map_str(&m, "op", wire_op_name(op));
+    wire_map_bool(&m, "truncate", o->truncate);
+    wire_map_str(&m, "truncation_direction", o->left ? "left" : "right");
+    if (o->max_length > 0)
+        wire_map_int(&m, "max_length", o->max_length);
+    if (op == WIRE_OP_SIMILARITY) {
         /* lines are "a<TAB>b"; the caller checked the TAB */
         for (int side = 0; side < 2; side++) {
-            wire_pack_str(&pk, side ? "b" : "a");
+            wire_map_key(&m, side ? "b" : "a");
             msgpack_pack_array(&pk, n);
             for (int i = 0; i < n; i++) {
                 const char *tab = strchr(lines[i], '\t');
@@ -255,29 +240,25 @@ static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer 
             }
         }
         if (o->tokens) {
-            wire_pack_str(&pk, "mode");
-            wire_pack_str(&pk, "tokens");
-            wire_pack_str(&pk, "space");
-            wire_pack_str(&pk, o->input_space ? "input" : "output");
+            wire_map_str(&m, "mode", "tokens");
+            wire_map_str(&m, "space", o->input_space ? "input" : "output");
         }
-        return;
+    } else {
+        wire_map_key(&m, "texts");
+        msgpack_pack_array(&pk, n);
+        for (int i = 0; i < n; i++)
+            wire_pack_str(&pk, lines[i]);
     }
-    wire_pack_str(&pk, "texts");
-    msgpack_pack_array(&pk, n);
-    for (int i = 0; i < n; i++)
-        wire_pack_str(&pk, lines[i]);
-    if (tok)
-        pack_kv_bool(&pk, "add_special_tokens", o->special);
-    if (embed) {
-        wire_pack_str(&pk, "dtype");
-        wire_pack_str(&pk, dtypes[o->dtype]);
+    if (op == WIRE_OP_TOKENIZE)
+        wire_map_bool(&m, "add_special_tokens", o->special);
+    if (op == WIRE_OP_EMBED) {
+        wire_map_str(&m, "dtype", wire_out_dtype_name(o->dtype));
         if (o->normalize >= 0)
-            pack_kv_bool(&pk, "normalize", o->normalize);
-        if (o->dimensions > 0) {
-            wire_pack_str(&pk, "dimensions");
-            msgpack_pack_int(&pk, o->dimensions);
-        }
+            wire_map_bool(&m, "normalize", o->normalize);
+        if (o->dimensions > 0)
+            wire_map_int(&m, "dimensions", o->dimensions);
     }
+    wire_map_end(&m);
 }
 
 static const msgpack_object *arr_at(const msgpack_object *m, const char *key, int i)
@@ -452,13 +433,12 @@ static int run_info(conn *c, int print)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     long id = ++c->next_id;
-    msgpack_pack_map(&pk, 3);
-    wire_pack_str(&pk, "v");
-    msgpack_pack_int(&pk, WIRE_VERSION);
-    wire_pack_str(&pk, "id");
-    msgpack_pack_long(&pk, id);
-    wire_pack_str(&pk, "op");
-    wire_pack_str(&pk, "info");
+    wire_map m;
+    wire_map_begin(&m, &pk, &sb);
+    wire_map_int(&m, "v", WIRE_VERSION);
+    wire_map_int(&m, "id", id);
+    wire_map_str(&m, "op", wire_op_name(WIRE_OP_INFO));
+    wire_map_end(&m);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
