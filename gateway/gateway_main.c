@@ -121,32 +121,32 @@ static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wire_reply_head(&pk, &req->id, WIRE_OP_HEALTH, 1, 0, 7);
-    wire_pack_str(&pk, "status");
-    wire_pack_str(&pk, "serving");
-    wire_pack_str(&pk, "in_flight");
-    msgpack_pack_int(&pk, gw_table_count(g->table));
-    wire_pack_str(&pk, "waiting");
-    msgpack_pack_int(&pk, gw_table_waiting(g->table));
-    wire_pack_str(&pk, "answered");
-    msgpack_pack_long(&pk, g->answered);
-    wire_pack_str(&pk, "failed");
-    msgpack_pack_long(&pk, g->failed);
-    wire_pack_str(&pk, "uptime_ms");
-    msgpack_pack_int64(&pk, gw_now_ms() - g->started_ms);
-    wire_pack_str(&pk, "limits");
-    msgpack_pack_map(&pk, 4);
-    wire_pack_str(&pk, "max_texts");
-    msgpack_pack_int(&pk, g->limits.max_texts);
-    wire_pack_str(&pk, "max_text_bytes");
-    msgpack_pack_uint64(&pk, g->limits.max_text_bytes);
-    wire_pack_str(&pk, "timeout_ms");
-    msgpack_pack_int(&pk, g->timeout_ms);
-    wire_pack_str(&pk, "max_in_flight");
-    msgpack_pack_int(&pk, g->max_in_flight);
+    wire_map r, lim;
+    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, 0);
+    wire_map_str(&r, "status", "serving");
+    wire_map_int(&r, "in_flight", gw_table_count(g->table));
+    wire_map_int(&r, "waiting", gw_table_waiting(g->table));
+    wire_map_int(&r, "answered", g->answered);
+    wire_map_int(&r, "failed", g->failed);
+    wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
+    wire_map_key(&r, "limits");
+    wire_map_begin(&lim, &pk, &sb);
+    wire_map_int(&lim, "max_texts", g->limits.max_texts);
+    wire_map_int(&lim, "max_text_bytes", (long long)g->limits.max_text_bytes);
+    wire_map_int(&lim, "timeout_ms", g->timeout_ms);
+    wire_map_int(&lim, "max_in_flight", g->max_in_flight);
+    wire_map_end(&lim);
+    wire_map_end(&r);
     send_reply(g, env, n_env, from_ingest, &sb, NULL);
     msgpack_sbuffer_destroy(&sb);
 }
+
+/* The gateway's row of the op table: the ops it answers itself (wire_stage_check'ed in main); all
+ * others go to the tokenizers. */
+typedef void (*gw_handler)(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req);
+static const gw_handler handlers[WIRE_OP_COUNT_] = {
+    [WIRE_OP_HEALTH] = reply_health,
+};
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
@@ -182,8 +182,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     int rc = wire_req_parse(zmq_msg_data(body), zmq_msg_size(body), &g->limits, &req, &op_known, &err);
     if (rc) {
         reply_error_to(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
-    } else if (req.op == WIRE_OP_HEALTH) {
-        reply_health(g, env, n_env, from_ingest, &req);
+    } else if (handlers[req.op]) {
+        handlers[req.op](g, env, n_env, from_ingest, &req);
     } else {
         gw_slot *s = gw_table_add(g->table);
         if (!s) {
@@ -422,6 +422,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
 int main(int argc, char **argv)
 {
     svc_log_init("gateway");
+    WIRE_STAGE_CHECK(WIRE_STAGE_GATEWAY, handlers);
     gw_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc)
