@@ -54,7 +54,6 @@ typedef struct {
 int tok_pieces_push(tok_pieces *l, uint32_t off, uint32_t len, int32_t id, uint32_t os, uint32_t oe);
 
 /* UTF-8 helpers (valid input assumed: pstrs only ever hold valid UTF-8). */
-int      tok_utf8_put(char *p, uint32_t c);                     /* bytes written, 1..4 */
 static inline int tok_utf8_len1(unsigned char lead)
 {
     return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;

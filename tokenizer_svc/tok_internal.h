@@ -167,4 +167,22 @@ int tok_unicode_nfd_unknown(uint32_t c);
 
 int tok_grow(void **p, size_t *cap, size_t need, size_t elem);
 
+/* c as UTF-8 at p; returns the bytes written, 1..4 (inline: the WordPiece hot loop uses it). */
+static inline int tok_utf8_put(char *p, uint32_t c)
+{
+    if (c < 0x80) { p[0] = (char)c; return 1; }
+    if (c < 0x800) { p[0] = (char)(0xC0 | (c >> 6)); p[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) {
+        p[0] = (char)(0xE0 | (c >> 12));
+        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        p[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    p[0] = (char)(0xF0 | (c >> 18));
+    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    p[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
 #endif

@@ -50,23 +50,6 @@ int tok_pieces_push(tok_pieces *l, uint32_t off, uint32_t len, int32_t id, uint3
     return 0;
 }
 
-int tok_utf8_put(char *p, uint32_t c)
-{
-    if (c < 0x80) { p[0] = (char)c; return 1; }
-    if (c < 0x800) { p[0] = (char)(0xC0 | (c >> 6)); p[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        p[0] = (char)(0xE0 | (c >> 12));
-        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        p[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    p[0] = (char)(0xF0 | (c >> 18));
-    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    p[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 uint32_t tok_utf8_get(const char *p, int *len)
 {
     const unsigned char *u = (const unsigned char *)p;
