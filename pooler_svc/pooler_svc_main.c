@@ -11,6 +11,7 @@
 #include "enc.h"
 #include "pool.h"
 #include "svc.h"
+#include "zb_version.h"
 #include "wire.h"
 
 static const char usage[] =
@@ -226,7 +227,7 @@ static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
     wire_pack_str(pk, "protocol");
     msgpack_pack_int(pk, WIRE_VERSION);
     wire_pack_str(pk, "zembed");
-    wire_pack_str(pk, SVC_ZEMBED_VERSION);
+    wire_pack_str(pk, ZB_VERSION);
     wire_pack_str(pk, "zmq");
     wire_pack_str(pk, v);
     wire_pack_str(pk, "msgpack");
