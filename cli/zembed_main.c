@@ -16,20 +16,27 @@ typedef struct {
     cli_fn local;           /* runs in this process (--model DIR ...); NULL: none */
     cli_fn remote;          /* asks a running pipeline (--endpoint E); NULL: none */
     const char *local_alt;  /* remote-only: the local command that does the same work, if any */
+    cli_fn use_local;       /* both: 1 when argv asks for local; NULL: local unless --endpoint
+                             * (or $ZEMBED_ENDPOINT without --model) */
     const char *args;       /* the flags that say what to work on */
-    const char *help;       /* one line */
+    const char *help;       /* one line: what the local command does */
+    const char *remote_help;/* one line: what the remote one does (NULL: as help) */
 } cli_command;
 
 static const cli_command commands[] = {
-    {"tokenize", cli_tokenize, cli_remote, NULL, "--model DIR", "text lines -> ids, tokens, offsets (JSON lines)"},
-    {"encode", cli_encode, NULL, NULL, "--model DIR", "text lines -> sentence or token embeddings (JSON lines or .npy)"},
-    {"gen-model", cli_gen_model, NULL, NULL, "--out DIR", "write a seeded random Hugging Face model folder"},
-    {"fetch-model", cli_fetch_model, NULL, NULL, "[REPO]", "download a Hugging Face model folder into the cache"},
-    {"compare-tokenizers", cli_compare_tokenizers, NULL, NULL, "--model DIR",
+    {"tokenize", cli_tokenize, cli_remote, NULL, NULL, "--model DIR", "text lines -> ids, tokens, offsets (JSON lines)"},
+    {"encode", cli_encode, NULL, NULL, NULL, "--model DIR", "text lines -> sentence or token embeddings (JSON lines or .npy)"},
+    {"gen-model", cli_gen_model, NULL, NULL, NULL, "--out DIR", "write a seeded random Hugging Face model folder"},
+    {"fetch-model", cli_fetch_model, NULL, NULL, NULL, "[REPO]", "download a Hugging Face model folder into the cache"},
+    {"compare-tokenizers", cli_compare_tokenizers, NULL, NULL, NULL, "--model DIR",
      "character vs word vs subword tokenization of a corpus"},
-    {"embed", NULL, cli_remote, "encode", "", "text lines -> embeddings, computed by the pipeline"},
-    {"similarity", NULL, cli_remote, NULL, "", "\"a<TAB>b\" lines -> cosine similarity (or token by token)"},
-    {"info", NULL, cli_remote, NULL, "", "the pipeline's model, limits, versions and workers"},
+    /* similarity: TEXT arguments (or --model, --level, --html ...) ask for the matrix command, local or
+     * remote; plain --endpoint with "a<TAB>b" lines on stdin is the line-oriented remote one */
+    {"similarity", cli_similarity, cli_remote, NULL, cli_similarity_is_matrix, "--model DIR",
+     "TEXT_A TEXT_B -> cosine matrices (table, CSV, JSON, HTML)",
+     "\"a<TAB>b\" lines -> cosine similarity; TEXT_A TEXT_B: the matrices"},
+    {"embed", NULL, cli_remote, "encode", NULL, "", "text lines -> embeddings, computed by the pipeline"},
+    {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -39,12 +46,13 @@ static void usage(FILE *f)
                "\nlocal, in this process:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         if (commands[i].local)
-            fprintf(f, "  %-19s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+            fprintf(f, "  %-19s %-13s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(f, "\nremote, against a running pipeline (--endpoint E; default $ZEMBED_ENDPOINT, else\n"
                "%s; `make run` or deploy/zembed-up starts one):\n", SVC_DEFAULT_ENDPOINT);
     for (int i = 0; i < N_COMMANDS; i++)
         if (commands[i].remote)
-            fprintf(f, "  %-19s %-12s %s\n", commands[i].name, "--endpoint E", commands[i].help);
+            fprintf(f, "  %-19s %-13s %s\n", commands[i].name, "--endpoint E",
+                    commands[i].remote_help ? commands[i].remote_help : commands[i].help);
     fprintf(f, "\nText comes from the FILE arguments in order, else stdin. --version prints the version.\n");
 }
 
@@ -85,7 +93,7 @@ int main(int argc, char **argv)
     char **sub_argv = argv + 1;
     if (!c->local)
         return cli_refuse_model(c->name, c->local_alt, sub_argc, sub_argv) ? 2 : c->remote(sub_argc, sub_argv);
-    if (c->remote && cli_wants_remote(sub_argc, sub_argv))
+    if (c->remote && (c->use_local ? !c->use_local(sub_argc, sub_argv) : cli_wants_remote(sub_argc, sub_argv)))
         return c->remote(sub_argc, sub_argv);
     return c->local(sub_argc, sub_argv);
 }
