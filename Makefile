@@ -13,7 +13,7 @@
 # so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
 # enc_, pool_, wire_, zb_ ...), because objects share one folder.
 
-MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway cli fuzz
+MODULES  := common tokenizer_svc encoder_svc pooler_svc model gateway viz cli fuzz
 BUILD    ?= release
 CC       ?= cc
 
@@ -41,7 +41,7 @@ $(error BUILD must be release, debug or asan)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -ldnnl -lgomp -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -ldnnl -lgomp -lutf8proc -ljansson -lonig -lcurl -lcrypto -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 OUT      := build/$(BUILD)
@@ -139,3 +139,6 @@ clean:
 
 -include $(wildcard $(OBJDIR)/*.d)
 -include $(wildcard $(FUZZ_OBJ)/*.d)
+
+# The pages' scripts and stylesheet are compiled into viz_assets.o with .incbin (viz/viz_assets.c).
+$(OBJDIR)/viz_assets.o $(FUZZ_OBJ)/viz_assets.o: $(wildcard viz/*.js viz/*.css)

@@ -1,21 +1,24 @@
 /* svc: shared process plumbing (see svc.h). */
+#include <assert.h>
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "svc.h"
-#include "zb_file.h"
-#include "zb_json.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static char log_stage[32] = "zembed";
+static svc_counters counters;           /* updated with __atomic builtins: workers have threads */
+static int64_t refused_logged_ms;       /* last refusal log line */
+static long refused_unlogged;
 static volatile sig_atomic_t stop_flag;
 
 void svc_log_init(const char *stage)
@@ -33,6 +36,32 @@ void svc_log(const char *fmt, ...)
     va_end(ap);
     strcat(line, "\n");
     fputs(line, stderr);
+}
+
+svc_counters svc_counters_get(void)
+{
+    svc_counters c;
+    c.refused_answered = __atomic_load_n(&counters.refused_answered, __ATOMIC_RELAXED);
+    c.refused_dropped = __atomic_load_n(&counters.refused_dropped, __ATOMIC_RELAXED);
+    return c;
+}
+
+void svc_refused(uint64_t j, const char *err_msg)
+{
+    __atomic_add_fetch(j ? &counters.refused_answered : &counters.refused_dropped, 1, __ATOMIC_RELAXED);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long n = __atomic_add_fetch(&refused_unlogged, 1, __ATOMIC_RELAXED);
+    int64_t last = __atomic_load_n(&refused_logged_ms, __ATOMIC_RELAXED);
+    if ((last && now - last < 1000) ||
+        !__atomic_compare_exchange_n(&refused_logged_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    __atomic_sub_fetch(&refused_unlogged, n, __ATOMIC_RELAXED);
+    svc_counters c = svc_counters_get();
+    svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
+            "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
+            j ? "" : "(no job number, dropped) ", err_msg);
 }
 
 static void on_signal(int sig)
@@ -71,6 +100,10 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
         int on = 1;
         zmq_setsockopt(s, ZMQ_IPV6, &on, sizeof on);
     }
+    int64_t max_msg = o && o->max_msg ? o->max_msg
+                    : type == ZMQ_PUSH ? SVC_MAX_CONTROL_MSG : SVC_MAX_STAGE_MSG;
+    if (max_msg > 0)
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     if (o) {
         if (o->sndhwm)
             zmq_setsockopt(s, ZMQ_SNDHWM, &o->sndhwm, sizeof o->sndhwm);
@@ -78,8 +111,6 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
-        if (o->max_msg)
-            zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
     }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
@@ -206,84 +237,65 @@ int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, 
     return rc;
 }
 
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
+/* One extra flag's value into its destination: an int in [lo, hi], a string, or a choice. */
+static int extra_flag(const char *prog, const svc_int_flag *f, const char *v)
 {
-    char path[4096];
-    int rc = zb_path_join(path, sizeof path, dir, "config.json", err);
-    if (rc)
-        return rc;
-    json_t *root;
-    rc = zb_json_load_file(path, 1 << 20, 0, &root, err);
-    if (rc)
-        return rc;
-    out->demo = json_is_true(json_object_get(root, "zembed_random_weights"));
-    const char *nm = json_string_value(json_object_get(root, "_name_or_path"));
-    if (nm && *nm && !strchr(nm, '/')) {
-        snprintf(out->name, sizeof out->name, "%s", nm);
-    } else if (nm && *nm && nm[0] != '/' && nm[0] != '.') {
-        snprintf(out->name, sizeof out->name, "%s", nm);        /* a hub id: org/name */
-    } else {
-        /* the folder's own name, without trailing slashes */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s", dir);
-        size_t l = strlen(tmp);
-        while (l > 1 && tmp[l - 1] == '/')
-            tmp[--l] = 0;
-        const char *slash = strrchr(tmp, '/');
-        snprintf(out->name, sizeof out->name, "%.95s", slash ? slash + 1 : tmp);
+    if (f->choices)
+        return zb_opt_choice(prog, f->name, v, f->choices, f->val) ? 2 : 0;
+    if (f->str) {
+        *f->str = v;
+        return 0;
     }
-    json_decref(root);
-    return ZB_OK;
+    return zb_parse_int(prog, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
-static int int_flag(const char *name, const char *v, const svc_int_flag *f)
-{
-    return zb_parse_int(name, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
-}
+enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_THREADS, W_EXTRA };
+#define MAX_EXTRA 16
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
                           svc_worker_args *a, const svc_int_flag *extra)
 {
-    const char *name = argv[0];
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     memset(a, 0, sizeof *a);
     a->gateway = getenv("ZEMBED_GATEWAY");
     if (!a->gateway || !*a->gateway)
         a->gateway = SVC_DEFAULT_ENDPOINT;
     a->threads = -1;        /* the stage's default */
-    svc_int_flag threads = {"--threads", &a->threads, 0, 256};
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: unknown flag or missing value: %s\n%s", name, f, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(f, "--model")) a->model = v;
-        else if (!strcmp(f, "--gateway")) a->gateway = v;
-        else if (!strcmp(f, "--in")) a->in = v;
-        else if (!strcmp(f, "--out") && out_off >= 0) a->out = v;
-        else if (!strcmp(f, "--sink")) a->sink = v;
-        else if (!strcmp(f, "--threads")) {
-            if (int_flag(name, v, &threads))
-                return 2;
-        } else {
-            const svc_int_flag *x = extra;
-            while (x && x->name && strcmp(x->name, f))
-                x++;
-            if (!x || !x->name) {
-                fprintf(stderr, "%s: unknown flag: %s\n%s", name, f, usage);
-                return 2;
-            }
-            if (int_flag(name, v, x))
-                return 2;
+    struct option longopts[6 + MAX_EXTRA + 3] = {
+        {"model", required_argument, NULL, W_MODEL}, {"gateway", required_argument, NULL, W_GATEWAY},
+        {"in", required_argument, NULL, W_IN}, {"sink", required_argument, NULL, W_SINK},
+        {"threads", required_argument, NULL, W_THREADS}};
+    int n = 5;
+    if (out_off >= 0)
+        longopts[n++] = (struct option){"out", required_argument, NULL, W_OUT};
+    for (int k = 0; extra && extra[k].name; k++) {
+        assert(k < MAX_EXTRA && !strncmp(extra[k].name, "--", 2));
+        longopts[n++] = (struct option){extra[k].name + 2, required_argument, NULL, W_EXTRA + k};
+    }
+    const struct option std[] = {ZB_OPT_STD};
+    memcpy(longopts + n, std, sizeof std);
+    zb_opt p = {.prog = prog, .usage = usage, .longopts = longopts};
+    int c, status, bad = 0;
+    while (!bad && (c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        switch (c) {
+        case W_MODEL: a->model = optarg; break;
+        case W_GATEWAY: a->gateway = optarg; break;
+        case W_IN: a->in = optarg; break;
+        case W_OUT: a->out = optarg; break;
+        case W_SINK: a->sink = optarg; break;
+        case W_THREADS: bad = zb_parse_int(prog, "--threads", optarg, 0, 256, &a->threads) ? 2 : 0; break;
+        case ZB_OPT_EXIT: return status == 0 ? 1 : 2;
+        default: bad = extra_flag(prog, &extra[c - W_EXTRA], optarg); break;
         }
     }
+    if (bad)
+        return 2;
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (%s --help lists the flags)\n", prog, argv[optind], prog);
+        return 2;
+    }
     if (!a->model) {
-        fprintf(stderr, "%s: --model DIR is required\n%s", name, usage);
+        fprintf(stderr, "%s: --model DIR is required (%s --help lists the flags)\n", prog, prog);
         return 2;
     }
     zb_err err;
@@ -293,7 +305,7 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         if (*d[k].ep || d[k].off < 0)
             continue;
         if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {
-            fprintf(stderr, "%s: --gateway %s\n", name, err.msg);
+            fprintf(stderr, "%s: --gateway %s\n", prog, err.msg);
             return 2;
         }
         *d[k].ep = d[k].buf;

@@ -7,12 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include <zmq.h>
 #include "wire.h"
 #include "zb_err.h"
 
 #define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define SVC_LINGER_MS 200
-#define SVC_ZEMBED_VERSION "0.1.0"
+/* Tokens per stage job a worker takes by default (--max-job-tokens): twice what the gateway's default
+ * limits can produce (256 texts x 512 tokens), so a forged job cannot make a worker allocate hidden
+ * states for millions of tokens. */
+#define SVC_MAX_JOB_TOKENS (1 << 18)
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
@@ -24,17 +28,39 @@ enum {
 void svc_log_init(const char *stage);
 void svc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What this process counts, in one struct (logged now; a metrics page can read the same fields). */
+typedef struct {
+    long refused_answered;  /* stage frames refused (invalid, forged) and answered with an error */
+    long refused_dropped;   /* refused frames without a job number: dropped */
+} svc_counters;
+/* A copy of the counters, taken atomically field by field. */
+svc_counters svc_counters_get(void);
+
+/* A stage frame was refused (err_msg says why): count it, and log it at most once a second with the
+ * number refused since, so a flood of forged frames cannot flood the log. j == 0: it was dropped;
+ * otherwise the caller answered it with an error. */
+void svc_refused(uint64_t j, const char *err_msg);
+
 /* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); SIGPIPE is ignored. */
 void svc_signals(void);
 int  svc_stopping(void);
 
+/* Largest frame a socket facing another process takes by default (ZMQ_MAXMSGSIZE; a larger one
+ * closes that connection): stage jobs and worker replies, up to token_embeddings of 256 x 512 tokens
+ * of a 384-wide model with room to spare. Sockets that never receive messages (PUSH) take
+ * SVC_MAX_CONTROL_MSG, so nothing can park big frames in them. */
+#define SVC_MAX_STAGE_MSG   ((int64_t)256 << 20)
+#define SVC_MAX_CONTROL_MSG ((int64_t)4096)
+
 typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
-    int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: unlimited */
+    int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
 } svc_sockopt;
 
-/* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. */
+/* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. Every
+ * socket of zembed that faces another process is made here (one place to add transport security
+ * and size caps). */
 void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
                  zb_err *err);
 
@@ -59,13 +85,6 @@ int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);
 int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply);
 int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg);
 
-/* What config.json of a model folder says about it: a display name and whether it is a generated
- * demo model ("zembed_random_weights": true). */
-typedef struct {
-    char name[96];
-    int demo;
-} svc_model_meta;
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 
 /* Flags every worker takes. */
 typedef struct {
@@ -74,15 +93,20 @@ typedef struct {
     char in_buf[256], out_buf[256], sink_buf[256];
 } svc_worker_args;
 
+/* A stage's own flag (each takes a value): an int in [lo, hi] into *val; or, with str, the string
+ * into *str; or, with choices (NULL-terminated names), the index of the name given into *val. */
 typedef struct {
-    const char *name;
+    const char *name;       /* "--max-batch-tokens" */
     int *val;
     int lo, hi;
+    const char **str;
+    const char *const *choices;
 } svc_int_flag;
 
-/* Parses --model --gateway --in --out --sink --threads plus extra int flags (NULL-name terminated);
- * fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
- * Returns 0 to run, 1 after --help (printed usage), 2 on a usage error (printed). */
+/* Parses --model --gateway --in --out --sink --threads plus the stage's own flags (NULL-name
+ * terminated, at most 16) with zb_opt (common/zb_opt.h: getopt_long, --help, --version, "did you
+ * mean"); fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
+ * Returns 0 to run, 1 after --help / --version (printed), 2 on a usage error (printed). */
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
                           svc_worker_args *a, const svc_int_flag *extra);
 

@@ -15,10 +15,12 @@
 #include "enc_embed.h"
 #include "svc.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
-    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--precision fp32]\n"
+    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--max-job-tokens 262144]\n"
+    "                   [--precision fp32]\n"
     "  --model DIR            model folder (config.json + model.safetensors)\n"
     "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
@@ -27,6 +29,8 @@ static const char usage[] =
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
+    "  --max-job-tokens N     larger jobs are refused (bounds memory per job: its hidden states;\n"
+    "                         default 262144, twice the largest the default gateway limits make)\n"
     "  --precision P          fp32 (default, exact), bf16 or int8: the dense layers on oneDNN in bf16\n"
     "                         or int8 (docs/PRECISION.md); refused at start on a CPU without the\n"
     "                         instructions. Every reply says which ran (\"precision\")\n"
@@ -36,32 +40,28 @@ static const char usage[] =
 
 typedef struct {
     void *ctx, *in, *out, *sink;
-    enc_model *model;
+    zm_model *zm;           /* config and weights; no tokenizer, no pooling */
+    const enc_model *model;
     const enc_config *cfg;
     enc_runner *runner;
-    svc_model_meta meta;
-    const char *precision;    /* enc_precision_name of the model's */
+    const zm_info *info;
+    const char *precision;      /* enc_precision_name of the model's */
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
     char whoami[128];
     long jobs, batches, tokens;
+    wire_job *fwd[MAX_BATCH_JOBS];  /* the jobs of this batch that take the forward pass */
+    int n_fwd;
 } esvc;
 
-static int needs_forward(const wire_job *job)
-{
-    switch (job->op) {
-    case WIRE_OP_EMBED: case WIRE_OP_TOKEN_EMBEDDINGS: return 1;
-    case WIRE_OP_SIMILARITY: return !job->opt.input_space;
-    default: return 0;
-    }
-}
 
 /* What enc_forward would refuse for the whole batch is refused here for this job only. */
 static int check_job(const esvc *s, const wire_job *job, zb_err *err)
 {
     for (int i = 0; i < job->n; i++)
         if (job->lens[i] < 1 || job->lens[i] > s->cfg->max_position || job->lens[i] > s->budget) {
-            int sim = job->op == WIRE_OP_SIMILARITY, b = sim && i >= job->na;
+            int sim = wire_ops[job->op].texts == WIRE_TEXTS_PAIR, b = sim && i >= job->na;
             return zb_fail(err, ZB_ERANGE, "%s[%d] has %d tokens; the model takes at most %d "
                            "(max_position_embeddings %d, --max-batch-tokens %d)",
                            sim ? (b ? "b" : "a") : "texts", b ? i - job->na : i, job->lens[i],
@@ -137,25 +137,52 @@ static void send_on(esvc *s, wire_job *job)
 }
 
 /* Jobs that need no forward pass: info and the context-free input embeddings. */
-static int other_job(esvc *s, wire_job *job, zb_err *err)
+static int job_info(esvc *s, wire_job *job, zb_err *err)
 {
-    if (job->op == WIRE_OP_INFO) {
-        wire_job_info_str(job, "model_type", s->cfg->model_type);
-        wire_job_info_int(job, "hidden", s->cfg->hidden);
-        wire_job_info_int(job, "layers", s->cfg->layers);
-        wire_job_info_int(job, "heads", s->cfg->heads);
-        wire_job_info_int(job, "max_position", s->cfg->max_position);
-        wire_job_info_str(job, "w_encoder", s->whoami);
-        wire_job_info_str(job, "precision", s->precision);
-        wire_job_info_str(job, "encoder_kernel", enc_model_kernel(s->model));
-        return ZB_OK;
-    }
+    (void)err;
+    wire_job_info_str(job, "model_type", s->cfg->model_type);
+    wire_job_info_int(job, "hidden", s->cfg->hidden);
+    wire_job_info_int(job, "layers", s->cfg->layers);
+    wire_job_info_int(job, "heads", s->cfg->heads);
+    wire_job_info_int(job, "max_position", s->cfg->max_position);
+    wire_job_info_str(job, "w_encoder", s->whoami);
+    wire_job_info_str(job, "precision", s->precision);
+    wire_job_info_str(job, "encoder_kernel", enc_model_kernel(s->model));
+    return ZB_OK;
+}
+
+static int job_input(esvc *s, wire_job *job, zb_err *err)
+{
     const int H = s->cfg->hidden;
     if (!(job->hidden = malloc(sizeof(float) * H * (job->n_ids ? job->n_ids : 1))))
         return zb_fail(err, ZB_ENOMEM, "no memory for %lld input embeddings", (long long)job->n_ids);
     job->hidden_dim = H;
     return enc_input_embeddings(s->model, job->ids, (int)job->n_ids, job->hidden, err);
 }
+
+/* Ops with a forward pass join the batch's (forward_all runs it once for all of them). */
+static int job_forward(esvc *s, wire_job *job, zb_err *err)
+{
+    (void)err;
+    s->fwd[s->n_fwd++] = job;
+    return ZB_OK;
+}
+
+static int job_similarity(esvc *s, wire_job *job, zb_err *err)
+{
+    return wire_op_hidden(job->op, &job->opt) == WIRE_HIDDEN_INPUT ? job_input(s, job, err)
+                                                                   : job_forward(s, job, err);
+}
+
+/* This stage's row of the op table (wire_stage_check'ed in main). */
+typedef int (*enc_handler)(esvc *s, wire_job *job, zb_err *err);
+static const enc_handler handlers[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = job_forward,
+    [WIRE_OP_TOKEN_EMBEDDINGS] = job_forward,
+    [WIRE_OP_INPUT_EMBEDDINGS] = job_input,
+    [WIRE_OP_SIMILARITY] = job_similarity,
+    [WIRE_OP_INFO] = job_info,
+};
 
 /* Receive one job without blocking; 1 got one, 0 nothing queued. Bad messages are answered. */
 static int take(esvc *s, wire_job *job)
@@ -168,15 +195,19 @@ static int take(esvc *s, wire_job *job)
     }
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
+    int op = rc ? -1 : (int)job->op;    /* echoed in the error reply when it could be read */
     zmq_msg_close(&m);
-    if (!rc && job->op != WIRE_OP_INFO)
+    if (!rc)
+        rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
+    if (!rc && !handlers[job->op])
+        rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the encoder", wire_op_name(job->op));
+    if (!rc && wire_ops[job->op].texts != WIRE_TEXTS_NONE)
         rc = check_job(s, job, &err);
     if (!rc)
         return 1;
     if (job->j)
-        svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
-    else
-        svc_log("dropped a message that is not a job: %s", err.msg);
+        svc_send_error(s->sink, job->j, &job->id, op, rc, err.msg);
+    svc_refused(job->j, err.msg);
     wire_job_free(job);
     return -1;
 }
@@ -184,7 +215,6 @@ static int take(esvc *s, wire_job *job)
 static void serve(esvc *s)
 {
     static wire_job batch[MAX_BATCH_JOBS];
-    wire_job *fwd[MAX_BATCH_JOBS];
     while (!svc_stopping()) {
         int r = svc_wait_in(s->in, 250);
         if (r < 0)
@@ -200,20 +230,18 @@ static void serve(esvc *s)
             if (got > 0)
                 toks += batch[n++].n_ids;
         }
-        int n_fwd = 0;
+        s->n_fwd = 0;
         zb_err err;
         for (int b = 0; b < n; b++) {
-            if (needs_forward(&batch[b])) {
-                fwd[n_fwd++] = &batch[b];
-            } else if (other_job(s, &batch[b], &err)) {
+            if (handlers[batch[b].op](s, &batch[b], &err)) {
                 svc_send_error(s->sink, batch[b].j, &batch[b].id, batch[b].op, err.code, err.msg);
                 wire_job_free(&batch[b]);
             }
         }
-        if (n_fwd && forward_all(s, fwd, n_fwd, &err)) {
-            for (int b = 0; b < n_fwd; b++) {
-                svc_send_error(s->sink, fwd[b]->j, &fwd[b]->id, fwd[b]->op, err.code, err.msg);
-                wire_job_free(fwd[b]);
+        if (s->n_fwd && forward_all(s, s->fwd, s->n_fwd, &err)) {
+            for (int b = 0; b < s->n_fwd; b++) {
+                svc_send_error(s->sink, s->fwd[b]->j, &s->fwd[b]->id, s->fwd[b]->op, err.code, err.msg);
+                wire_job_free(s->fwd[b]);
             }
         }
         for (int b = 0; b < n; b++) {
@@ -225,68 +253,45 @@ static void serve(esvc *s)
     }
 }
 
-/* --precision is the one string flag of this worker: taken out of argv here, the rest goes to
- * svc_worker_args_parse. 0, or 2 after a usage message. */
-static int take_precision(int *argc, char **argv, enc_precision *p)
-{
-    int n = 0;
-    *p = ENC_PREC_FP32;
-    for (int i = 0; i < *argc; i++) {
-        if (strcmp(argv[i], "--precision")) {
-            argv[n++] = argv[i];
-            continue;
-        }
-        if (i + 1 >= *argc || enc_precision_parse(argv[i + 1], p)) {
-            fprintf(stderr, "encoder_svc: --precision is fp32, bf16 or int8, not '%s'\n%s",
-                    i + 1 < *argc ? argv[i + 1] : "", usage);
-            return 2;
-        }
-        i++;
-    }
-    argv[n] = NULL;
-    *argc = n;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     esvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("encoder_svc");
-    enc_precision prec;
-    if (take_precision(&argc, argv, &prec))
-        return 2;
+    WIRE_STAGE_CHECK(WIRE_STAGE_ENCODER, handlers);
     int queue = 32;
     s.budget = 8192;
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
+    int prec = ENC_PREC_FP32;   /* an enc_precision: the choices are in its order */
+    static const char *const precisions[] = {"fp32", "bf16", "int8", NULL};
     svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
                             {"--queue", &queue, 1, 100000},
+                            {"--max-job-tokens", &max_job_tokens, 1, 1 << 24},
+                            {"--precision", &prec, 0, 0, NULL, precisions},
                             {NULL, NULL, 0, 0}};
     int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_ENC, SVC_OFF_POOL_IN, &s.args, extra);
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    if (!(s.model = enc_model_load(s.args.model, &err)) ||
-        svc_model_meta_load(s.args.model, &s.meta, &err)) {
-        svc_log("cannot load the model: %s", err.msg);
-        enc_model_free(s.model);
-        return 2;
-    }
-    s.cfg = enc_model_config(s.model);
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
-    if (enc_model_set_precision(s.model, prec, &err)) {
-        svc_log("--precision %s: %s", enc_precision_name(prec), err.msg);
-        enc_model_free(s.model);
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_WEIGHTS;
+    zo.batch_tokens = s.budget;
+    zo.precision = prec;
+    if (!(s.zm = zm_open(s.args.model, &zo, &err))) {
+        svc_log("cannot load the model (--max-batch-tokens %d): %s", s.budget, err.msg);
         return 2;
     }
-    s.precision = enc_precision_name(prec);
+    s.model = zm_weights(s.zm);
+    s.cfg = zm_config(s.zm);
+    s.runner = zm_runner(s.zm);
+    s.info = zm_info_get(s.zm);
+    s.precision = enc_precision_name((enc_precision)prec);
     if (prec != ENC_PREC_FP32)
         svc_log("precision %s on %s; weights %s", s.precision, enc_model_kernel(s.model),
                 enc_model_weights_note(s.model));
-    if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
-        svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
-        enc_model_free(s.model);
-        return 2;
-    }
+    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
@@ -300,18 +305,19 @@ int main(int argc, char **argv)
         rc = 2;
     } else {
         svc_log("model %s%s (%s, %d layers, hidden %d), precision %s on %s, in %s, out %s, sink %s, "
-                "budget %d tokens", s.meta.name,
-                s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                "budget %d tokens", s.info->name,
+                s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.precision, enc_model_kernel(s.model),
                 s.args.in, s.args.out, s.args.sink, s.budget);
         serve(&s);
-        svc_log("stopping after %ld jobs in %ld batches, %ld tokens", s.jobs, s.batches, s.tokens);
+        svc_counters c = svc_counters_get();
+        svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
+                s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
     }
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);
     if (s.sink) zmq_close(s.sink);
     zmq_ctx_term(s.ctx);
-    enc_runner_free(s.runner);
-    enc_model_free(s.model);
+    zm_close(&s.zm);
     return rc;
 }

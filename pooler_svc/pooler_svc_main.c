@@ -8,25 +8,30 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "enc.h"
 #include "pool.h"
 #include "svc.h"
+#include "zb_version.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
+    "                  [--max-job-tokens 262144]\n"
     "  --model DIR    model folder (modules.json, 1_Pooling/config.json, config.json)\n"
     "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E         encoded jobs (default: gateway port + 9)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
+    "  --max-job-tokens N  larger jobs are refused (bounds memory per job; default 262144)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
     void *ctx;
+    zm_model *model;        /* config.json and the pooling modules only */
     pool_config cfg;
-    svc_model_meta meta;
+    const zm_info *info;
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     char whoami[128];
 } psvc;
 
@@ -34,9 +39,10 @@ static const char *const tensor_dtype[WIRE_DT_COUNT_] = {
     "float32", "float16", "int8", "uint8", "int8", "uint8",   /* binary is int8, ubinary uint8 */
 };
 
-static void pack_counts(msgpack_packer *pk, const char *key, const int32_t *lens, int n)
+static void pack_counts(wire_map *r, const char *key, const int32_t *lens, int n)
 {
-    wire_pack_str(pk, key);
+    msgpack_packer *pk = r->pk;
+    wire_map_key(r, key);
     msgpack_pack_array(pk, n);
     for (int i = 0; i < n; i++)
         msgpack_pack_int32(pk, lens[i]);
@@ -68,12 +74,11 @@ static const char *job_precision(const wire_job *job)
     return kv && kv->is_str ? kv->s : NULL;
 }
 
-static void pack_precision(msgpack_packer *pk, const char *prec)
+static void pack_precision(wire_map *r, const wire_job *job)
 {
-    if (prec) {
-        wire_pack_str(pk, "precision");
-        wire_pack_str(pk, prec);
-    }
+    const char *prec = job_precision(job);
+    if (prec)
+        wire_map_str(r, "precision", prec);
 }
 
 static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
@@ -101,26 +106,28 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     const char *dt = tensor_dtype[job->opt.dtype];
     size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
     int shape[2] = {job->n, (int)(row / esize)};
-    const char *prec = job_precision(job);
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3 + (prec != NULL));
-    pack_precision(pk, prec);
-    wire_pack_str(pk, "embeddings");
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
+    wire_map_key(&r, "embeddings");
     wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
-    pack_counts(pk, "tokens", job->lens, job->n);
-    wire_pack_str(pk, "dimensions");
-    msgpack_pack_int(pk, d);
+    pack_counts(&r, "tokens", job->lens, job->n);
+    wire_map_int(&r, "dimensions", d);
+    wire_map_end(&r);
 out:
     free(v);
     free(q);
     return rc;
 }
 
-static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb)
+static int reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                        zb_err *err)
 {
-    const char *prec = job_precision(job);
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, (job->pieces ? 4 : 3) + (prec != NULL));
-    pack_precision(pk, prec);
-    wire_pack_str(pk, "embeddings");
+    (void)err;
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
+    wire_map_key(&r, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
     for (int i = 0; i < job->n; i++) {
@@ -129,7 +136,7 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
                          sizeof(float) * job->lens[i] * job->hidden_dim);
         t += job->lens[i];
     }
-    wire_pack_str(pk, "ids");
+    wire_map_key(&r, "ids");
     msgpack_pack_array(pk, job->n);
     t = 0;
     for (int i = 0; i < job->n; i++) {
@@ -139,7 +146,7 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
         t += job->lens[i];
     }
     if (job->pieces) {
-        wire_pack_str(pk, "pieces");
+        wire_map_key(&r, "pieces");
         msgpack_pack_array(pk, job->n);
         t = 0;
         for (int i = 0; i < job->n; i++) {
@@ -149,7 +156,9 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
             t += job->lens[i];
         }
     }
-    pack_counts(pk, "tokens", job->lens, job->n);
+    pack_counts(&r, "tokens", job->lens, job->n);
+    wire_map_end(&r);
+    return ZB_OK;
 }
 
 static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *pk,
@@ -188,24 +197,24 @@ static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *
     if (rc)
         goto out;
     int shape[2] = {ra, rb};
-    const char *prec = job_precision(job);
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo,
-                    (job->opt.tokens_mode && job->pieces ? 5 : 3) + (prec != NULL));
-    pack_precision(pk, prec);
-    wire_pack_str(pk, "scores");
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
+    wire_map_key(&r, "scores");
     wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
-    pack_counts(pk, "tokens_a", job->lens, na);
-    pack_counts(pk, "tokens_b", job->lens + na, nb);
+    pack_counts(&r, "tokens_a", job->lens, na);
+    pack_counts(&r, "tokens_b", job->lens + na, nb);
     if (job->opt.tokens_mode && job->pieces) {
-        wire_pack_str(pk, "pieces_a");
+        wire_map_key(&r, "pieces_a");
         msgpack_pack_array(pk, ra);
         for (int k = 0; k < ra; k++)
             wire_pack_str(pk, job->pieces[k]);
-        wire_pack_str(pk, "pieces_b");
+        wire_map_key(&r, "pieces_b");
         msgpack_pack_array(pk, rb);
         for (int k = 0; k < rb; k++)
             wire_pack_str(pk, job->pieces[ra + k]);
     }
+    wire_map_end(&r);
 out:
     free(a);
     free(b);
@@ -213,86 +222,84 @@ out:
     return rc;
 }
 
-static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
+static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                      zb_err *err)
 {
+    (void)err;
     static const char *const ints[] = {"hidden", "layers", "heads", "vocab_size", "max_length",
                                        "max_position"};
-    wire_reply_head(pk, &job->id, job->op, 1, 0, 6 + 6 + 2 + 2);
+    wire_map r, m;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, 0);
+    wire_map_str(&r, "model", s->info->name);
     const char *sk[2] = {"precision", "encoder_kernel"};
     for (int i = 0; i < 2; i++) {
         const wire_info_kv *p = info_get(job, sk[i]);
-        wire_pack_str(pk, sk[i]);
-        wire_pack_str(pk, p && p->is_str ? p->s : "");
+        wire_map_str(&r, sk[i], p && p->is_str ? p->s : "");
     }
-    wire_pack_str(pk, "model");
-    wire_pack_str(pk, s->meta.name);
-    wire_pack_str(pk, "model_type");
     const wire_info_kv *kv = info_get(job, "model_type");
-    wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
-    wire_pack_str(pk, "dim");
-    msgpack_pack_int(pk, s->cfg.out_dim);
-    for (int i = 0; i < 6; i++) {
+    wire_map_str(&r, "model_type", kv && kv->is_str ? kv->s : "");
+    wire_map_int(&r, "dim", s->info->dim);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         kv = info_get(job, ints[i]);
-        wire_pack_str(pk, ints[i]);
+        wire_map_key(&r, ints[i]);
         if (kv && !kv->is_str)
             msgpack_pack_int64(pk, kv->i);
         else
             msgpack_pack_nil(pk);
     }
-    char modes[64];
-    pool_config_describe(&s->cfg, modes, sizeof modes);
-    wire_pack_str(pk, "pooling");
-    wire_pack_str(pk, modes);
-    wire_pack_str(pk, "normalize");
-    s->cfg.normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    wire_pack_str(pk, "demo_model");
-    s->meta.demo ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    wire_pack_str(pk, "versions");
-    msgpack_pack_map(pk, 4);
+    wire_map_str(&r, "pooling", s->info->pooling);
+    wire_map_bool(&r, "normalize", s->info->normalize);
+    wire_map_bool(&r, "demo_model", s->info->demo);
+    wire_map_key(&r, "versions");
+    wire_map_begin(&m, pk, sb);
     char v[32];
     int maj, min, pat;
     zmq_version(&maj, &min, &pat);
     snprintf(v, sizeof v, "%d.%d.%d", maj, min, pat);
-    wire_pack_str(pk, "protocol");
-    msgpack_pack_int(pk, WIRE_VERSION);
-    wire_pack_str(pk, "zembed");
-    wire_pack_str(pk, SVC_ZEMBED_VERSION);
-    wire_pack_str(pk, "zmq");
-    wire_pack_str(pk, v);
-    wire_pack_str(pk, "msgpack");
-    wire_pack_str(pk, msgpack_version());
-    wire_pack_str(pk, "workers");
-    msgpack_pack_map(pk, 3);
+    wire_map_int(&m, "protocol", WIRE_VERSION);
+    wire_map_str(&m, "zembed", ZB_VERSION);
+    wire_map_str(&m, "zmq", v);
+    wire_map_str(&m, "msgpack", msgpack_version());
+    wire_map_end(&m);
+    wire_map_key(&r, "workers");
+    wire_map_begin(&m, pk, sb);
     const char *who[2][2] = {{"tokenizer", "w_tokenizer"}, {"encoder", "w_encoder"}};
     for (int i = 0; i < 2; i++) {
         kv = info_get(job, who[i][1]);
-        wire_pack_str(pk, who[i][0]);
-        wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
+        wire_map_str(&m, who[i][0], kv && kv->is_str ? kv->s : "");
     }
-    wire_pack_str(pk, "pooler");
-    wire_pack_str(pk, s->whoami);
+    wire_map_str(&m, "pooler", s->whoami);
+    wire_map_end(&m);
+    wire_map_end(&r);
+    return ZB_OK;
 }
+
+/* This stage's row of the op table: the reply writer of each op the pooler answers
+ * (wire_stage_check'ed in main). */
+typedef int (*pool_reply)(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                          zb_err *err);
+static const pool_reply replies[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = reply_embed,
+    [WIRE_OP_TOKEN_EMBEDDINGS] = reply_tokens,
+    [WIRE_OP_INPUT_EMBEDDINGS] = reply_tokens,
+    [WIRE_OP_SIMILARITY] = reply_similarity,
+    [WIRE_OP_INFO] = reply_info,
+};
 
 static void handle(const psvc *s, void *sink, zmq_msg_t *m)
 {
     wire_job job;
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(m), zmq_msg_size(m), &job, &err);
-    if (!rc && job.op != WIRE_OP_INFO && !job.hidden)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states missing");
-    if (!rc && job.op != WIRE_OP_INFO && job.op != WIRE_OP_INPUT_EMBEDDINGS &&
-        job.op != WIRE_OP_TOKEN_EMBEDDINGS && !(job.op == WIRE_OP_SIMILARITY && job.opt.tokens_mode) &&
-        job.hidden_dim != s->cfg.dim)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states have %d columns; the pooler's model has %d",
-                     job.hidden_dim, s->cfg.dim);
-    if (!rc && job.op == WIRE_OP_SIMILARITY && (job.na < 1 || job.na >= job.n ||
-                                                 (job.opt.tokens_mode && job.n != 2)))
-        rc = zb_fail(&err, ZB_EFORMAT, "job: similarity needs texts in both a and b");
+    int op = rc ? -1 : (int)job.op;     /* echoed in the error reply when it could be read */
+    if (!rc)
+        rc = wire_job_accept(&job, WIRE_STAGE_POOLER, &s->lim, &err);
+    if (!rc && !replies[job.op])
+        rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
     if (rc) {
         if (job.j)
-            svc_send_error(sink, job.j, &job.id, -1, rc, err.msg);
-        else
-            svc_log("dropped a message that is not a job: %s", err.msg);
+            svc_send_error(sink, job.j, &job.id, op, rc, err.msg);
+        svc_refused(job.j, err.msg);
         wire_job_free(&job);
         return;
     }
@@ -300,13 +307,7 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    switch (job.op) {
-    case WIRE_OP_EMBED: rc = reply_embed(s, &job, &pk, &sb, &err); break;
-    case WIRE_OP_TOKEN_EMBEDDINGS: case WIRE_OP_INPUT_EMBEDDINGS: reply_tokens(s, &job, &pk, &sb); break;
-    case WIRE_OP_SIMILARITY: rc = reply_similarity(s, &job, &pk, &sb, &err); break;
-    case WIRE_OP_INFO: reply_info(s, &job, &pk); break;
-    default: rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
-    }
+    rc = replies[job.op](s, &job, &pk, &sb, &err);
     if (rc) {
         msgpack_sbuffer_clear(&sb);
         wire_reply_error(&sb, &job.id, job.op, rc, err.msg);
@@ -343,7 +344,9 @@ static void *worker(void *arg)
         psvc_thread t = {.s = s, .sink = sink};
         served = svc_serve(in, handle_msg, &t);
     }
-    svc_log("stopping after %ld jobs", served);
+    svc_counters c = svc_counters_get();
+    svc_log("stopping after %ld jobs; refused %ld frames (%ld dropped) in this process", served,
+            c.refused_answered + c.refused_dropped, c.refused_dropped);
     if (in) zmq_close(in);
     if (sink) zmq_close(sink);
     return NULL;
@@ -354,25 +357,31 @@ int main(int argc, char **argv)
     psvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("pooler_svc");
-    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, NULL);
+    WIRE_STAGE_CHECK(WIRE_STAGE_POOLER, replies);
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
+    svc_int_flag extra[] = {{"--max-job-tokens", &max_job_tokens, 1, 1 << 24}, {NULL, NULL, 0, 0}};
+    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, extra);
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    enc_config ec;
-    if (svc_model_meta_load(s.args.model, &s.meta, &err) || enc_config_load(s.args.model, &ec, &err) ||
-        pool_config_load(s.args.model, ec.hidden, &s.cfg, &err)) {
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_POOLING;
+    if (!(s.model = zm_open(s.args.model, &zo, &err))) {
         svc_log("cannot load the model: %s", err.msg);
         return 2;
     }
+    s.cfg = *zm_pooling(s.model);
+    s.info = zm_info_get(s.model);
+    s.lim = (wire_stage_limits){s.info->hidden, s.info->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
-    char modes[64];
-    pool_config_describe(&s.cfg, modes, sizeof modes);
-    svc_log("model %s%s, pooling %s%s, in %s, sink %s", s.meta.name,
-            s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "", modes,
-            s.cfg.normalize ? " + normalize" : "", s.args.in, s.args.sink);
+    svc_log("model %s%s, pooling %s%s, in %s, sink %s", s.info->name,
+            s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
+            s.info->pooling, s.info->normalize ? " + normalize" : "", s.args.in, s.args.sink);
     svc_run_threads(s.args.threads, worker, &s);
     zmq_ctx_term(s.ctx);
+    zm_close(&s.model);
     return 0;
 }
