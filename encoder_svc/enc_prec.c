@@ -92,6 +92,13 @@ static int prepare_all(enc_model *m, enc_precision p, enc_mm_w **mm, zb_err *err
             }
             return zb_wrap(err, "preparing layer %d for %s: ", l, names[p]);
         }
+        /* layer by layer, so the peak holds one layer's fp32 pages next to the converted ones */
+        drop_pages(m, y->q_w, (size_t)H * H);
+        drop_pages(m, y->k_w, (size_t)H * H);
+        drop_pages(m, y->v_w, (size_t)H * H);
+        drop_pages(m, y->o_w, (size_t)H * H);
+        drop_pages(m, y->i_w, (size_t)I * H);
+        drop_pages(m, y->f_w, (size_t)H * I);
     }
     return ZB_OK;
 }
@@ -106,8 +113,7 @@ int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
     int rc = enc_mm_init(p, desc, sizeof desc, err);
     if (rc)
         return rc;
-    const enc_config *c = &m->cfg;
-    int H = c->hidden, I = c->intermediate, L = c->layers;
+    int L = m->cfg.layers;
     enc_mm_w **mm = NULL;
     enc_model_free_prepared(m);   /* before a new cache mapping replaces the old one */
     m->prec = ENC_PREC_FP32;
@@ -118,15 +124,6 @@ int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
         if ((rc = enc_wcache_get(m, p, desc, prepare_all, mm, m->weights_note, sizeof m->weights_note, err))) {
             free(mm);
             return rc;
-        }
-        for (int l = 0; l < L; l++) {
-            const enc_layer *y = &m->layer[l];
-            drop_pages(m, y->q_w, (size_t)H * H);
-            drop_pages(m, y->k_w, (size_t)H * H);
-            drop_pages(m, y->v_w, (size_t)H * H);
-            drop_pages(m, y->o_w, (size_t)H * H);
-            drop_pages(m, y->i_w, (size_t)I * H);
-            drop_pages(m, y->f_w, (size_t)H * I);
         }
     }
     m->mm = mm;
