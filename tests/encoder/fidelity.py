@@ -167,14 +167,16 @@ def torch_vectors(model, ids, quantized):
     import torch.nn.functional as F
     m = linear_bert(model, quantized)
     torch.set_num_threads(1)
-    vecs = []
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))   # similar lengths: little padding
+    out = np.zeros((len(ids), m.word.weight.shape[1]))
     with torch.no_grad():
         for b in range(0, len(ids), 64):   # padded batches of 64; the mask keeps them exact
-            x, mk = padded_batch(ids[b:b + 64])
+            rows = order[b:b + 64]
+            x, mk = padded_batch([ids[i] for i in rows])
             h = m(x, mk)
             v = (h * mk[..., None]).sum(1) / mk.sum(1, keepdim=True)
-            vecs.append(F.normalize(v, dim=-1).double().numpy())
-    return np.concatenate(vecs)
+            out[rows] = F.normalize(v, dim=-1).double().numpy()
+    return out
 
 
 def ranks(x):
