@@ -26,7 +26,12 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
+# Debian's torch runs its matrix products on OpenBLAS, whose thread pool torch.set_num_threads does
+# not size: spinning BLAS threads on a busy machine made this script 10x slower. One thread.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
