@@ -299,6 +299,7 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         else if (!strcmp(f, "--in")) a->in = v;
         else if (!strcmp(f, "--out") && out_off >= 0) a->out = v;
         else if (!strcmp(f, "--sink")) a->sink = v;
+        else if (!strcmp(f, "--control")) a->control = v;
         else if (!strcmp(f, "--threads")) {
             if (int_flag(name, v, &threads))
                 return 2;
@@ -320,8 +321,9 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
     }
     zb_err err;
     struct { const char **ep; char *buf; int off; } d[] = {
-        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK}};
-    for (int k = 0; k < 3; k++) {
+        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},
+        {&a->control, a->control_buf, SVC_OFF_CONTROL}};
+    for (int k = 0; k < 4; k++) {
         if (*d[k].ep || d[k].off < 0)
             continue;
         if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {

@@ -20,7 +20,7 @@
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
-    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_TOK = 5,
+    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_CONTROL = 3, SVC_OFF_TOK = 5,
     SVC_OFF_ENC_IN = 6, SVC_OFF_ENC = 7, SVC_OFF_POOL_IN = 8, SVC_OFF_POOL = 9, SVC_OFF_SINK = 10,
 };
 
@@ -95,9 +95,9 @@ int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 
 /* Flags every worker takes. */
 typedef struct {
-    const char *model, *gateway, *in, *out, *sink;
+    const char *model, *gateway, *in, *out, *sink, *control;
     int threads;            /* -1 when not given */
-    char in_buf[256], out_buf[256], sink_buf[256];
+    char in_buf[256], out_buf[256], sink_buf[256], control_buf[256];
 } svc_worker_args;
 
 typedef struct {
@@ -106,7 +106,7 @@ typedef struct {
     int lo, hi;
 } svc_int_flag;
 
-/* Parses --model --gateway --in --out --sink --threads plus extra int flags (NULL-name terminated);
+/* Parses --model --gateway --in --out --sink --control --threads plus extra int flags (NULL-name terminated);
  * fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
  * Returns 0 to run, 1 after --help (printed usage), 2 on a usage error (printed). */
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
