@@ -41,7 +41,7 @@ $(error BUILD must be release, debug or asan)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 OUT      := build/$(BUILD)

@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "svc.h"
 #include "svc_hb.h"
+#include "zb_version.h"
 #include "wire.h"
 
 static const char usage[] =
@@ -236,7 +237,7 @@ static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, ms
     zmq_version(&maj, &min, &pat);
     snprintf(v, sizeof v, "%d.%d.%d", maj, min, pat);
     wire_map_int(&m, "protocol", WIRE_VERSION);
-    wire_map_str(&m, "zembed", SVC_ZEMBED_VERSION);
+    wire_map_str(&m, "zembed", ZB_VERSION);
     wire_map_str(&m, "zmq", v);
     wire_map_str(&m, "msgpack", msgpack_version());
     wire_map_end(&m);
