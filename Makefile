@@ -16,7 +16,7 @@
 # so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
 # enc_, pool_, wire_, zb_ ...), because objects share one folder.
 
-MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway cli fuzz
+MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway viz cli fuzz
 BUILD    ?= release
 CC       ?= cc
 
@@ -49,7 +49,7 @@ $(error BUILD must be release, debug, asan or valgrind)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 # the valgrind tree is one per -march (make does not track flags: a new -march must not reuse objects)
@@ -152,3 +152,6 @@ clean:
 
 -include $(wildcard $(OBJDIR)/*.d)
 -include $(wildcard $(FUZZ_OBJ)/*.d)
+
+# The pages' scripts and stylesheet are compiled into viz_assets.o with .incbin (viz/viz_assets.c).
+$(OBJDIR)/viz_assets.o $(FUZZ_OBJ)/viz_assets.o: $(wildcard viz/*.js viz/*.css)

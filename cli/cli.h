@@ -8,7 +8,32 @@ int cli_encode(int argc, char **argv);     /* local: --model DIR        (cli_enc
 int cli_gen_model(int argc, char **argv);  /* write a seeded random HF model folder (cli_gen_model.c) */
 int cli_compare_tokenizers(int argc, char **argv); /* char vs word vs subword on one corpus (cli_compare.c) */
 int cli_fetch_model(int argc, char **argv); /* resolve/download a model folder into the cache (cli_fetch.c) */
+int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, local or remote (cli_similarity.c) */
+/* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
+ * 0 for the line-oriented remote `similarity --endpoint E < pairs.tsv`. */
+int cli_similarity_is_matrix(int argc, char **argv);
 int cli_remote(const char *cmd, int argc, char **argv); /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
+
+/* A score matrix with its axis labels (token strings; NULL for sentence matrices). */
+typedef struct {
+    int rows, cols;
+    float *v;                  /* rows x cols, row-major */
+    char **row_labels;         /* rows strings, or NULL */
+    char **col_labels;         /* cols strings, or NULL */
+    int demo;                  /* 1: computed by a generated demo model (its numbers mean nothing) */
+} cli_matrix;
+void cli_matrix_free(cli_matrix *m);
+void cli_free_strings(char **s, int n);
+
+/* Numbers from a running pipeline for other commands (cli_remote.c). Each returns 0, or 2 after
+ * saying why on stderr. cli_remote_embed: the embed op (the model's own normalization), batch texts
+ * per request; *vecs (malloc'd) gets n x *dim floats. cli_remote_similarity: the similarity op,
+ * texts mode (a x b cosine of sentence embeddings) or tokens mode (na = nb = 1; every token of a
+ * against every token of b, on input or contextual embeddings, with the token strings). */
+int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *texts, int n, int batch,
+                     float **vecs, int *dim);
+int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *const *a, int na,
+                          const char *const *b, int nb, int tokens, int input_space, cli_matrix *out);
 
 /* 1 if argv holds --endpoint (or ZEMBED_ENDPOINT is set and --model is absent). */
 int cli_wants_remote(int argc, char **argv);

@@ -209,42 +209,34 @@ static json_t *tensor_row(const char *dtype, const unsigned char *p, int cols)
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
-static void pack_kv_bool(msgpack_packer *pk, const char *k, int v)
+/* The fields every request starts with (v, id, op, truncation); the caller adds the op's own and
+ * closes the map with wire_map_end. */
+static void build_head(wire_map *m, msgpack_packer *pk, msgpack_sbuffer *sb, long id, wire_op op, const ropts *o)
 {
-    wire_pack_str(pk, k);
-    v ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    wire_map_begin(m, pk, sb);
+    wire_map_int(m, "v", WIRE_VERSION);
+    wire_map_int(m, "id", id);
+    wire_map_str(m, "op", wire_op_name(op));
+    wire_map_bool(m, "truncate", o->truncate);
+    wire_map_str(m, "truncation_direction", o->left ? "left" : "right");
+    if (o->max_length > 0)
+        wire_map_int(m, "max_length", o->max_length);
 }
 
 static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer *sb)
 {
-    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary"};
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    const char *op = !strcmp(o->cmd, "tokenize") ? "tokenize"
-                     : !strcmp(o->cmd, "similarity") ? "similarity"
-                     : o->output == OUT_TOKENS ? "token_embeddings"
-                     : o->output == OUT_INPUT ? "input_embeddings" : "embed";
-    int sim = !strcmp(op, "similarity"), embed = !strcmp(op, "embed"), tok = !strcmp(op, "tokenize");
-    int fields = 5 + (o->max_length > 0) + (sim ? 2 + (o->tokens ? 2 : 0) : 1) + (tok ? 1 : 0) +
-                 (embed ? 1 + (o->normalize >= 0) + (o->dimensions > 0) : 0);
-    msgpack_pack_map(&pk, fields);
-    wire_pack_str(&pk, "v");
-    msgpack_pack_int(&pk, WIRE_VERSION);
-    wire_pack_str(&pk, "id");
-    msgpack_pack_long(&pk, id);
-    wire_pack_str(&pk, "op");
-    wire_pack_str(&pk, op);
-    pack_kv_bool(&pk, "truncate", o->truncate);
-    wire_pack_str(&pk, "truncation_direction");
-    wire_pack_str(&pk, o->left ? "left" : "right");
-    if (o->max_length > 0) {
-        wire_pack_str(&pk, "max_length");
-        msgpack_pack_int(&pk, o->max_length);
-    }
-    if (sim) {
+    wire_op op = !strcmp(o->cmd, "tokenize") ? WIRE_OP_TOKENIZE
+                 : !strcmp(o->cmd, "similarity") ? WIRE_OP_SIMILARITY
+                 : o->output == OUT_TOKENS ? WIRE_OP_TOKEN_EMBEDDINGS
+                 : o->output == OUT_INPUT ? WIRE_OP_INPUT_EMBEDDINGS : WIRE_OP_EMBED;
+    wire_map m;
+    build_head(&m, &pk, sb, id, op, o);
+    if (op == WIRE_OP_SIMILARITY) {
         /* lines are "a<TAB>b"; the caller checked the TAB */
         for (int side = 0; side < 2; side++) {
-            wire_pack_str(&pk, side ? "b" : "a");
+            wire_map_key(&m, side ? "b" : "a");
             msgpack_pack_array(&pk, n);
             for (int i = 0; i < n; i++) {
                 const char *tab = strchr(lines[i], '\t');
@@ -255,29 +247,25 @@ static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer 
             }
         }
         if (o->tokens) {
-            wire_pack_str(&pk, "mode");
-            wire_pack_str(&pk, "tokens");
-            wire_pack_str(&pk, "space");
-            wire_pack_str(&pk, o->input_space ? "input" : "output");
+            wire_map_str(&m, "mode", "tokens");
+            wire_map_str(&m, "space", o->input_space ? "input" : "output");
         }
-        return;
+    } else {
+        wire_map_key(&m, "texts");
+        msgpack_pack_array(&pk, n);
+        for (int i = 0; i < n; i++)
+            wire_pack_str(&pk, lines[i]);
     }
-    wire_pack_str(&pk, "texts");
-    msgpack_pack_array(&pk, n);
-    for (int i = 0; i < n; i++)
-        wire_pack_str(&pk, lines[i]);
-    if (tok)
-        pack_kv_bool(&pk, "add_special_tokens", o->special);
-    if (embed) {
-        wire_pack_str(&pk, "dtype");
-        wire_pack_str(&pk, dtypes[o->dtype]);
+    if (op == WIRE_OP_TOKENIZE)
+        wire_map_bool(&m, "add_special_tokens", o->special);
+    if (op == WIRE_OP_EMBED) {
+        wire_map_str(&m, "dtype", wire_out_dtype_name(o->dtype));
         if (o->normalize >= 0)
-            pack_kv_bool(&pk, "normalize", o->normalize);
-        if (o->dimensions > 0) {
-            wire_pack_str(&pk, "dimensions");
-            msgpack_pack_int(&pk, o->dimensions);
-        }
+            wire_map_bool(&m, "normalize", o->normalize);
+        if (o->dimensions > 0)
+            wire_map_int(&m, "dimensions", o->dimensions);
     }
+    wire_map_end(&m);
 }
 
 static const msgpack_object *arr_at(const msgpack_object *m, const char *key, int i)
@@ -452,13 +440,12 @@ static int run_info(conn *c, int print)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     long id = ++c->next_id;
-    msgpack_pack_map(&pk, 3);
-    wire_pack_str(&pk, "v");
-    msgpack_pack_int(&pk, WIRE_VERSION);
-    wire_pack_str(&pk, "id");
-    msgpack_pack_long(&pk, id);
-    wire_pack_str(&pk, "op");
-    wire_pack_str(&pk, "info");
+    wire_map m;
+    wire_map_begin(&m, &pk, &sb);
+    wire_map_int(&m, "v", WIRE_VERSION);
+    wire_map_int(&m, "id", id);
+    wire_map_str(&m, "op", wire_op_name(WIRE_OP_INFO));
+    wire_map_end(&m);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
@@ -626,4 +613,183 @@ int cli_remote(const char *cmd, int argc, char **argv)
     free(buf);
     conn_close(&c);
     return status;
+}
+
+/* ---- numbers for other commands (similarity --level, eval sts) ------------------------------- */
+
+/* One request already packed in sb; the reply's map in *up (0), or 2 after saying why on stderr
+ * (an error reply is printed with its code and message). */
+static int call_ok(conn *c, msgpack_sbuffer *sb, long id, msgpack_unpacked *up, zmq_msg_t *msg)
+{
+    if (conn_call(c, sb, id, up, msg))
+        return 2;
+    const msgpack_object *ok = wire_map_get(&up->data, "ok");
+    if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
+        return 0;
+    const msgpack_object *e = wire_map_get(&up->data, "error");
+    const msgpack_object *code = e ? wire_map_get(e, "code") : NULL, *m = e ? wire_map_get(e, "message") : NULL;
+    fprintf(stderr, "zembed: %s answered %.*s: %.*s\n", c->endpoint,
+            code && code->type == MSGPACK_OBJECT_STR ? (int)code->via.str.size : 8,
+            code && code->type == MSGPACK_OBJECT_STR ? code->via.str.ptr : "an error",
+            m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 0,
+            m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "");
+    zmq_msg_close(msg);
+    return 2;
+}
+
+static void pack_texts(wire_map *m, msgpack_packer *pk, const char *key, const char *const *s, int n)
+{
+    wire_map_key(m, key);
+    msgpack_pack_array(pk, n);
+    for (int i = 0; i < n; i++)
+        wire_pack_str(pk, s[i]);
+}
+
+/* A str array of the reply as malloc'd C strings (n of them), or NULL. */
+static char **str_list(const msgpack_object *a, int n)
+{
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY || (int)a->via.array.size != n)
+        return NULL;
+    char **out = calloc((size_t)n + 1, sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        const msgpack_object *s = &a->via.array.ptr[i];
+        if (s->type != MSGPACK_OBJECT_STR || !(out[i] = strndup(s->via.str.ptr, s->via.str.size))) {
+            cli_free_strings(out, n);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+void cli_free_strings(char **s, int n)
+{
+    for (int i = 0; s && i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *texts, int n, int batch,
+                     float **vecs, int *dim)
+{
+    ropts o = {.cmd = "embed", .truncate = 1, .normalize = -1};
+    conn c = {0};
+    int status = 0;
+    *vecs = NULL;
+    *dim = 0;
+    if (conn_open(&c, endpoint, timeout_ms)) {
+        conn_close(&c);
+        return 2;
+    }
+    for (int i0 = 0; i0 < n && !status; i0 += batch) {
+        int m = n - i0 < batch ? n - i0 : batch;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        long id = ++c.next_id;
+        build(&o, id, (char **)texts + i0, m, &sb);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        zmq_msg_t msg;
+        status = call_ok(&c, &sb, id, &up, &msg);
+        msgpack_sbuffer_destroy(&sb);
+        if (!status) {
+            const msgpack_object *e = wire_map_get(&up.data, "embeddings");
+            int shape[2], nd;
+            const void *data;
+            size_t bytes;
+            zb_err err;
+            if (!e || wire_read_tensor(e, "float32", 4, shape, 2, &nd, &data, &bytes, "embeddings", &err) ||
+                nd != 2 || shape[0] != m || (*dim && shape[1] != *dim)) {
+                fprintf(stderr, "zembed: %s sent embeddings of an unexpected shape\n", endpoint);
+                status = 2;
+            } else {
+                if (!*vecs) {
+                    *dim = shape[1];
+                    *vecs = malloc((size_t)n * (size_t)*dim * sizeof **vecs);
+                }
+                if (!*vecs) {
+                    fprintf(stderr, "zembed: out of memory for %d embeddings\n", n);
+                    status = 2;
+                } else {
+                    memcpy(*vecs + (size_t)i0 * *dim, data, (size_t)m * *dim * sizeof **vecs);
+                }
+            }
+            zmq_msg_close(&msg);
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    conn_close(&c);
+    if (status) {
+        free(*vecs);
+        *vecs = NULL;
+    }
+    return status;
+}
+
+int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *const *a, int na,
+                          const char *const *b, int nb, int tokens, int input_space, cli_matrix *out)
+{
+    ropts o = {.truncate = 1};
+    conn c = {0};
+    memset(out, 0, sizeof *out);
+    if (conn_open(&c, endpoint, timeout_ms)) {
+        conn_close(&c);
+        return 2;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    long id = ++c.next_id;
+    wire_map m;
+    build_head(&m, &pk, &sb, id, WIRE_OP_SIMILARITY, &o);
+    pack_texts(&m, &pk, "a", a, na);
+    pack_texts(&m, &pk, "b", b, nb);
+    if (tokens) {
+        wire_map_str(&m, "mode", "tokens");
+        wire_map_str(&m, "space", input_space ? "input" : "output");
+    }
+    wire_map_end(&m);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    zmq_msg_t msg;
+    int status = call_ok(&c, &sb, id, &up, &msg);
+    msgpack_sbuffer_destroy(&sb);
+    if (!status) {
+        const msgpack_object *sc = wire_map_get(&up.data, "scores");
+        int shape[2], nd;
+        const void *data;
+        size_t bytes;
+        zb_err err;
+        if (!sc || wire_read_tensor(sc, "float32", 4, shape, 2, &nd, &data, &bytes, "scores", &err) || nd != 2 ||
+            (!tokens && (shape[0] != na || shape[1] != nb)) ||
+            !(out->v = malloc((size_t)shape[0] * shape[1] * sizeof *out->v + 1))) {
+            fprintf(stderr, "zembed: %s sent scores of an unexpected shape\n", endpoint);
+            status = 2;
+        } else {
+            out->rows = shape[0];
+            out->cols = shape[1];
+            const msgpack_object *demo = wire_map_get(&up.data, "demo_model");
+            out->demo = demo && demo->type == MSGPACK_OBJECT_BOOLEAN && demo->via.boolean;
+            memcpy(out->v, data, (size_t)shape[0] * shape[1] * sizeof *out->v);
+            if (tokens && (!(out->row_labels = str_list(wire_map_get(&up.data, "pieces_a"), out->rows)) ||
+                           !(out->col_labels = str_list(wire_map_get(&up.data, "pieces_b"), out->cols)))) {
+                fprintf(stderr, "zembed: %s sent token similarity without the token strings\n", endpoint);
+                status = 2;
+            }
+        }
+        zmq_msg_close(&msg);
+    }
+    msgpack_unpacked_destroy(&up);
+    conn_close(&c);
+    if (status)
+        cli_matrix_free(out);
+    return status;
+}
+
+void cli_matrix_free(cli_matrix *m)
+{
+    free(m->v);
+    cli_free_strings(m->row_labels, m->rows);
+    cli_free_strings(m->col_labels, m->cols);
+    memset(m, 0, sizeof *m);
 }

@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "  gen-model --out DIR       write a seeded random Hugging Face model folder\n"
             "  fetch-model [REPO]        download a Hugging Face model folder into the cache\n"
             "  compare-tokenizers --model DIR   character vs word vs subword tokenization of a corpus\n"
+            "  similarity (--model DIR | --endpoint E) TEXT_A TEXT_B   token or sentence cosine matrices,\n"
+            "                            as a table, CSV, JSON and an HTML heatmap\n"
             "\n"
             "remote, against a running pipeline (--endpoint, default $ZEMBED_ENDPOINT or\n"
             "tcp://127.0.0.1:5555):\n"
@@ -43,7 +45,10 @@ int main(int argc, char **argv)
         return cli_fetch_model(sub_argc, sub_argv);
     if (!strcmp(cmd, "compare-tokenizers"))
         return cli_compare_tokenizers(sub_argc, sub_argv);
-    if (!strcmp(cmd, "embed") || !strcmp(cmd, "similarity") || !strcmp(cmd, "info"))
+    if (!strcmp(cmd, "similarity"))
+        return cli_similarity_is_matrix(sub_argc, sub_argv) ? cli_similarity(sub_argc, sub_argv)
+                                                            : cli_remote(cmd, sub_argc, sub_argv);
+    if (!strcmp(cmd, "embed") || !strcmp(cmd, "info"))
         return cli_remote(cmd, sub_argc, sub_argv);
 
     fprintf(stderr, "zembed: unknown command '%s'\n", cmd);

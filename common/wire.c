@@ -1,24 +1,139 @@
 /* wire: client requests and replies of protocol v1 (docs/PROTOCOL.md). */
+#include <assert.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire.h"
 
-static const char *const op_names[WIRE_OP_COUNT_] = {
-    "embed", "tokenize", "token_embeddings", "input_embeddings", "similarity", "info", "health",
+#define K(k) WIRE_KEY(WIRE_K_##k)
+#define TEXT_KEYS (K(TRUNCATE) | K(TRUNCATION_DIRECTION) | K(MAX_LENGTH))
+#define PIPELINE (WIRE_AT(WIRE_STAGE_TOKENIZER) | WIRE_AT(WIRE_STAGE_ENCODER) | WIRE_AT(WIRE_STAGE_POOLER))
+
+/* The protocol's ops (docs/PROTOCOL.md §2). The gateway validates every request and passes all but
+ * its own ops (health) to the tokenizers. */
+const wire_op_def wire_ops[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = {"embed", K(TEXTS) | TEXT_KEYS | K(NORMALIZE) | K(DIMENSIONS) | K(DTYPE),
+                       WIRE_TEXTS_LIST, PIPELINE, 1, WIRE_PIECES_NEVER, WIRE_HIDDEN_OUTPUT},
+    [WIRE_OP_TOKENIZE] = {"tokenize", K(TEXTS) | TEXT_KEYS | K(ADD_SPECIAL_TOKENS) | K(COUNT_ONLY),
+                          WIRE_TEXTS_LIST, WIRE_AT(WIRE_STAGE_TOKENIZER), 0, WIRE_PIECES_NEVER,
+                          WIRE_HIDDEN_NONE},
+    [WIRE_OP_TOKEN_EMBEDDINGS] = {"token_embeddings", K(TEXTS) | TEXT_KEYS, WIRE_TEXTS_LIST, PIPELINE,
+                                  1, WIRE_PIECES_ALWAYS, WIRE_HIDDEN_OUTPUT},
+    [WIRE_OP_INPUT_EMBEDDINGS] = {"input_embeddings", K(TEXTS) | TEXT_KEYS, WIRE_TEXTS_LIST, PIPELINE,
+                                  1, WIRE_PIECES_ALWAYS, WIRE_HIDDEN_INPUT},
+    [WIRE_OP_SIMILARITY] = {"similarity", K(A) | K(B) | K(MODE) | K(SPACE) | TEXT_KEYS,
+                            WIRE_TEXTS_PAIR, PIPELINE, 1, WIRE_PIECES_TOKENS_MODE,
+                            WIRE_HIDDEN_BY_SPACE},
+    [WIRE_OP_INFO] = {"info", 0, WIRE_TEXTS_NONE, PIPELINE, 1, WIRE_PIECES_NEVER, WIRE_HIDDEN_NONE},
+    [WIRE_OP_HEALTH] = {"health", 0, WIRE_TEXTS_NONE, WIRE_AT(WIRE_STAGE_GATEWAY), 1,
+                        WIRE_PIECES_NEVER, WIRE_HIDDEN_NONE},
 };
+
+static const char *const dtype_names[WIRE_DT_COUNT_ + 1] = {"float32", "float16", "int8", "uint8",
+                                                            "binary", "ubinary", NULL};
+
+/* The argument keys: how each is read and which field of wire_opts it sets. */
+typedef enum { KIND_TEXTS, KIND_BOOL, KIND_INT, KIND_ENUM } key_kind;
+static const struct {
+    const char *name;
+    key_kind kind;
+    size_t field;               /* offsetof(wire_opts, ...); texts: unused */
+    int lo, hi, code;           /* int: the range and the error code outside it */
+    const char *const *names;   /* enum: NULL-terminated; the index is the value */
+} keys[WIRE_K_COUNT_] = {
+#define OPT(f) offsetof(wire_opts, f)
+    [WIRE_K_TEXTS] = {"texts", KIND_TEXTS, 0, 0, 0, 0, NULL},
+    [WIRE_K_A] = {"a", KIND_TEXTS, 0, 0, 0, 0, NULL},
+    [WIRE_K_B] = {"b", KIND_TEXTS, 0, 0, 0, 0, NULL},
+    [WIRE_K_TRUNCATE] = {"truncate", KIND_BOOL, OPT(truncate), 0, 0, 0, NULL},
+    [WIRE_K_TRUNCATION_DIRECTION] = {"truncation_direction", KIND_ENUM, OPT(left), 0, 0, 0,
+                                     (const char *const[]){"right", "left", NULL}},
+    [WIRE_K_MAX_LENGTH] = {"max_length", KIND_INT, OPT(max_length), 1, 1 << 20, ZB_ERANGE, NULL},
+    [WIRE_K_NORMALIZE] = {"normalize", KIND_BOOL, OPT(normalize), 0, 0, 0, NULL},
+    [WIRE_K_DIMENSIONS] = {"dimensions", KIND_INT, OPT(dimensions), 1, INT_MAX, ZB_ERANGE, NULL},
+    [WIRE_K_DTYPE] = {"dtype", KIND_ENUM, OPT(dtype), 0, 0, 0, dtype_names},
+    [WIRE_K_ADD_SPECIAL_TOKENS] = {"add_special_tokens", KIND_BOOL, OPT(add_special), 0, 0, 0, NULL},
+    [WIRE_K_COUNT_ONLY] = {"count_only", KIND_BOOL, OPT(count_only), 0, 0, 0, NULL},
+    [WIRE_K_MODE] = {"mode", KIND_ENUM, OPT(tokens_mode), 0, 0, 0,
+                     (const char *const[]){"texts", "tokens", NULL}},
+    [WIRE_K_SPACE] = {"space", KIND_ENUM, OPT(input_space), 0, 0, 0,
+                      (const char *const[]){"output", "input", NULL}},
+#undef OPT
+};
+#undef K
 
 const char *wire_op_name(wire_op op)
 {
-    return (unsigned)op < WIRE_OP_COUNT_ ? op_names[op] : "unknown";
+    return (unsigned)op < WIRE_OP_COUNT_ ? wire_ops[op].name : "unknown";
+}
+
+const char *wire_key_name(wire_key k)
+{
+    return (unsigned)k < WIRE_K_COUNT_ ? keys[k].name : "unknown";
+}
+
+int wire_op_find(const char *s, size_t len)
+{
+    for (int i = 0; i < WIRE_OP_COUNT_; i++)
+        if (strlen(wire_ops[i].name) == len && !memcmp(wire_ops[i].name, s, len))
+            return i;
+    return -1;
+}
+
+wire_stage wire_op_replier(wire_op op)
+{
+    assert((unsigned)op < WIRE_OP_COUNT_ && wire_ops[op].stages);
+    wire_stage last = WIRE_STAGE_GATEWAY;
+    for (int st = 0; st < WIRE_STAGE_COUNT_; st++)
+        if (wire_ops[op].stages & WIRE_AT(st))
+            last = st;
+    return last;
+}
+
+int wire_op_at(wire_op op, wire_stage s)
+{
+    return (unsigned)op < WIRE_OP_COUNT_ && (wire_ops[op].stages & WIRE_AT(s)) != 0;
+}
+
+void wire_stage_check(wire_stage s, const int has[WIRE_OP_COUNT_])
+{
+    static const char *const stage_names[WIRE_STAGE_COUNT_] = {"gateway", "tokenizer", "encoder",
+                                                              "pooler"};
+    for (int op = 0; op < WIRE_OP_COUNT_; op++)
+        if (!has[op] != !wire_op_at(op, s)) {
+            fprintf(stderr, "wire: the %s's handlers do not match the op table: op %s %s\n",
+                    stage_names[s], wire_ops[op].name,
+                    has[op] ? "has a handler but the table says this stage does no work on it"
+                            : "has no handler");
+            assert(!"stage handlers match wire_ops");
+        }
+}
+
+wire_hidden wire_op_hidden(wire_op op, const wire_opts *o)
+{
+    assert((unsigned)op < WIRE_OP_COUNT_);
+    wire_hidden h = wire_ops[op].hidden;
+    if (h == WIRE_HIDDEN_BY_SPACE)
+        h = o->input_space ? WIRE_HIDDEN_INPUT : WIRE_HIDDEN_OUTPUT;
+    return h;
+}
+
+int wire_op_pieces(wire_op op, const wire_opts *o)
+{
+    assert((unsigned)op < WIRE_OP_COUNT_);
+    switch (wire_ops[op].pieces) {
+    case WIRE_PIECES_ALWAYS: return 1;
+    case WIRE_PIECES_TOKENS_MODE: return o->tokens_mode != 0;
+    default: return 0;
+    }
 }
 
 const char *wire_out_dtype_name(wire_out_dtype d)
 {
-    static const char *const n[WIRE_DT_COUNT_] = {"float32", "float16", "int8", "uint8", "binary",
-                                                  "ubinary"};
-    return (unsigned)d < WIRE_DT_COUNT_ ? n[d] : "unknown";
+    return (unsigned)d < WIRE_DT_COUNT_ ? dtype_names[d] : "unknown";
 }
 
 static const char *type_name(const msgpack_object *o)
@@ -149,72 +264,65 @@ static int add_texts(wire_req *req, const msgpack_object *v, const char *key, in
     return ZB_OK;
 }
 
-/* Which argument keys each op takes, besides v, id, op, timeout_ms. */
-static const char *const op_keys[WIRE_OP_COUNT_] = {
-    [WIRE_OP_EMBED] = " texts truncate truncation_direction max_length normalize dimensions dtype ",
-    [WIRE_OP_TOKENIZE] = " texts truncate truncation_direction max_length add_special_tokens count_only ",
-    [WIRE_OP_TOKEN_EMBEDDINGS] = " texts truncate truncation_direction max_length ",
-    [WIRE_OP_INPUT_EMBEDDINGS] = " texts truncate truncation_direction max_length ",
-    [WIRE_OP_SIMILARITY] = " a b mode space truncate truncation_direction max_length ",
-    [WIRE_OP_INFO] = " ",
-    [WIRE_OP_HEALTH] = " ",
-};
-
-static int key_allowed(wire_op op, const msgpack_object *k)
+static int key_find(const msgpack_object *k)
 {
-    char buf[40];
-    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size + 3 > sizeof buf)
-        return 0;
-    snprintf(buf, sizeof buf, " %.*s ", (int)k->via.str.size, k->via.str.ptr);
-    return strstr(op_keys[op], buf) != NULL;
+    for (int i = 0; i < WIRE_K_COUNT_; i++)
+        if (str_is(k, keys[i].name))
+            return i;
+    return -1;
+}
+
+/* One argument key k of the table with value v, into req->opt (texts: into tv[]). */
+static int parse_key(int k, const msgpack_object *v, wire_req *req, const msgpack_object **tv,
+                     zb_err *err)
+{
+    int *field = (int *)((char *)&req->opt + keys[k].field);
+    switch (keys[k].kind) {
+    case KIND_TEXTS: tv[k] = v; return ZB_OK;
+    case KIND_BOOL: return get_bool(v, keys[k].name, field, err);
+    case KIND_INT: return get_int(v, keys[k].name, keys[k].lo, keys[k].hi, keys[k].code, field, err);
+    case KIND_ENUM: return get_enum(v, keys[k].name, keys[k].names, field, err);
+    }
+    assert(!"a key kind");
+    return ZB_EINTERNAL;
 }
 
 static int parse_args(const msgpack_object *o, const wire_limits *lim, wire_req *req, zb_err *err)
 {
-    static const char *const dirs[] = {"right", "left", NULL};
-    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
-    static const char *const modes[] = {"texts", "tokens", NULL};
-    static const char *const spaces[] = {"output", "input", NULL};
+    const wire_op_def *def = &wire_ops[req->op];
     wire_opts *opt = &req->opt;
-    const msgpack_object *texts = NULL, *a = NULL, *b = NULL;
-    int rc = ZB_OK, truncate = -1;
+    const msgpack_object *tv[WIRE_K_COUNT_] = {NULL};
+    int rc = ZB_OK;
+    opt->truncate = -1;
     for (uint32_t i = 0; i < o->via.map.size && rc == ZB_OK; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
         if (str_is(k, "v") || str_is(k, "id") || str_is(k, "op"))
             continue;
-        if (str_is(k, "timeout_ms")) {
+        int key = key_find(k);
+        if (str_is(k, "timeout_ms"))
             rc = get_int(v, "timeout_ms", 1, lim ? lim->max_timeout_ms : INT_MAX, ZB_EINVAL,
                          &req->timeout_ms, err);
-        } else if (!key_allowed(req->op, k)) {
-            if (k->type != MSGPACK_OBJECT_STR)
-                rc = zb_fail(err, ZB_EINVAL, "request keys must be str, got %s", type_name(k));
-            else
-                rc = zb_fail(err, ZB_EINVAL, "%.*s: not an argument of op \"%s\"",
-                             (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr,
-                             wire_op_name(req->op));
-        } else if (str_is(k, "texts")) texts = v;
-        else if (str_is(k, "a")) a = v;
-        else if (str_is(k, "b")) b = v;
-        else if (str_is(k, "truncate")) rc = get_bool(v, "truncate", &truncate, err);
-        else if (str_is(k, "truncation_direction")) rc = get_enum(v, "truncation_direction", dirs, &opt->left, err);
-        else if (str_is(k, "normalize")) rc = get_bool(v, "normalize", &opt->normalize, err);
-        else if (str_is(k, "dimensions")) rc = get_int(v, "dimensions", 1, INT_MAX, ZB_ERANGE, &opt->dimensions, err);
-        else if (str_is(k, "max_length")) rc = get_int(v, "max_length", 1, 1 << 20, ZB_ERANGE, &opt->max_length, err);
-        else if (str_is(k, "dtype")) rc = get_enum(v, "dtype", dtypes, &opt->dtype, err);
-        else if (str_is(k, "add_special_tokens")) rc = get_bool(v, "add_special_tokens", &opt->add_special, err);
-        else if (str_is(k, "count_only")) rc = get_bool(v, "count_only", &opt->count_only, err);
-        else if (str_is(k, "mode")) rc = get_enum(v, "mode", modes, &opt->tokens_mode, err);
-        else if (str_is(k, "space")) rc = get_enum(v, "space", spaces, &opt->input_space, err);
+        else if (k->type != MSGPACK_OBJECT_STR)
+            rc = zb_fail(err, ZB_EINVAL, "request keys must be str, got %s", type_name(k));
+        else if (key < 0 || !(def->keys & WIRE_KEY(key)))
+            rc = zb_fail(err, ZB_EINVAL, "%.*s: not an argument of op \"%s\"",
+                         (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr,
+                         def->name);
+        else
+            rc = parse_key(key, v, req, tv, err);
     }
     if (rc)
         return rc;
-    opt->truncate = truncate >= 0 ? truncate : req->op != WIRE_OP_TOKENIZE;
+    if (opt->truncate < 0)
+        opt->truncate = def->truncate;
     if (opt->input_space && !opt->tokens_mode)
         return zb_fail(err, ZB_EINVAL, "space: \"input\" needs mode \"tokens\"");
-    if (req->op == WIRE_OP_INFO || req->op == WIRE_OP_HEALTH)
-        return ZB_OK;
+    const msgpack_object *texts = tv[WIRE_K_TEXTS], *a = tv[WIRE_K_A], *b = tv[WIRE_K_B];
     int cap;
-    if (req->op == WIRE_OP_SIMILARITY) {
+    switch (def->texts) {
+    case WIRE_TEXTS_NONE:
+        return ZB_OK;
+    case WIRE_TEXTS_PAIR:
         if (!a || !b)
             return zb_fail(err, ZB_EINVAL, "%s: missing (array of str)", a ? "b" : "a");
         if (a->type != MSGPACK_OBJECT_ARRAY || b->type != MSGPACK_OBJECT_ARRAY)
@@ -227,10 +335,13 @@ static int parse_args(const msgpack_object *o, const wire_limits *lim, wire_req 
                            a->via.array.size != 1 ? a->via.array.size : b->via.array.size);
         cap = (int)((uint64_t)a->via.array.size + b->via.array.size > INT_MAX
                         ? INT_MAX : a->via.array.size + b->via.array.size);
-    } else {
+        break;
+    case WIRE_TEXTS_LIST:
+    default:
         if (!texts)
             return zb_fail(err, ZB_EINVAL, "texts: missing (array of str)");
         cap = texts->type == MSGPACK_OBJECT_ARRAY ? (int)texts->via.array.size : 0;
+        break;
     }
     if (cap > 0) {
         req->texts = malloc(sizeof *req->texts * cap);
@@ -238,7 +349,7 @@ static int parse_args(const msgpack_object *o, const wire_limits *lim, wire_req 
         if (!req->texts || !req->text_lens)
             return zb_fail(err, ZB_ENOMEM, "texts: out of memory for %d texts", cap);
     }
-    if (req->op == WIRE_OP_SIMILARITY) {
+    if (def->texts == WIRE_TEXTS_PAIR) {
         if ((rc = add_texts(req, a, "a", cap, lim, err)))
             return rc;
         req->na = req->n;
@@ -263,12 +374,12 @@ int wire_req_from_object(const msgpack_object *o, const wire_limits *lim, wire_r
     int rc;
     if (id && (rc = wire_id_set(&req->id, id, err)))
         return rc;
-    if (op && op->type == MSGPACK_OBJECT_STR)
-        for (int i = 0; i < WIRE_OP_COUNT_; i++)
-            if (str_is(op, op_names[i])) {
-                req->op = i;
-                *op_known = 1;
-            }
+    int found = op && op->type == MSGPACK_OBJECT_STR ? wire_op_find(op->via.str.ptr, op->via.str.size)
+                                                      : -1;
+    if (found >= 0) {
+        req->op = found;
+        *op_known = 1;
+    }
     if (!v)
         return zb_fail(err, ZB_EINVAL, "v: missing (the protocol version, 1)");
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != WIRE_VERSION)
@@ -280,10 +391,15 @@ int wire_req_from_object(const msgpack_object *o, const wire_limits *lim, wire_r
         return zb_fail(err, ZB_EINVAL, "op: missing");
     if (op->type != MSGPACK_OBJECT_STR)
         return zb_fail(err, ZB_EINVAL, "op: expected str, got %s", type_name(op));
-    if (!*op_known)
-        return zb_fail(err, ZB_EUNSUPPORTED, "op: \"%.*s\" is not an operation (embed, tokenize, "
-                       "token_embeddings, input_embeddings, similarity, info, health)",
-                       (int)(op->via.str.size > 40 ? 40 : op->via.str.size), op->via.str.ptr);
+    if (!*op_known) {
+        char list[200] = "";
+        for (int i = 0; i < WIRE_OP_COUNT_; i++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", wire_ops[i].name);
+        }
+        return zb_fail(err, ZB_EUNSUPPORTED, "op: \"%.*s\" is not an operation (%s)",
+                       (int)(op->via.str.size > 40 ? 40 : op->via.str.size), op->via.str.ptr, list);
+    }
     return parse_args(o, lim, req, err);
 }
 
@@ -316,40 +432,80 @@ void wire_pack_str(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
-void wire_reply_head(msgpack_packer *pk, const wire_id *id, int op, int ok, int demo, int n_fields)
+void wire_map_begin(wire_map *m, msgpack_packer *pk, msgpack_sbuffer *sb)
 {
-    msgpack_pack_map(pk, 4 + (demo ? 1 : 0) + n_fields);
-    wire_pack_str(pk, "v");
-    msgpack_pack_int(pk, WIRE_VERSION);
-    wire_pack_str(pk, "id");
+    assert(pk->data == sb);     /* the header is patched in sb */
+    m->pk = pk;
+    m->sb = sb;
+    m->at = sb->size;
+    m->n = 0;
+    static const char map16[3] = {(char)0xde, 0, 0};
+    msgpack_sbuffer_write(sb, map16, sizeof map16);
+}
+
+void wire_map_key(wire_map *m, const char *key)
+{
+    m->n++;
+    wire_pack_str(m->pk, key);
+}
+
+void wire_map_str(wire_map *m, const char *key, const char *s)
+{
+    wire_map_key(m, key);
+    wire_pack_str(m->pk, s);
+}
+
+void wire_map_int(wire_map *m, const char *key, long long v)
+{
+    wire_map_key(m, key);
+    msgpack_pack_long_long(m->pk, v);
+}
+
+void wire_map_bool(wire_map *m, const char *key, int v)
+{
+    wire_map_key(m, key);
+    v ? msgpack_pack_true(m->pk) : msgpack_pack_false(m->pk);
+}
+
+void wire_map_end(wire_map *m)
+{
+    assert(m->n <= 0xffff && m->sb->size >= m->at + 3 && (unsigned char)m->sb->data[m->at] == 0xde);
+    m->sb->data[m->at + 1] = (char)(m->n >> 8);
+    m->sb->data[m->at + 2] = (char)(m->n & 0xff);
+}
+
+void wire_reply_begin(wire_map *m, msgpack_packer *pk, msgpack_sbuffer *sb, const wire_id *id,
+                      int op, int ok, int demo)
+{
+    wire_map_begin(m, pk, sb);
+    wire_map_int(m, "v", WIRE_VERSION);
+    wire_map_key(m, "id");
     if (id && id->len)
-        pk->callback(pk->data, (const char *)id->raw, id->len);
+        msgpack_sbuffer_write(sb, (const char *)id->raw, id->len);
     else
         msgpack_pack_nil(pk);
-    wire_pack_str(pk, "op");
+    wire_map_key(m, "op");
     if (op >= 0 && op < WIRE_OP_COUNT_)
-        wire_pack_str(pk, op_names[op]);
+        wire_pack_str(pk, wire_ops[op].name);
     else
         msgpack_pack_nil(pk);
-    wire_pack_str(pk, "ok");
-    ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    if (demo) {
-        wire_pack_str(pk, "demo_model");
-        msgpack_pack_true(pk);
-    }
+    wire_map_bool(m, "ok", ok);
+    if (demo)
+        wire_map_bool(m, "demo_model", 1);
 }
 
 void wire_reply_error(msgpack_sbuffer *sb, const wire_id *id, int op, int code, const char *msg)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    wire_reply_head(&pk, id, op, 0, 0, 1);
-    wire_pack_str(&pk, "error");
-    msgpack_pack_map(&pk, 2);
-    wire_pack_str(&pk, "code");
-    wire_pack_str(&pk, zb_code_name(code));
-    wire_pack_str(&pk, "message");
-    wire_pack_str(&pk, msg);
+    wire_map r, e;
+    wire_reply_begin(&r, &pk, sb, id, op, 0, 0);
+    wire_map_key(&r, "error");
+    wire_map_begin(&e, &pk, sb);
+    wire_map_str(&e, "code", zb_code_name(code));
+    wire_map_str(&e, "message", msg);
+    wire_map_end(&e);
+    wire_map_end(&r);
 }
 
 /* ---- tensors ------------------------------------------------------------------------------- */

@@ -22,10 +22,86 @@
 #define WIRE_ID_MAX    264      /* packed id: a str of at most 256 bytes plus its header, or an int */
 #define WIRE_MAX_DEPTH 16
 
+/* ---- the op table ----------------------------------------------------------------------------
+ * One row per protocol op (docs/PROTOCOL.md §2), as redis's command table: its name, the argument
+ * keys it takes, how its texts come, which stages do work on it (the last of them writes the reply),
+ * whether its job carries token strings and what the encoder puts under hidden. Adding an op is a
+ * row here plus a handler in each stage that does work on it; every stage keeps its handlers in an
+ * array indexed by op and checks it against this table when it starts (wire_stage_check), so a
+ * missing or stray handler is an assert at start-up, not a request that hangs. The handlers stay in
+ * their stages because wire (common/) must not depend on a stage's library. */
 typedef enum {
     WIRE_OP_EMBED, WIRE_OP_TOKENIZE, WIRE_OP_TOKEN_EMBEDDINGS, WIRE_OP_INPUT_EMBEDDINGS,
     WIRE_OP_SIMILARITY, WIRE_OP_INFO, WIRE_OP_HEALTH, WIRE_OP_COUNT_
 } wire_op;
+
+/* The argument keys of requests, besides v, id, op and timeout_ms (which every op takes). */
+typedef enum {
+    WIRE_K_TEXTS, WIRE_K_A, WIRE_K_B, WIRE_K_TRUNCATE, WIRE_K_TRUNCATION_DIRECTION, WIRE_K_MAX_LENGTH,
+    WIRE_K_NORMALIZE, WIRE_K_DIMENSIONS, WIRE_K_DTYPE, WIRE_K_ADD_SPECIAL_TOKENS, WIRE_K_COUNT_ONLY,
+    WIRE_K_MODE, WIRE_K_SPACE, WIRE_K_COUNT_
+} wire_key;
+#define WIRE_KEY(k) (1u << (k))
+
+/* The processes a request passes through, in pipeline order. */
+typedef enum {
+    WIRE_STAGE_GATEWAY, WIRE_STAGE_TOKENIZER, WIRE_STAGE_ENCODER, WIRE_STAGE_POOLER, WIRE_STAGE_COUNT_
+} wire_stage;
+#define WIRE_AT(s) (1u << (s))
+
+typedef enum {
+    WIRE_TEXTS_NONE,        /* no texts */
+    WIRE_TEXTS_LIST,        /* texts */
+    WIRE_TEXTS_PAIR,        /* a, then b (req->na of them are a) */
+} wire_texts;
+
+typedef enum {
+    WIRE_PIECES_NEVER, WIRE_PIECES_ALWAYS,
+    WIRE_PIECES_TOKENS_MODE,    /* when opt.tokens_mode (similarity "mode": "tokens") */
+} wire_pieces;
+
+/* What the encoder puts under a job's hidden. */
+typedef enum {
+    WIRE_HIDDEN_NONE,       /* nothing (info: the encoder only adds its info entries) */
+    WIRE_HIDDEN_OUTPUT,     /* the last hidden state: a forward pass */
+    WIRE_HIDDEN_INPUT,      /* the word-embedding rows of the ids: no forward pass */
+    WIRE_HIDDEN_BY_SPACE,   /* similarity: INPUT when opt.input_space, else OUTPUT */
+} wire_hidden;
+
+typedef struct {
+    const char *name;       /* on the wire */
+    uint32_t keys;          /* WIRE_KEY(k) for each argument key the op takes */
+    wire_texts texts;
+    unsigned stages;        /* WIRE_AT(s) for each stage that does work; the last one replies */
+    int truncate;           /* the default of "truncate" */
+    wire_pieces pieces;
+    wire_hidden hidden;
+} wire_op_def;
+
+extern const wire_op_def wire_ops[WIRE_OP_COUNT_];
+
+const char *wire_op_name(wire_op op);           /* "unknown" outside the table */
+const char *wire_key_name(wire_key k);
+/* The op named s[0, len), or -1. */
+int wire_op_find(const char *s, size_t len);
+/* The stage that writes op's reply (the last stage that does work on it). */
+wire_stage wire_op_replier(wire_op op);
+/* Whether stage s does work on op. */
+int wire_op_at(wire_op op, wire_stage s);
+
+/* Start-up check of a stage's handler array: has[op] must be non-zero exactly for the ops that
+ * stage s does work on (does[op] = handler != NULL). Asserts, naming the op, otherwise. */
+void wire_stage_check(wire_stage s, const int has[WIRE_OP_COUNT_]);
+/* The same on an array of handler pointers indexed by op (any pointer type). */
+#define WIRE_STAGE_CHECK(s, handlers)                                                            \
+    do {                                                                                         \
+        _Static_assert(sizeof(handlers) / sizeof(handlers)[0] == WIRE_OP_COUNT_,                 \
+                       "one handler slot per op");                                               \
+        int has_[WIRE_OP_COUNT_];                                                                \
+        for (int op_ = 0; op_ < WIRE_OP_COUNT_; op_++)                                           \
+            has_[op_] = (handlers)[op_] != NULL;                                                 \
+        wire_stage_check((s), has_);                                                             \
+    } while (0)
 
 /* The order is pool_dtype's (pooler_svc/pool.h), which does the quantization. */
 typedef enum {
@@ -33,7 +109,6 @@ typedef enum {
     WIRE_DT_COUNT_
 } wire_out_dtype;
 
-const char *wire_op_name(wire_op op);
 const char *wire_out_dtype_name(wire_out_dtype d);
 
 /* The options of a request, defaults applied (see PROTOCOL.md §2). */
@@ -50,6 +125,10 @@ typedef struct {
     int max_length;         /* tokens incl. specials; 0: the model's (tokenize without truncate:
                                no limit) */
 } wire_opts;
+
+/* The op's row, resolved against a request's options. */
+wire_hidden wire_op_hidden(wire_op op, const wire_opts *o);     /* never BY_SPACE */
+int wire_op_pieces(wire_op op, const wire_opts *o);             /* 1: the job carries token strings */
 
 /* A raw msgpack-packed request id (nil when len is 0), echoed in replies byte for byte. */
 typedef struct {
@@ -80,8 +159,13 @@ typedef struct {
  * by trailing bytes. Allocates nothing. */
 int wire_check(const void *buf, size_t len, int max_depth, zb_err *err);
 
-/* wire_check, then unpack the one object into up (initialized here; destroy it in every case).
- * what names the frame in errors ("request", "job"). */
+/* Objects a request or a job frame of len bytes may hold: legitimate ones carry at least 4 bytes per
+ * item beyond a few thousand (texts, int32 ids beside each token string), so unpacking one costs at
+ * most ~6x its size in msgpack_objects (24 bytes each) instead of 24x. */
+#define WIRE_UNPACK_MAX_OBJECTS(len) ((uint64_t)(len) / 4 + 4096)
+
+/* wire_check (plus WIRE_UNPACK_MAX_OBJECTS), then unpack the one object into up (initialized here;
+ * destroy it in every case). what names the frame in errors ("request", "job"). */
 int wire_unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, const char *what,
                         zb_err *err);
 
@@ -98,9 +182,32 @@ void wire_req_free(wire_req *req);
 /* Pack an id object (already validated: nil, int or short str) into a wire_id. */
 int wire_id_set(wire_id *id, const msgpack_object *o, zb_err *err);
 
-/* Replies. The head packs a map of (4 + demo + n_fields) entries: v, id, op, ok [, demo_model]; the
- * caller then packs exactly n_fields key/value pairs. op < 0 packs op as nil. */
-void wire_reply_head(msgpack_packer *pk, const wire_id *id, int op, int ok, int demo, int n_fields);
+/* ---- maps that count their own entries ------------------------------------------------------
+ * wire_map_begin packs a map16 header with a zero count, each wire_map_key (or the wire_map_* value
+ * helpers) counts one entry, wire_map_end writes the count into the header. Nobody counts entries
+ * by hand, so a conditional field cannot make a malformed frame. The header stays where it is (a
+ * tensor's alignment depends on the bytes before it), hence map16 even for small maps: 2 bytes more
+ * than a fixmap, and every msgpack reader takes either. pk must write into sb
+ * (msgpack_sbuffer_write); maps nest, one wire_map each. */
+typedef struct {
+    msgpack_packer *pk;
+    msgpack_sbuffer *sb;
+    size_t at;              /* the header's offset in sb */
+    unsigned n;             /* entries so far */
+} wire_map;
+
+void wire_map_begin(wire_map *m, msgpack_packer *pk, msgpack_sbuffer *sb);
+void wire_map_key(wire_map *m, const char *key);      /* the caller packs the value next */
+void wire_map_str(wire_map *m, const char *key, const char *s);
+void wire_map_int(wire_map *m, const char *key, long long v);
+void wire_map_bool(wire_map *m, const char *key, int v);
+void wire_map_end(wire_map *m);
+
+/* Replies: wire_reply_begin opens the reply map with its head (v, id, op, ok [, demo_model: true]);
+ * the caller adds the op's fields with wire_map_* and closes it with wire_map_end. op < 0 packs op
+ * as nil. */
+void wire_reply_begin(wire_map *m, msgpack_packer *pk, msgpack_sbuffer *sb, const wire_id *id,
+                      int op, int ok, int demo);
 void wire_reply_error(msgpack_sbuffer *sb, const wire_id *id, int op, int code, const char *msg);
 
 void wire_pack_str(msgpack_packer *pk, const char *s);
@@ -151,6 +258,20 @@ int  wire_job_info_int(wire_job *job, const char *key, long long v);
 int  wire_job_info_str(wire_job *job, const char *key, const char *s);
 void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb);
 int  wire_job_unpack(const void *buf, size_t len, wire_job *job, zb_err *err);
+
+/* What a stage may take from a decoded job, beyond what wire_job_unpack checks for every job
+ * (wire_accept.c). Stage ports are reachable by any process that can connect, so each consumer
+ * checks what its own code relies on before touching the job. */
+typedef struct {
+    int hidden;             /* the model's hidden size: the columns of hidden states */
+    int max_position;       /* tokens per text the model takes */
+    int64_t max_job_tokens; /* tokens per job this worker accepts (bounds its memory per job) */
+} wire_stage_limits;
+/* ZB_EFORMAT naming the field, or ZB_OK. stage: WIRE_STAGE_ENCODER or WIRE_STAGE_POOLER; the op
+ * must be one that stage does work on (wire_ops). The encoder takes jobs without hidden states (the
+ * ones it would compute); the pooler needs them where the op has any (wire_op_hidden), of the
+ * model's width, with 1..max_position tokens per text. */
+int wire_job_accept(const wire_job *job, wire_stage stage, const wire_stage_limits *lim, zb_err *err);
 
 /* Gateway -> tokenizer: {j, req: <the client's request bytes, unchanged>}. */
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len);

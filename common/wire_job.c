@@ -7,6 +7,15 @@
 
 #define N_OPTS 10      /* the options of wire_opts, packed as an array under "o" */
 
+/* What each option of "o" may hold (its order is wire_job_pack's). Anything else is refused here,
+ * so no stage ever sees a dtype or a dimension count its code would assert on. The bounds are
+ * those wire_req_parse admits (0 = "the model's", -1 = "the model's setting"). */
+static const struct { const char *name; int lo, hi; } OPT_RANGE[N_OPTS] = {
+    {"truncate", 0, 1}, {"left", 0, 1}, {"normalize", -1, 1}, {"dimensions", 0, INT32_MAX},
+    {"dtype", 0, WIRE_DT_COUNT_ - 1}, {"add_special", 0, 1}, {"count_only", 0, 1},
+    {"tokens_mode", 0, 1}, {"input_space", 0, 1}, {"max_length", 0, 1 << 20},
+};
+
 void wire_job_init(wire_job *job)
 {
     memset(job, 0, sizeof *job);
@@ -63,56 +72,56 @@ void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 8 + (job->pieces != NULL) + (job->hidden != NULL) + (job->n_info > 0));
-    wire_pack_str(&pk, "j");
+    wire_map m;
+    wire_map_begin(&m, &pk, sb);
+    wire_map_key(&m, "j");
     msgpack_pack_uint64(&pk, job->j);
-    wire_pack_str(&pk, "id");
+    wire_map_key(&m, "id");
     if (job->id.len)
         msgpack_sbuffer_write(sb, (const char *)job->id.raw, job->id.len);
     else
         msgpack_pack_nil(&pk);
-    wire_pack_str(&pk, "op");
-    msgpack_pack_int(&pk, job->op);
+    wire_map_int(&m, "op", job->op);
     const wire_opts *o = &job->opt;
     int ov[N_OPTS] = {o->truncate, o->left, o->normalize, o->dimensions, o->dtype, o->add_special,
                       o->count_only, o->tokens_mode, o->input_space, o->max_length};
-    wire_pack_str(&pk, "o");
+    wire_map_key(&m, "o");
     msgpack_pack_array(&pk, N_OPTS);
     for (int i = 0; i < N_OPTS; i++)
         msgpack_pack_int(&pk, ov[i]);
-    wire_pack_str(&pk, "n");
-    msgpack_pack_int(&pk, job->n);
-    wire_pack_str(&pk, "na");
-    msgpack_pack_int(&pk, job->na);
+    wire_map_int(&m, "n", job->n);
+    wire_map_int(&m, "na", job->na);
     int shape[2] = {job->n, 0};
-    wire_pack_str(&pk, "lens");
+    wire_map_key(&m, "lens");
     wire_pack_tensor(&pk, sb, "int32", shape, 1, job->lens, sizeof(int32_t) * job->n);
     shape[0] = (int)job->n_ids;
-    wire_pack_str(&pk, "ids");
+    wire_map_key(&m, "ids");
     wire_pack_tensor(&pk, sb, "int32", shape, 1, job->ids, sizeof(int32_t) * job->n_ids);
     if (job->pieces) {
-        wire_pack_str(&pk, "pieces");
+        wire_map_key(&m, "pieces");
         msgpack_pack_array(&pk, job->n_ids);
         for (int64_t i = 0; i < job->n_ids; i++)
             wire_pack_str(&pk, job->pieces[i]);
     }
     if (job->hidden) {
         shape[1] = job->hidden_dim;
-        wire_pack_str(&pk, "hidden");
+        wire_map_key(&m, "hidden");
         wire_pack_tensor(&pk, sb, "float32", shape, 2, job->hidden,
                          sizeof(float) * job->n_ids * job->hidden_dim);
     }
     if (job->n_info) {
-        wire_pack_str(&pk, "info");
-        msgpack_pack_map(&pk, job->n_info);
+        wire_map info;
+        wire_map_key(&m, "info");
+        wire_map_begin(&info, &pk, sb);
         for (int i = 0; i < job->n_info; i++) {
-            wire_pack_str(&pk, job->info[i].key);
             if (job->info[i].is_str)
-                wire_pack_str(&pk, job->info[i].s);
+                wire_map_str(&info, job->info[i].key, job->info[i].s);
             else
-                msgpack_pack_int64(&pk, job->info[i].i);
+                wire_map_int(&info, job->info[i].key, job->info[i].i);
         }
+        wire_map_end(&info);
     }
+    wire_map_end(&m);
 }
 
 static int get_i64(const msgpack_object *map, const char *key, long long lo, long long hi,
@@ -159,16 +168,17 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     int ov[N_OPTS];
     for (int i = 0; i < N_OPTS; i++) {
         const msgpack_object *e = &o->via.array.ptr[i];
-        if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 <= 0x7fffffff)
-            ov[i] = (int)e->via.u64;
-        else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e->via.i64 >= -1)
-            ov[i] = (int)e->via.i64;
-        else
-            return zb_fail(err, ZB_EFORMAT, "job: o[%d]: not a small int", i);
+        long long v = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                          ? (e->via.u64 > INT32_MAX ? INT64_MAX : (long long)e->via.u64)
+                          : e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? e->via.i64 : INT64_MIN;
+        if (v < OPT_RANGE[i].lo || v > OPT_RANGE[i].hi)
+            return zb_fail(err, ZB_EFORMAT, "job: o[%d] (%s): not an int in %d..%d", i,
+                           OPT_RANGE[i].name, OPT_RANGE[i].lo, OPT_RANGE[i].hi);
+        ov[i] = (int)v;
     }
     wire_opts *op = &job->opt;
     op->truncate = ov[0]; op->left = ov[1]; op->normalize = ov[2]; op->dimensions = ov[3];
-    op->dtype = ov[4] >= WIRE_DT_COUNT_ ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
+    op->dtype = ov[4]; op->add_special = ov[5];
     op->count_only = ov[6]; op->tokens_mode = ov[7]; op->input_space = ov[8];
     op->max_length = ov[9];
     if ((rc = get_i64(m, "n", 0, 1 << 24, &x, err)))
@@ -177,6 +187,14 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     if ((rc = get_i64(m, "na", 0, job->n, &x, err)))
         return rc;
     job->na = (int)x;
+    if (!wire_op_at(job->op, WIRE_STAGE_ENCODER) && !wire_op_at(job->op, WIRE_STAGE_POOLER))
+        return zb_fail(err, ZB_EFORMAT, "job: op %s never travels between stages",
+                       wire_op_name(job->op));
+    if (wire_ops[job->op].texts == WIRE_TEXTS_PAIR ? job->na < 1 || job->na >= job->n ||
+                                                         (op->tokens_mode && job->n != 2)
+                                                   : job->na != 0)
+        return zb_fail(err, ZB_EFORMAT, "job: na = %d does not fit op %s with %d texts%s", job->na,
+                       wire_op_name(job->op), job->n, op->tokens_mode ? " in tokens mode" : "");
 
     int shape[2], nd;
     const void *data;
@@ -280,11 +298,13 @@ void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t 
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    wire_pack_str(&pk, "j");
+    wire_map m;
+    wire_map_begin(&m, &pk, sb);
+    wire_map_key(&m, "j");
     msgpack_pack_uint64(&pk, j);
-    wire_pack_str(&pk, "req");
+    wire_map_key(&m, "req");
     msgpack_sbuffer_write(sb, req, req_len);   /* a msgpack object is its bytes: no re-encoding */
+    wire_map_end(&m);
 }
 
 int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req, int *op_known,

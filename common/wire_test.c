@@ -366,6 +366,142 @@ static void test_job_round_trip_and_lies(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A valid embed job of two texts (5 ids), packed. */
+static void pack_small_job(wire_job *a, int32_t *lens, int32_t *ids, msgpack_sbuffer *sb)
+{
+    wire_job_init(a);
+    a->j = 77;
+    a->op = WIRE_OP_EMBED;
+    a->n = 2;
+    lens[0] = 3;
+    lens[1] = 2;
+    for (int i = 0; i < 5; i++)
+        ids[i] = 100 + i;
+    a->lens = lens;
+    a->ids = ids;
+    a->n_ids = 5;
+    msgpack_sbuffer_init(sb);
+    wire_job_pack(a, sb);
+}
+
+/* The reported aborts: options a stage would assert on are refused when the job is decoded. */
+static void test_job_options_validated(void)
+{
+    static const struct { int idx, val; const char *name; } bad[] = {
+        {3, -1, "dimensions"}, {4, -1, "dtype"}, {4, WIRE_DT_COUNT_, "dtype"}, {2, 2, "normalize"},
+        {0, -1, "truncate"}, {9, -1, "max_length"}, {7, 2, "tokens_mode"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        wire_job a, b;
+        int32_t lens[2], ids[5];
+        msgpack_sbuffer sb;
+        pack_small_job(&a, lens, ids, &sb);
+        int ov[10] = {1, 0, -1, 0, 0, 1, 0, 0, 0, 0};
+        ov[bad[k].idx] = bad[k].val;
+        /* re-pack "o" by hand: wire_job_pack only writes what a wire_opts holds */
+        a.opt = (wire_opts){ov[0], ov[1], ov[2], ov[3], ov[4], ov[5], ov[6], ov[7], ov[8], ov[9]};
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        zb_err err;
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_EFORMAT);
+        ZT_CHECK(strstr(err.msg, bad[k].name) != NULL);
+        ZT_CHECK(b.j == 77);                /* known, so the stage can answer with an error */
+        wire_job_free(&b);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* ops that never travel between stages, and na that does not fit the op */
+    wire_job a, b;
+    int32_t lens[2], ids[5];
+    msgpack_sbuffer sb;
+    pack_small_job(&a, lens, ids, &sb);
+    const struct { int op, na, tokens_mode; } lie[] = {
+        {WIRE_OP_TOKENIZE, 0, 0}, {WIRE_OP_HEALTH, 0, 0}, {WIRE_OP_EMBED, 1, 0},
+        {WIRE_OP_SIMILARITY, 0, 0}, {WIRE_OP_SIMILARITY, 2, 0},
+    };
+    for (size_t k = 0; k < sizeof lie / sizeof lie[0]; k++) {
+        a.op = lie[k].op;
+        a.na = lie[k].na;
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, NULL), ZB_EFORMAT);
+        wire_job_free(&b);
+    }
+    a.op = WIRE_OP_SIMILARITY;          /* the valid case still passes */
+    a.na = 1;
+    msgpack_sbuffer_clear(&sb);
+    wire_job_pack(&a, &sb);
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, NULL), ZB_OK);
+    wire_job_free(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Which stage takes what: the encoder refuses hidden states it would overwrite (they leaked), the
+ * pooler needs them at the model's width, with tokens in every text. */
+static void test_job_accept_per_stage(void)
+{
+    wire_job a, b;
+    int32_t lens[2], ids[5];
+    msgpack_sbuffer sb;
+    pack_small_job(&a, lens, ids, &sb);
+    const wire_stage_limits slim = {.hidden = 4, .max_position = 8, .max_job_tokens = 100};
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &slim, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "hidden states missing") != NULL);
+    const wire_stage_limits tiny = {.hidden = 4, .max_position = 8, .max_job_tokens = 4};
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &tiny, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "at most 4") != NULL);
+    wire_job_free(&b);
+
+    float hid[5 * 4] = {0};
+    a.hidden = hid;
+    for (int width = 3; width <= 4; width++) {
+        a.hidden_dim = width;
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+        ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &slim, &err), ZB_EFORMAT);
+        ZT_CHECK(strstr(err.msg, "already present") != NULL);
+        ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), width == 4 ? ZB_OK : ZB_EFORMAT);
+        wire_job_free(&b);
+    }
+    lens[0] = 0;                        /* a text without tokens: the pooler would divide by 0 */
+    lens[1] = 5;
+    msgpack_sbuffer_clear(&sb);
+    wire_job_pack(&a, &sb);
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "lens[0] = 0") != NULL);
+    wire_job_free(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A frame of one-byte items is refused before msgpack-c turns each into a 24-byte object. */
+static void test_unpack_bounds_objects(void)
+{
+    size_t n = 1 << 20;
+    unsigned char *buf = calloc(n + 5, 1);
+    ZT_CHECK(buf != NULL);
+    if (!buf)
+        return;
+    buf[0] = 0xdd;                      /* array32 of n zeros */
+    buf[1] = (unsigned char)(n >> 24);
+    buf[2] = (unsigned char)(n >> 16);
+    buf[3] = (unsigned char)(n >> 8);
+    buf[4] = (unsigned char)n;
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_check(buf, n + 5, WIRE_MAX_DEPTH, &err), ZB_OK);  /* well-formed */
+    msgpack_unpacked up;
+    ZT_CHECK_EQ_INT(wire_unpack_checked(buf, n + 5, &up, "job", &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "objects") != NULL);
+    msgpack_unpacked_destroy(&up);
+    wire_job job;
+    ZT_CHECK_EQ_INT(wire_job_unpack(buf, n + 5, &job, &err), ZB_EFORMAT);
+    wire_job_free(&job);
+    free(buf);
+}
+
 static void test_tok_job_and_error_reply(void)
 {
     const char *texts[] = {"hi"};
@@ -403,8 +539,126 @@ static void test_tok_job_and_error_reply(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The op table's rows agree with each other and with the parser. */
+static void test_op_table(void)
+{
+    for (int op = 0; op < WIRE_OP_COUNT_; op++) {
+        const wire_op_def *d = &wire_ops[op];
+        ZT_CHECK(d->name && d->stages);
+        ZT_CHECK_EQ_INT(wire_op_find(d->name, strlen(d->name)), op);
+        ZT_CHECK(!strcmp(wire_op_name(op), d->name));
+        wire_stage r = wire_op_replier(op);
+        ZT_CHECK(wire_op_at(op, r));
+        for (int st = r + 1; st < WIRE_STAGE_COUNT_; st++)
+            ZT_CHECK(!wire_op_at(op, st));
+        /* texts are tokenized; hidden states come from the encoder and go to the pooler */
+        if (d->texts != WIRE_TEXTS_NONE)
+            ZT_CHECK(wire_op_at(op, WIRE_STAGE_TOKENIZER));
+        if (d->hidden != WIRE_HIDDEN_NONE)
+            ZT_CHECK(wire_op_at(op, WIRE_STAGE_ENCODER) && r == WIRE_STAGE_POOLER);
+        ZT_CHECK(!(d->keys & (WIRE_KEY(WIRE_K_TEXTS))) == (d->texts != WIRE_TEXTS_LIST));
+        ZT_CHECK(!(d->keys & (WIRE_KEY(WIRE_K_A) | WIRE_KEY(WIRE_K_B))) == (d->texts != WIRE_TEXTS_PAIR));
+        int has[WIRE_OP_COUNT_] = {0};
+        for (int o = 0; o < WIRE_OP_COUNT_; o++)
+            has[o] = wire_op_at(o, r);
+        wire_stage_check(r, has);           /* asserts on a mismatch */
+    }
+    ZT_CHECK_EQ_INT(wire_op_find("embe", 4), -1);
+    ZT_CHECK_EQ_INT(wire_op_find("embedx", 6), -1);
+    ZT_CHECK(!strcmp(wire_op_name(WIRE_OP_COUNT_), "unknown"));
+    ZT_CHECK(!strcmp(wire_key_name(WIRE_K_TRUNCATION_DIRECTION), "truncation_direction"));
+    ZT_CHECK_EQ_INT(wire_op_replier(WIRE_OP_TOKENIZE), WIRE_STAGE_TOKENIZER);
+    ZT_CHECK_EQ_INT(wire_op_replier(WIRE_OP_HEALTH), WIRE_STAGE_GATEWAY);
+    wire_opts o = {0};
+    ZT_CHECK_EQ_INT(wire_op_hidden(WIRE_OP_SIMILARITY, &o), WIRE_HIDDEN_OUTPUT);
+    ZT_CHECK(!wire_op_pieces(WIRE_OP_SIMILARITY, &o) && wire_op_pieces(WIRE_OP_TOKEN_EMBEDDINGS, &o));
+    o.tokens_mode = o.input_space = 1;
+    ZT_CHECK_EQ_INT(wire_op_hidden(WIRE_OP_SIMILARITY, &o), WIRE_HIDDEN_INPUT);
+    ZT_CHECK(wire_op_pieces(WIRE_OP_SIMILARITY, &o));
+
+    /* every key the table allows an op parses; the same key on another op is refused by name */
+    const char *one[] = {"x"};
+    for (int op = 0; op < WIRE_OP_COUNT_; op++) {
+        if (wire_ops[op].texts != WIRE_TEXTS_LIST)
+            continue;
+        for (int k = WIRE_K_TRUNCATE; k < WIRE_K_COUNT_; k++) {
+            mp m;
+            mp_init(&m);
+            req_head(&m, wire_ops[op].name, one, 1, 1);
+            wire_pack_str(&m.pk, wire_key_name(k));
+            msgpack_pack_true(&m.pk);        /* right type or not: which error says enough */
+            wire_req r;
+            zb_err err;
+            int rc = parse(&m, &r, &err);
+            int allowed = (wire_ops[op].keys & WIRE_KEY(k)) != 0;
+            if (!allowed) {
+                ZT_CHECK_EQ_INT(rc, ZB_EINVAL);
+                ZT_CHECK(strstr(err.msg, "not an argument of op") != NULL);
+            } else {
+                ZT_CHECK(rc == ZB_OK || strstr(err.msg, "not an argument") == NULL);
+            }
+            wire_req_free(&r);
+            msgpack_sbuffer_destroy(&m.sb);
+        }
+    }
+}
+
+/* Unpacks sb as one map and returns its entry count (-1: not one map). */
+static long map_size(const msgpack_sbuffer *sb, msgpack_unpacked *up)
+{
+    size_t off = 0;
+    if (msgpack_unpack_next(up, sb->data, sb->size, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != sb->size || up->data.type != MSGPACK_OBJECT_MAP)
+        return -1;
+    return up->data.via.map.size;
+}
+
+static void test_map_counts_itself(void)
+{
+    for (int extra = 0; extra < 40; extra += 13) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        wire_id id = {{0x07}, 1};
+        wire_map r, inner;
+        wire_reply_begin(&r, &pk, &sb, &id, WIRE_OP_EMBED, 1, extra & 1);
+        wire_map_key(&r, "nested");
+        wire_map_begin(&inner, &pk, &sb);
+        for (int i = 0; i < extra; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "k%d", i);
+            wire_map_int(&inner, k, i);
+        }
+        wire_map_end(&inner);
+        float v[3] = {1, 2, 3};
+        int shape[1] = {3};
+        wire_map_key(&r, "t");
+        wire_pack_tensor(&pk, &sb, "float32", shape, 1, v, sizeof v);
+        wire_map_end(&r);
+        ZT_CHECK_EQ_INT(wire_check(sb.data, sb.size, WIRE_MAX_DEPTH, NULL), ZB_OK);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        ZT_CHECK_EQ_INT(map_size(&sb, &up), 4 + (extra & 1) + 2);
+        const msgpack_object *n = wire_map_get(&up.data, "nested"), *t = wire_map_get(&up.data, "t"),
+                             *rid = wire_map_get(&up.data, "id");
+        ZT_CHECK(n && n->type == MSGPACK_OBJECT_MAP && n->via.map.size == (uint32_t)extra);
+        ZT_CHECK(rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER && rid->via.u64 == 7);
+        ZT_CHECK(!(extra & 1) || wire_map_get(&up.data, "demo_model"));
+        int sh[1], nd;
+        const void *data;
+        size_t bytes;
+        ZT_CHECK(t && wire_read_tensor(t, "float32", 4, sh, 1, &nd, &data, &bytes, "t", NULL) == ZB_OK);
+        ZT_CHECK_EQ_INT(((const char *)data - sb.data) % 8, 0);   /* the header was not moved */
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
 int main(void)
 {
+    ZT_RUN(test_op_table);
+    ZT_RUN(test_map_counts_itself);
     ZT_RUN(test_check_rejects_lies_and_depth);
     ZT_RUN(test_embed_defaults_and_options);
     ZT_RUN(test_request_errors_name_field_and_limit);
@@ -412,5 +666,8 @@ int main(void)
     ZT_RUN(test_tensor_data_is_aligned);
     ZT_RUN(test_job_round_trip_and_lies);
     ZT_RUN(test_tok_job_and_error_reply);
+    ZT_RUN(test_job_options_validated);
+    ZT_RUN(test_job_accept_per_stage);
+    ZT_RUN(test_unpack_bounds_objects);
     return zt_done();
 }

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
-    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32]\n"
+    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--max-job-tokens 262144]\n"
     "  --model DIR            model folder (config.json + model.safetensors)\n"
     "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
@@ -27,6 +27,8 @@ static const char usage[] =
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
+    "  --max-job-tokens N     larger jobs are refused (bounds memory per job: its hidden states;\n"
+    "                         default 262144, twice the largest the default gateway limits make)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 #define MAX_BATCH_JOBS 256
@@ -38,26 +40,21 @@ typedef struct {
     enc_runner *runner;
     svc_model_meta meta;
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
     char whoami[128];
     long jobs, batches, tokens;
+    wire_job *fwd[MAX_BATCH_JOBS];  /* the jobs of this batch that take the forward pass */
+    int n_fwd;
 } esvc;
 
-static int needs_forward(const wire_job *job)
-{
-    switch (job->op) {
-    case WIRE_OP_EMBED: case WIRE_OP_TOKEN_EMBEDDINGS: return 1;
-    case WIRE_OP_SIMILARITY: return !job->opt.input_space;
-    default: return 0;
-    }
-}
 
 /* What enc_forward would refuse for the whole batch is refused here for this job only. */
 static int check_job(const esvc *s, const wire_job *job, zb_err *err)
 {
     for (int i = 0; i < job->n; i++)
         if (job->lens[i] < 1 || job->lens[i] > s->cfg->max_position || job->lens[i] > s->budget) {
-            int sim = job->op == WIRE_OP_SIMILARITY, b = sim && i >= job->na;
+            int sim = wire_ops[job->op].texts == WIRE_TEXTS_PAIR, b = sim && i >= job->na;
             return zb_fail(err, ZB_ERANGE, "%s[%d] has %d tokens; the model takes at most %d "
                            "(max_position_embeddings %d, --max-batch-tokens %d)",
                            sim ? (b ? "b" : "a") : "texts", b ? i - job->na : i, job->lens[i],
@@ -131,23 +128,50 @@ static void send_on(esvc *s, wire_job *job)
 }
 
 /* Jobs that need no forward pass: info and the context-free input embeddings. */
-static int other_job(esvc *s, wire_job *job, zb_err *err)
+static int job_info(esvc *s, wire_job *job, zb_err *err)
 {
-    if (job->op == WIRE_OP_INFO) {
-        wire_job_info_str(job, "model_type", s->cfg->model_type);
-        wire_job_info_int(job, "hidden", s->cfg->hidden);
-        wire_job_info_int(job, "layers", s->cfg->layers);
-        wire_job_info_int(job, "heads", s->cfg->heads);
-        wire_job_info_int(job, "max_position", s->cfg->max_position);
-        wire_job_info_str(job, "w_encoder", s->whoami);
-        return ZB_OK;
-    }
+    (void)err;
+    wire_job_info_str(job, "model_type", s->cfg->model_type);
+    wire_job_info_int(job, "hidden", s->cfg->hidden);
+    wire_job_info_int(job, "layers", s->cfg->layers);
+    wire_job_info_int(job, "heads", s->cfg->heads);
+    wire_job_info_int(job, "max_position", s->cfg->max_position);
+    wire_job_info_str(job, "w_encoder", s->whoami);
+    return ZB_OK;
+}
+
+static int job_input(esvc *s, wire_job *job, zb_err *err)
+{
     const int H = s->cfg->hidden;
     if (!(job->hidden = malloc(sizeof(float) * H * (job->n_ids ? job->n_ids : 1))))
         return zb_fail(err, ZB_ENOMEM, "no memory for %lld input embeddings", (long long)job->n_ids);
     job->hidden_dim = H;
     return enc_input_embeddings(s->model, job->ids, (int)job->n_ids, job->hidden, err);
 }
+
+/* Ops with a forward pass join the batch's (forward_all runs it once for all of them). */
+static int job_forward(esvc *s, wire_job *job, zb_err *err)
+{
+    (void)err;
+    s->fwd[s->n_fwd++] = job;
+    return ZB_OK;
+}
+
+static int job_similarity(esvc *s, wire_job *job, zb_err *err)
+{
+    return wire_op_hidden(job->op, &job->opt) == WIRE_HIDDEN_INPUT ? job_input(s, job, err)
+                                                                   : job_forward(s, job, err);
+}
+
+/* This stage's row of the op table (wire_stage_check'ed in main). */
+typedef int (*enc_handler)(esvc *s, wire_job *job, zb_err *err);
+static const enc_handler handlers[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = job_forward,
+    [WIRE_OP_TOKEN_EMBEDDINGS] = job_forward,
+    [WIRE_OP_INPUT_EMBEDDINGS] = job_input,
+    [WIRE_OP_SIMILARITY] = job_similarity,
+    [WIRE_OP_INFO] = job_info,
+};
 
 /* Receive one job without blocking; 1 got one, 0 nothing queued. Bad messages are answered. */
 static int take(esvc *s, wire_job *job)
@@ -161,14 +185,17 @@ static int take(esvc *s, wire_job *job)
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
     zmq_msg_close(&m);
-    if (!rc && job->op != WIRE_OP_INFO)
+    if (!rc)
+        rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
+    if (!rc && !handlers[job->op])
+        rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the encoder", wire_op_name(job->op));
+    if (!rc && wire_ops[job->op].texts != WIRE_TEXTS_NONE)
         rc = check_job(s, job, &err);
     if (!rc)
         return 1;
     if (job->j)
         svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
-    else
-        svc_log("dropped a message that is not a job: %s", err.msg);
+    svc_refused(job->j, err.msg);
     wire_job_free(job);
     return -1;
 }
@@ -176,7 +203,6 @@ static int take(esvc *s, wire_job *job)
 static void serve(esvc *s)
 {
     static wire_job batch[MAX_BATCH_JOBS];
-    wire_job *fwd[MAX_BATCH_JOBS];
     while (!svc_stopping()) {
         int r = svc_wait_in(s->in, 250);
         if (r < 0)
@@ -192,20 +218,18 @@ static void serve(esvc *s)
             if (got > 0)
                 toks += batch[n++].n_ids;
         }
-        int n_fwd = 0;
+        s->n_fwd = 0;
         zb_err err;
         for (int b = 0; b < n; b++) {
-            if (needs_forward(&batch[b])) {
-                fwd[n_fwd++] = &batch[b];
-            } else if (other_job(s, &batch[b], &err)) {
+            if (handlers[batch[b].op](s, &batch[b], &err)) {
                 svc_send_error(s->sink, batch[b].j, &batch[b].id, batch[b].op, err.code, err.msg);
                 wire_job_free(&batch[b]);
             }
         }
-        if (n_fwd && forward_all(s, fwd, n_fwd, &err)) {
-            for (int b = 0; b < n_fwd; b++) {
-                svc_send_error(s->sink, fwd[b]->j, &fwd[b]->id, fwd[b]->op, err.code, err.msg);
-                wire_job_free(fwd[b]);
+        if (s->n_fwd && forward_all(s, s->fwd, s->n_fwd, &err)) {
+            for (int b = 0; b < s->n_fwd; b++) {
+                svc_send_error(s->sink, s->fwd[b]->j, &s->fwd[b]->id, s->fwd[b]->op, err.code, err.msg);
+                wire_job_free(s->fwd[b]);
             }
         }
         for (int b = 0; b < n; b++) {
@@ -222,10 +246,13 @@ int main(int argc, char **argv)
     esvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("encoder_svc");
+    WIRE_STAGE_CHECK(WIRE_STAGE_ENCODER, handlers);
     int queue = 32;
     s.budget = 8192;
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
     svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
                             {"--queue", &queue, 1, 100000},
+                            {"--max-job-tokens", &max_job_tokens, 1, 1 << 24},
                             {NULL, NULL, 0, 0}};
     int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_ENC, SVC_OFF_POOL_IN, &s.args, extra);
     if (rc)
@@ -238,6 +265,7 @@ int main(int argc, char **argv)
         return 2;
     }
     s.cfg = enc_model_config(s.model);
+    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
     if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
         svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
@@ -261,7 +289,9 @@ int main(int argc, char **argv)
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
                 s.budget);
         serve(&s);
-        svc_log("stopping after %ld jobs in %ld batches, %ld tokens", s.jobs, s.batches, s.tokens);
+        svc_counters c = svc_counters_get();
+        svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
+                s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
     }
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);

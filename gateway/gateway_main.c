@@ -19,7 +19,7 @@ static const char usage[] =
     "usage: gateway [--endpoint tcp://127.0.0.1:5555] [--ingest E] [--results E] [--tok E]\n"
     "               [--enc-in E] [--enc E] [--pool-in E] [--pool E] [--sink E] [--stage-host ADDR]\n"
     "               [--timeout-ms 30000] [--max-in-flight 1024] [--max-texts 256]\n"
-    "               [--max-text-bytes 65536] [--max-msg-bytes 16777216]\n"
+    "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -33,13 +33,14 @@ static const char usage[] =
     "  --max-texts N       texts per request (default 256)\n"
     "  --max-text-bytes N  bytes per text (default 65536)\n"
     "  --max-msg-bytes N   bytes per request frame; larger frames are dropped by ZeroMQ (default 16 MiB)\n"
+    "  --max-stage-bytes N bytes per frame from a worker (stage jobs, replies; default 256 MiB)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
     const char *ep[9];          /* by SVC_OFF_* order below */
     char buf[9][256];
     const char *stage_host;
-    int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes;
+    int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
 } gw_args;
 
 /* endpoint flags, their port offsets and the socket the gateway binds there */
@@ -120,32 +121,32 @@ static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wire_reply_head(&pk, &req->id, WIRE_OP_HEALTH, 1, 0, 7);
-    wire_pack_str(&pk, "status");
-    wire_pack_str(&pk, "serving");
-    wire_pack_str(&pk, "in_flight");
-    msgpack_pack_int(&pk, gw_table_count(g->table));
-    wire_pack_str(&pk, "waiting");
-    msgpack_pack_int(&pk, gw_table_waiting(g->table));
-    wire_pack_str(&pk, "answered");
-    msgpack_pack_long(&pk, g->answered);
-    wire_pack_str(&pk, "failed");
-    msgpack_pack_long(&pk, g->failed);
-    wire_pack_str(&pk, "uptime_ms");
-    msgpack_pack_int64(&pk, gw_now_ms() - g->started_ms);
-    wire_pack_str(&pk, "limits");
-    msgpack_pack_map(&pk, 4);
-    wire_pack_str(&pk, "max_texts");
-    msgpack_pack_int(&pk, g->limits.max_texts);
-    wire_pack_str(&pk, "max_text_bytes");
-    msgpack_pack_uint64(&pk, g->limits.max_text_bytes);
-    wire_pack_str(&pk, "timeout_ms");
-    msgpack_pack_int(&pk, g->timeout_ms);
-    wire_pack_str(&pk, "max_in_flight");
-    msgpack_pack_int(&pk, g->max_in_flight);
+    wire_map r, lim;
+    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, 0);
+    wire_map_str(&r, "status", "serving");
+    wire_map_int(&r, "in_flight", gw_table_count(g->table));
+    wire_map_int(&r, "waiting", gw_table_waiting(g->table));
+    wire_map_int(&r, "answered", g->answered);
+    wire_map_int(&r, "failed", g->failed);
+    wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
+    wire_map_key(&r, "limits");
+    wire_map_begin(&lim, &pk, &sb);
+    wire_map_int(&lim, "max_texts", g->limits.max_texts);
+    wire_map_int(&lim, "max_text_bytes", (long long)g->limits.max_text_bytes);
+    wire_map_int(&lim, "timeout_ms", g->timeout_ms);
+    wire_map_int(&lim, "max_in_flight", g->max_in_flight);
+    wire_map_end(&lim);
+    wire_map_end(&r);
     send_reply(g, env, n_env, from_ingest, &sb, NULL);
     msgpack_sbuffer_destroy(&sb);
 }
+
+/* The gateway's row of the op table: the ops it answers itself (wire_stage_check'ed in main); all
+ * others go to the tokenizers. */
+typedef void (*gw_handler)(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req);
+static const gw_handler handlers[WIRE_OP_COUNT_] = {
+    [WIRE_OP_HEALTH] = reply_health,
+};
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
@@ -181,8 +182,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     int rc = wire_req_parse(zmq_msg_data(body), zmq_msg_size(body), &g->limits, &req, &op_known, &err);
     if (rc) {
         reply_error_to(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
-    } else if (req.op == WIRE_OP_HEALTH) {
-        reply_health(g, env, n_env, from_ingest, &req);
+    } else if (handlers[req.op]) {
+        handlers[req.op](g, env, n_env, from_ingest, &req);
     } else {
         gw_slot *s = gw_table_add(g->table);
         if (!s) {
@@ -372,6 +373,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->max_texts = 256;
     a->max_text_bytes = 65536;
     a->max_msg_bytes = 16 << 20;
+    a->max_stage_bytes = (int)SVC_MAX_STAGE_MSG;
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
     for (int i = 1; i < argc; i++) {
@@ -395,6 +397,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
         else if (!strcmp(f, "--max-texts")) rc = parse_int(f, v, 1, 1 << 20, &a->max_texts);
         else if (!strcmp(f, "--max-text-bytes")) rc = parse_int(f, v, 1, 1 << 30, &a->max_text_bytes);
         else if (!strcmp(f, "--max-msg-bytes")) rc = parse_int(f, v, 64, 1 << 30, &a->max_msg_bytes);
+        else if (!strcmp(f, "--max-stage-bytes")) rc = parse_int(f, v, 4096, 1 << 30, &a->max_stage_bytes);
         else {
             fprintf(stderr, "gateway: unknown flag: %s\n%s", f, usage);
             return 2;
@@ -419,6 +422,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
 int main(int argc, char **argv)
 {
     svc_log_init("gateway");
+    WIRE_STAGE_CHECK(WIRE_STAGE_GATEWAY, handlers);
     gw_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc)
@@ -435,8 +439,9 @@ int main(int argc, char **argv)
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
      * frames between our own stages may be large (token states) but not unbounded */
     svc_sockopt client = {.max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
-                stage_out = {.sndhwm = 2, .immediate = 1, .max_msg = 1 << 30},
-                stage_in = {.rcvhwm = 4, .max_msg = 1 << 30}, sink = {.rcvhwm = 1000, .max_msg = 1 << 30};
+                stage_out = {.sndhwm = 2, .immediate = 1},
+                stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
+                sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes};
     zb_err err;
     streamer st[2] = {{0}};
     void *socks[9] = {0};

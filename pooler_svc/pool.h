@@ -70,8 +70,9 @@ void  pool_l2_normalize(float *v, int dim);
 float pool_cosine(const float *a, const float *b, int dim);
 
 /* out[i*nb + j] = cosine(a row i, b row j) for row-major a (na x dim) and b (nb x dim), one
- * cblas_sgemm on normalized copies. Serves both the sentence similarity matrix and token-by-token
- * similarity between two texts (pass their token embeddings). ZB_OK, or ZB_ENOMEM. */
+ * cblas_dgemm on normalized copies, rounded to float once (equal vectors score exactly 1).
+ * Serves both the sentence similarity matrix and token-by-token similarity between two texts
+ * (pass their token embeddings). ZB_OK, or ZB_ENOMEM. */
 int pool_cosine_matrix(const float *a, int na, const float *b, int nb, int dim, float *out,
                        zb_err *err);
 

@@ -1,4 +1,4 @@
-/* pool_vec.c: cosine similarity (one pair, or a whole matrix through one sgemm) and Matryoshka
+/* pool_vec.c: cosine similarity (one pair, or a whole matrix through one dgemm) and Matryoshka
  * truncation. */
 #include "pool.h"
 
@@ -26,18 +26,25 @@ float pool_cosine(const float *a, const float *b, int dim)
     return (float)(ab / (clamp_norm(aa) * clamp_norm(bb)));
 }
 
-/* n normalized rows of src, or NULL when the allocation fails or would overflow. */
-static float *normalized_copy(const float *src, int n, int dim)
+/* n rows of src normalized in double (torch's eps 1e-12), or NULL when the allocation fails or
+ * would overflow. */
+static double *normalized_copy(const float *src, int n, int dim)
 {
     size_t count = (size_t)n * (size_t)dim;
     if (n > 0 && count / (size_t)n != (size_t)dim)
         return NULL;
-    float *dst = malloc(count ? count * sizeof *dst : 1);
+    double *dst = malloc(count ? count * sizeof *dst : 1);
     if (!dst)
         return NULL;
-    memcpy(dst, src, count * sizeof *dst);
-    for (int i = 0; i < n; i++)
-        pool_l2_normalize(dst + (size_t)i * dim, dim);
+    for (int i = 0; i < n; i++) {
+        const float *s = src + (size_t)i * dim;
+        double ss = 0;
+        for (int j = 0; j < dim; j++)
+            ss += (double)s[j] * s[j];
+        double inv = 1.0 / clamp_norm(ss);
+        for (int j = 0; j < dim; j++)
+            dst[(size_t)i * dim + j] = s[j] * inv;
+    }
     return dst;
 }
 
@@ -47,18 +54,25 @@ int pool_cosine_matrix(const float *a, int na, const float *b, int nb, int dim, 
     assert(na >= 0 && nb >= 0 && dim > 0);
     if (na == 0 || nb == 0)
         return ZB_OK;
-    float *an = normalized_copy(a, na, dim);
+    /* Double all the way, rounded once at the end: the same vector met twice scores exactly 1.0f
+     * wherever it stands (a float sgemm gives 0.99999994 or 1.0000001 depending on the kernel tile
+     * the pair falls in), e.g. the same token twice in input-embedding similarity. The matrices are
+     * small (texts of one request, tokens of two texts), so dgemm's cost does not matter. */
+    double *an = normalized_copy(a, na, dim);
     /* Self-similarity (a == b) needs only one copy. */
-    float *bn = (a == b && na == nb) ? an : normalized_copy(b, nb, dim);
-    if (!an || !bn) {
+    double *bn = (a == b && na == nb) ? an : normalized_copy(b, nb, dim);
+    double *m = an && bn ? malloc((size_t)na * (size_t)nb * sizeof *m) : NULL;
+    if (!m) {
         free(an);
         if (bn != an)
             free(bn);
         return zb_fail(err, ZB_ENOMEM, "cosine matrix: cannot allocate normalized copies of %d and "
                        "%d vectors of %d floats", na, nb, dim);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, na, nb, dim, 1.0f, an, dim, bn, dim, 0.0f,
-                out, nb);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, na, nb, dim, 1.0, an, dim, bn, dim, 0.0, m, nb);
+    for (size_t k = 0; k < (size_t)na * (size_t)nb; k++)
+        out[k] = (float)m[k];
+    free(m);
     if (bn != an)
         free(bn);
     free(an);

@@ -166,6 +166,29 @@ static void test_cosine_matrix_against_double_loop(void)
     ZT_CHECK_EQ_INT(pool_cosine_matrix(a, 0, b, NB, D, m, NULL), ZB_OK);
 }
 
+/* The same vector anywhere in either list scores exactly 1 (input-embedding token similarity:
+ * a token repeated in both texts), whatever tile of the GEMM the pair lands in. */
+static void test_cosine_matrix_equal_rows_exactly_one(void)
+{
+    enum { NA = 19, NB = 23, D = 384 };
+    static float a[NA * D], b[NB * D], m[NA * NB];
+    for (int k = 0; k < NA * D; k++)
+        a[k] = rnd() * 0.07f;
+    for (int k = 0; k < NB * D; k++)
+        b[k] = rnd() * 0.05f;
+    for (int j = 0; j < NB; j += 3)     /* copies of a's rows scattered through b */
+        memcpy(b + (size_t)j * D, a + (size_t)((j * 7) % NA) * D, D * sizeof *a);
+    ZT_CHECK_EQ_INT(pool_cosine_matrix(a, NA, b, NB, D, m, NULL), ZB_OK);
+    int exact = 0;
+    for (int i = 0; i < NA; i++)
+        for (int j = 0; j < NB; j++)
+            if (!memcmp(a + (size_t)i * D, b + (size_t)j * D, D * sizeof *a)) {
+                ZT_CHECK(m[i * NB + j] == 1.0f);
+                exact++;
+            }
+    ZT_CHECK_EQ_INT(exact, (NB + 2) / 3);
+}
+
 static void test_truncate_dims(void)
 {
     float v[] = { 3, 4, 12, 1, 0, 0 };
@@ -306,6 +329,7 @@ int main(void)
     ZT_RUN(test_l2_normalize);
     ZT_RUN(test_cosine_by_hand);
     ZT_RUN(test_cosine_matrix_against_double_loop);
+    ZT_RUN(test_cosine_matrix_equal_rows_exactly_one);
     ZT_RUN(test_truncate_dims);
     ZT_RUN(test_f16_all_halves);
     ZT_RUN(test_f32_to_f16_rounding);

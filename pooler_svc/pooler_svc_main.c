@@ -15,11 +15,13 @@
 
 static const char usage[] =
     "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
+    "                  [--max-job-tokens 262144]\n"
     "  --model DIR    model folder (modules.json, 1_Pooling/config.json, config.json)\n"
     "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E         encoded jobs (default: gateway port + 9)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
+    "  --max-job-tokens N  larger jobs are refused (bounds memory per job; default 262144)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     pool_config cfg;
     svc_model_meta meta;
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     char whoami[128];
 } psvc;
 
@@ -34,9 +37,10 @@ static const char *const tensor_dtype[WIRE_DT_COUNT_] = {
     "float32", "float16", "int8", "uint8", "int8", "uint8",   /* binary is int8, ubinary uint8 */
 };
 
-static void pack_counts(msgpack_packer *pk, const char *key, const int32_t *lens, int n)
+static void pack_counts(wire_map *r, const char *key, const int32_t *lens, int n)
 {
-    wire_pack_str(pk, key);
+    msgpack_packer *pk = r->pk;
+    wire_map_key(r, key);
     msgpack_pack_array(pk, n);
     for (int i = 0; i < n; i++)
         msgpack_pack_int32(pk, lens[i]);
@@ -76,22 +80,26 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     const char *dt = tensor_dtype[job->opt.dtype];
     size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
     int shape[2] = {job->n, (int)(row / esize)};
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, 3);
-    wire_pack_str(pk, "embeddings");
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_map_key(&r, "embeddings");
     wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
-    pack_counts(pk, "tokens", job->lens, job->n);
-    wire_pack_str(pk, "dimensions");
-    msgpack_pack_int(pk, d);
+    pack_counts(&r, "tokens", job->lens, job->n);
+    wire_map_int(&r, "dimensions", d);
+    wire_map_end(&r);
 out:
     free(v);
     free(q);
     return rc;
 }
 
-static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb)
+static int reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                        zb_err *err)
 {
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->pieces ? 4 : 3);
-    wire_pack_str(pk, "embeddings");
+    (void)err;
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_map_key(&r, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
     for (int i = 0; i < job->n; i++) {
@@ -100,7 +108,7 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
                          sizeof(float) * job->lens[i] * job->hidden_dim);
         t += job->lens[i];
     }
-    wire_pack_str(pk, "ids");
+    wire_map_key(&r, "ids");
     msgpack_pack_array(pk, job->n);
     t = 0;
     for (int i = 0; i < job->n; i++) {
@@ -110,7 +118,7 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
         t += job->lens[i];
     }
     if (job->pieces) {
-        wire_pack_str(pk, "pieces");
+        wire_map_key(&r, "pieces");
         msgpack_pack_array(pk, job->n);
         t = 0;
         for (int i = 0; i < job->n; i++) {
@@ -120,7 +128,9 @@ static void reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk,
             t += job->lens[i];
         }
     }
-    pack_counts(pk, "tokens", job->lens, job->n);
+    pack_counts(&r, "tokens", job->lens, job->n);
+    wire_map_end(&r);
+    return ZB_OK;
 }
 
 static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *pk,
@@ -159,21 +169,23 @@ static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *
     if (rc)
         goto out;
     int shape[2] = {ra, rb};
-    wire_reply_head(pk, &job->id, job->op, 1, s->meta.demo, job->opt.tokens_mode && job->pieces ? 5 : 3);
-    wire_pack_str(pk, "scores");
+    wire_map r;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_map_key(&r, "scores");
     wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
-    pack_counts(pk, "tokens_a", job->lens, na);
-    pack_counts(pk, "tokens_b", job->lens + na, nb);
+    pack_counts(&r, "tokens_a", job->lens, na);
+    pack_counts(&r, "tokens_b", job->lens + na, nb);
     if (job->opt.tokens_mode && job->pieces) {
-        wire_pack_str(pk, "pieces_a");
+        wire_map_key(&r, "pieces_a");
         msgpack_pack_array(pk, ra);
         for (int k = 0; k < ra; k++)
             wire_pack_str(pk, job->pieces[k]);
-        wire_pack_str(pk, "pieces_b");
+        wire_map_key(&r, "pieces_b");
         msgpack_pack_array(pk, rb);
         for (int k = 0; k < rb; k++)
             wire_pack_str(pk, job->pieces[ra + k]);
     }
+    wire_map_end(&r);
 out:
     free(a);
     free(b);
@@ -189,21 +201,21 @@ static const wire_info_kv *info_get(const wire_job *job, const char *key)
     return NULL;
 }
 
-static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
+static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                      zb_err *err)
 {
+    (void)err;
     static const char *const ints[] = {"hidden", "layers", "heads", "vocab_size", "max_length",
                                        "max_position"};
-    wire_reply_head(pk, &job->id, job->op, 1, 0, 6 + 6 + 2);
-    wire_pack_str(pk, "model");
-    wire_pack_str(pk, s->meta.name);
-    wire_pack_str(pk, "model_type");
+    wire_map r, m;
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, 0);
+    wire_map_str(&r, "model", s->meta.name);
     const wire_info_kv *kv = info_get(job, "model_type");
-    wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
-    wire_pack_str(pk, "dim");
-    msgpack_pack_int(pk, s->cfg.out_dim);
-    for (int i = 0; i < 6; i++) {
+    wire_map_str(&r, "model_type", kv && kv->is_str ? kv->s : "");
+    wire_map_int(&r, "dim", s->cfg.out_dim);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         kv = info_get(job, ints[i]);
-        wire_pack_str(pk, ints[i]);
+        wire_map_key(&r, ints[i]);
         if (kv && !kv->is_str)
             msgpack_pack_int64(pk, kv->i);
         else
@@ -211,58 +223,58 @@ static void reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk)
     }
     char modes[64];
     pool_config_describe(&s->cfg, modes, sizeof modes);
-    wire_pack_str(pk, "pooling");
-    wire_pack_str(pk, modes);
-    wire_pack_str(pk, "normalize");
-    s->cfg.normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    wire_pack_str(pk, "demo_model");
-    s->meta.demo ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    wire_pack_str(pk, "versions");
-    msgpack_pack_map(pk, 4);
+    wire_map_str(&r, "pooling", modes);
+    wire_map_bool(&r, "normalize", s->cfg.normalize);
+    wire_map_bool(&r, "demo_model", s->meta.demo);
+    wire_map_key(&r, "versions");
+    wire_map_begin(&m, pk, sb);
     char v[32];
     int maj, min, pat;
     zmq_version(&maj, &min, &pat);
     snprintf(v, sizeof v, "%d.%d.%d", maj, min, pat);
-    wire_pack_str(pk, "protocol");
-    msgpack_pack_int(pk, WIRE_VERSION);
-    wire_pack_str(pk, "zembed");
-    wire_pack_str(pk, SVC_ZEMBED_VERSION);
-    wire_pack_str(pk, "zmq");
-    wire_pack_str(pk, v);
-    wire_pack_str(pk, "msgpack");
-    wire_pack_str(pk, msgpack_version());
-    wire_pack_str(pk, "workers");
-    msgpack_pack_map(pk, 3);
+    wire_map_int(&m, "protocol", WIRE_VERSION);
+    wire_map_str(&m, "zembed", SVC_ZEMBED_VERSION);
+    wire_map_str(&m, "zmq", v);
+    wire_map_str(&m, "msgpack", msgpack_version());
+    wire_map_end(&m);
+    wire_map_key(&r, "workers");
+    wire_map_begin(&m, pk, sb);
     const char *who[2][2] = {{"tokenizer", "w_tokenizer"}, {"encoder", "w_encoder"}};
     for (int i = 0; i < 2; i++) {
         kv = info_get(job, who[i][1]);
-        wire_pack_str(pk, who[i][0]);
-        wire_pack_str(pk, kv && kv->is_str ? kv->s : "");
+        wire_map_str(&m, who[i][0], kv && kv->is_str ? kv->s : "");
     }
-    wire_pack_str(pk, "pooler");
-    wire_pack_str(pk, s->whoami);
+    wire_map_str(&m, "pooler", s->whoami);
+    wire_map_end(&m);
+    wire_map_end(&r);
+    return ZB_OK;
 }
+
+/* This stage's row of the op table: the reply writer of each op the pooler answers
+ * (wire_stage_check'ed in main). */
+typedef int (*pool_reply)(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
+                          zb_err *err);
+static const pool_reply replies[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = reply_embed,
+    [WIRE_OP_TOKEN_EMBEDDINGS] = reply_tokens,
+    [WIRE_OP_INPUT_EMBEDDINGS] = reply_tokens,
+    [WIRE_OP_SIMILARITY] = reply_similarity,
+    [WIRE_OP_INFO] = reply_info,
+};
 
 static void handle(const psvc *s, void *sink, zmq_msg_t *m)
 {
     wire_job job;
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(m), zmq_msg_size(m), &job, &err);
-    if (!rc && job.op != WIRE_OP_INFO && !job.hidden)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states missing");
-    if (!rc && job.op != WIRE_OP_INFO && job.op != WIRE_OP_INPUT_EMBEDDINGS &&
-        job.op != WIRE_OP_TOKEN_EMBEDDINGS && !(job.op == WIRE_OP_SIMILARITY && job.opt.tokens_mode) &&
-        job.hidden_dim != s->cfg.dim)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states have %d columns; the pooler's model has %d",
-                     job.hidden_dim, s->cfg.dim);
-    if (!rc && job.op == WIRE_OP_SIMILARITY && (job.na < 1 || job.na >= job.n ||
-                                                 (job.opt.tokens_mode && job.n != 2)))
-        rc = zb_fail(&err, ZB_EFORMAT, "job: similarity needs texts in both a and b");
+    if (!rc)
+        rc = wire_job_accept(&job, WIRE_STAGE_POOLER, &s->lim, &err);
+    if (!rc && !replies[job.op])
+        rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
     if (rc) {
         if (job.j)
             svc_send_error(sink, job.j, &job.id, -1, rc, err.msg);
-        else
-            svc_log("dropped a message that is not a job: %s", err.msg);
+        svc_refused(job.j, err.msg);
         wire_job_free(&job);
         return;
     }
@@ -270,13 +282,7 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    switch (job.op) {
-    case WIRE_OP_EMBED: rc = reply_embed(s, &job, &pk, &sb, &err); break;
-    case WIRE_OP_TOKEN_EMBEDDINGS: case WIRE_OP_INPUT_EMBEDDINGS: reply_tokens(s, &job, &pk, &sb); break;
-    case WIRE_OP_SIMILARITY: rc = reply_similarity(s, &job, &pk, &sb, &err); break;
-    case WIRE_OP_INFO: reply_info(s, &job, &pk); break;
-    default: rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
-    }
+    rc = replies[job.op](s, &job, &pk, &sb, &err);
     if (rc) {
         msgpack_sbuffer_clear(&sb);
         wire_reply_error(&sb, &job.id, job.op, rc, err.msg);
@@ -313,7 +319,9 @@ static void *worker(void *arg)
         psvc_thread t = {.s = s, .sink = sink};
         served = svc_serve(in, handle_msg, &t);
     }
-    svc_log("stopping after %ld jobs", served);
+    svc_counters c = svc_counters_get();
+    svc_log("stopping after %ld jobs; refused %ld frames (%ld dropped) in this process", served,
+            c.refused_answered + c.refused_dropped, c.refused_dropped);
     if (in) zmq_close(in);
     if (sink) zmq_close(sink);
     return NULL;
@@ -324,7 +332,10 @@ int main(int argc, char **argv)
     psvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("pooler_svc");
-    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, NULL);
+    WIRE_STAGE_CHECK(WIRE_STAGE_POOLER, replies);
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
+    svc_int_flag extra[] = {{"--max-job-tokens", &max_job_tokens, 1, 1 << 24}, {NULL, NULL, 0, 0}};
+    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, extra);
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
@@ -334,6 +345,7 @@ int main(int argc, char **argv)
         svc_log("cannot load the model: %s", err.msg);
         return 2;
     }
+    s.lim = (wire_stage_limits){ec.hidden, ec.max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();

@@ -35,7 +35,7 @@ typedef struct {
 /* The name of text i in the request, as the client sees it: texts[i], a[i] or b[i]. */
 static void text_name(const wire_req *req, int i, char *buf, size_t cap)
 {
-    if (req->op != WIRE_OP_SIMILARITY)
+    if (wire_ops[req->op].texts != WIRE_TEXTS_PAIR)
         snprintf(buf, cap, "texts[%d]", i);
     else if (i < req->na)
         snprintf(buf, cap, "a[%d]", i);
@@ -53,11 +53,11 @@ static int tokenize_all(const tsvc *s, const wire_req *req, tok_encoding *encs, 
     if (req->opt.max_length)        /* the encoder refuses more than the model's positions */
         o.max_length = req->opt.max_length;
     int limit = o.max_length;
-    if (req->op == WIRE_OP_TOKENIZE) {
-        o.add_special_tokens = req->opt.add_special;
-        if (!req->opt.truncate && !req->opt.max_length)
-            o.max_length = INT_MAX / 2;   /* counting long texts is the point of tokenize */
-    }
+    o.add_special_tokens = req->opt.add_special;    /* 1 unless the op takes the key */
+    /* an op answered here (tokenize) is not bound by the encoder's limit: without truncate and
+     * max_length, counting long texts is the point */
+    if (wire_op_replier(req->op) == WIRE_STAGE_TOKENIZER && !req->opt.truncate && !req->opt.max_length)
+        o.max_length = INT_MAX / 2;
     for (int i = 0; i < req->n; i++) {
         char name[32];
         zb_err e;
@@ -76,50 +76,62 @@ static int tokenize_all(const tsvc *s, const wire_req *req, tok_encoding *encs, 
     return ZB_OK;
 }
 
-static void reply_tokenize(const tsvc *s, void *sink, uint64_t j, const wire_req *req,
-                           const tok_encoding *encs)
+/* One worker thread's sockets. */
+typedef struct {
+    const tsvc *s;
+    void *out, *sink;
+} tsvc_thread;
+
+/* tokenize: the reply, from here. */
+static int reply_tokenize(const tsvc_thread *t, uint64_t j, const wire_req *req,
+                          const tok_encoding *encs, zb_err *err)
 {
+    (void)err;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wire_reply_head(&pk, &req->id, req->op, 1, s->meta.demo, req->opt.count_only ? 1 : 2);
-    wire_pack_str(&pk, "tokens");
+    wire_map r, e;
+    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, t->s->meta.demo);
+    wire_map_key(&r, "tokens");
     msgpack_pack_array(&pk, req->n);
     for (int i = 0; i < req->n; i++)
         msgpack_pack_int(&pk, encs[i].n);
     if (!req->opt.count_only) {
-        wire_pack_str(&pk, "results");
+        wire_map_key(&r, "results");
         msgpack_pack_array(&pk, req->n);
         for (int i = 0; i < req->n; i++) {
-            const tok_encoding *e = &encs[i];
-            msgpack_pack_map(&pk, 4);
-            wire_pack_str(&pk, "ids");
-            msgpack_pack_array(&pk, e->n);
-            for (int k = 0; k < e->n; k++)
-                msgpack_pack_int32(&pk, e->ids[k]);
-            wire_pack_str(&pk, "tokens");
-            msgpack_pack_array(&pk, e->n);
-            for (int k = 0; k < e->n; k++) {
-                const char *t = tok_id_to_token(s->tok, e->ids[k]);
-                wire_pack_str(&pk, t ? t : "");
+            const tok_encoding *enc = &encs[i];
+            wire_map_begin(&e, &pk, &sb);
+            wire_map_key(&e, "ids");
+            msgpack_pack_array(&pk, enc->n);
+            for (int k = 0; k < enc->n; k++)
+                msgpack_pack_int32(&pk, enc->ids[k]);
+            wire_map_key(&e, "tokens");
+            msgpack_pack_array(&pk, enc->n);
+            for (int k = 0; k < enc->n; k++) {
+                const char *tk = tok_id_to_token(t->s->tok, enc->ids[k]);
+                wire_pack_str(&pk, tk ? tk : "");
             }
-            wire_pack_str(&pk, "offsets");
-            msgpack_pack_array(&pk, e->n);
-            for (int k = 0; k < e->n; k++) {
+            wire_map_key(&e, "offsets");
+            msgpack_pack_array(&pk, enc->n);
+            for (int k = 0; k < enc->n; k++) {
                 msgpack_pack_array(&pk, 2);
-                msgpack_pack_uint32(&pk, e->offsets[k].start);
-                msgpack_pack_uint32(&pk, e->offsets[k].end);
+                msgpack_pack_uint32(&pk, enc->offsets[k].start);
+                msgpack_pack_uint32(&pk, enc->offsets[k].end);
             }
-            wire_pack_str(&pk, "special");
-            msgpack_pack_array(&pk, e->n);
-            for (int k = 0; k < e->n; k++)
-                e->special[k] ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+            wire_map_key(&e, "special");
+            msgpack_pack_array(&pk, enc->n);
+            for (int k = 0; k < enc->n; k++)
+                enc->special[k] ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+            wire_map_end(&e);
         }
     }
-    if (svc_send_result(sink, j, &sb))
+    wire_map_end(&r);
+    if (svc_send_result(t->sink, j, &sb))
         svc_log("job %llu: cannot send the reply: %s", (unsigned long long)j, zmq_strerror(errno));
     msgpack_sbuffer_destroy(&sb);
+    return ZB_OK;
 }
 
 /* The job for the encoder: ids end to end, tokens per text, token strings when the reply needs them. */
@@ -137,8 +149,7 @@ static int make_job(const tsvc *s, uint64_t j, const wire_req *req, const tok_en
         job->n_ids += encs[i].n;
     job->lens = malloc(sizeof *job->lens * (req->n ? req->n : 1));
     job->ids = malloc(sizeof *job->ids * (job->n_ids ? job->n_ids : 1));
-    int want_pieces = (req->op == WIRE_OP_SIMILARITY && req->opt.tokens_mode) ||
-                      req->op == WIRE_OP_TOKEN_EMBEDDINGS || req->op == WIRE_OP_INPUT_EMBEDDINGS;
+    int want_pieces = wire_op_pieces(req->op, &req->opt);
     if (want_pieces)
         job->pieces = calloc(job->n_ids ? job->n_ids : 1, sizeof *job->pieces);
     if (!job->lens || !job->ids || (want_pieces && !job->pieces))
@@ -154,26 +165,58 @@ static int make_job(const tsvc *s, uint64_t j, const wire_req *req, const tok_en
         }
         at += encs[i].n;
     }
-    if (req->op == WIRE_OP_INFO) {
-        wire_job_info_int(job, "vocab_size", tok_vocab_size(s->tok));
-        wire_job_info_int(job, "max_length", tok_max_length(s->tok));
-        wire_job_info_str(job, "w_tokenizer", s->whoami);
-    }
     return ZB_OK;
 }
 
-static void handle(const tsvc *s, void *out, void *sink, zmq_msg_t *m)
+/* Every op the encoders work on: the job with the ids goes on to them. */
+static int pass_on(const tsvc_thread *t, uint64_t j, const wire_req *req, const tok_encoding *encs,
+                   zb_err *err)
+{
+    wire_job job;
+    int rc = make_job(t->s, j, req, encs, &job, err);
+    if (!rc && req->op == WIRE_OP_INFO) {
+        wire_job_info_int(&job, "vocab_size", tok_vocab_size(t->s->tok));
+        wire_job_info_int(&job, "max_length", tok_max_length(t->s->tok));
+        wire_job_info_str(&job, "w_tokenizer", t->s->whoami);
+    }
+    if (!rc) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        wire_job_pack(&job, &sb);
+        if (svc_send_sbuf(t->out, &sb, 0))
+            svc_log("job %llu: cannot pass it on: %s", (unsigned long long)j, zmq_strerror(errno));
+        msgpack_sbuffer_destroy(&sb);
+    }
+    wire_job_free(&job);
+    return rc;
+}
+
+/* This stage's row of the op table: what it does with each op (wire_stage_check'ed in main). */
+typedef int (*tok_handler)(const tsvc_thread *t, uint64_t j, const wire_req *req,
+                           const tok_encoding *encs, zb_err *err);
+static const tok_handler handlers[WIRE_OP_COUNT_] = {
+    [WIRE_OP_EMBED] = pass_on,
+    [WIRE_OP_TOKENIZE] = reply_tokenize,
+    [WIRE_OP_TOKEN_EMBEDDINGS] = pass_on,
+    [WIRE_OP_INPUT_EMBEDDINGS] = pass_on,
+    [WIRE_OP_SIMILARITY] = pass_on,
+    [WIRE_OP_INFO] = pass_on,
+};
+
+static void handle(const tsvc_thread *t, zmq_msg_t *m)
 {
     uint64_t j;
     wire_req req;
     int op_known;
     zb_err err;
+    void *sink = t->sink;
     int rc = wire_unpack_tok_job(zmq_msg_data(m), zmq_msg_size(m), &j, &req, &op_known, &err);
+    if (!rc && !handlers[req.op])
+        rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the tokenizer", wire_op_name(req.op));
     if (rc) {
         if (j)
             svc_send_error(sink, j, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
-        else
-            svc_log("dropped a message that is not a job: %s", err.msg);
+        svc_refused(j, err.msg);
         wire_req_free(&req);
         return;
     }
@@ -185,41 +228,20 @@ static void handle(const tsvc *s, void *out, void *sink, zmq_msg_t *m)
     }
     for (int i = 0; i < req.n; i++)
         tok_encoding_init(&encs[i]);
-    rc = tokenize_all(s, &req, encs, &err);
-    if (rc) {
+    rc = tokenize_all(t->s, &req, encs, &err);
+    if (!rc)
+        rc = handlers[req.op](t, j, &req, encs, &err);
+    if (rc)
         svc_send_error(sink, j, &req.id, req.op, rc, err.msg);
-    } else if (req.op == WIRE_OP_TOKENIZE) {
-        reply_tokenize(s, sink, j, &req, encs);
-    } else {
-        wire_job job;
-        if ((rc = make_job(s, j, &req, encs, &job, &err))) {
-            svc_send_error(sink, j, &req.id, req.op, rc, err.msg);
-        } else {
-            msgpack_sbuffer sb;
-            msgpack_sbuffer_init(&sb);
-            wire_job_pack(&job, &sb);
-            if (svc_send_sbuf(out, &sb, 0))
-                svc_log("job %llu: cannot pass it on: %s", (unsigned long long)j, zmq_strerror(errno));
-            msgpack_sbuffer_destroy(&sb);
-        }
-        wire_job_free(&job);
-    }
     for (int i = 0; i < req.n; i++)
         tok_encoding_free(&encs[i]);
     free(encs);
     wire_req_free(&req);
 }
 
-/* One worker thread's sockets, for svc_serve's callback. */
-typedef struct {
-    const tsvc *s;
-    void *out, *sink;
-} tsvc_thread;
-
 static void handle_msg(void *ud, zmq_msg_t *m)
 {
-    const tsvc_thread *t = ud;
-    handle(t->s, t->out, t->sink, m);
+    handle(ud, m);
 }
 
 static void *worker(void *arg)
@@ -237,7 +259,9 @@ static void *worker(void *arg)
         tsvc_thread t = {.s = s, .out = out, .sink = sink};
         served = svc_serve(in, handle_msg, &t);
     }
-    svc_log("stopping after %ld jobs", served);
+    svc_counters c = svc_counters_get();
+    svc_log("stopping after %ld jobs; refused %ld frames (%ld dropped) in this process", served,
+            c.refused_answered + c.refused_dropped, c.refused_dropped);
     if (in) zmq_close(in);
     if (out) zmq_close(out);
     if (sink) zmq_close(sink);
@@ -249,6 +273,7 @@ int main(int argc, char **argv)
     tsvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("tokenizer_svc");
+    WIRE_STAGE_CHECK(WIRE_STAGE_TOKENIZER, handlers);
     int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_TOK, SVC_OFF_ENC_IN, &s.args, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;

@@ -206,7 +206,7 @@ _results = []
 
 
 class Skip(Exception):
-    """Raised by need_shared (or a test): the test counts as skipped, with its reason."""
+    """raise Skip("needs ...") in a test: counted as skipped, said aloud."""
 
 
 def check(cond, what):
@@ -218,7 +218,7 @@ def need_shared(rel):
     """The path of ../shared/rel; skips the calling test when it is not there."""
     path = os.path.join(SHARED, rel)
     if not os.path.exists(path):
-        raise Skip("skipped: needs ../shared/%s (not found in %s)" % (rel, SHARED))
+        raise Skip("needs ../shared/%s (not found in %s)" % (rel, SHARED))
     return path
 
 
@@ -231,7 +231,7 @@ def run(tests):
             print("ok   %s (%.1fs)" % (t.__name__, time.time() - start), flush=True)
         except Skip as e:
             _results.append("skip")
-            print("skip %s: %s" % (t.__name__, e), flush=True)
+            print("skip %s: skipped: %s" % (t.__name__, e), flush=True)
         except Exception:
             _results.append("fail")
             print("FAIL %s" % t.__name__, flush=True)
