@@ -5,7 +5,6 @@
  * from the corpus itself; the word vocabulary is cut to the model's vocabulary size unless
  * --word-vocab says otherwise, so the word level competes at WordPiece's budget. Subword counts
  * are of the text alone: no [CLS]/[SEP], no truncation. */
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -17,6 +16,7 @@
 #include "tok.h"
 #include "tok_baseline.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 enum { STRAT_CHAR, STRAT_WORD, STRAT_SUBWORD, N_STRAT };
 static const char *const STRAT_NAME[N_STRAT] = {"character", "word", "subword"};
@@ -34,9 +34,7 @@ typedef struct {
     long long tokens, oov, lines_oov, words, words_split;
 } stats;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char usage_text[] =
             "usage: zembed compare-tokenizers --model DIR [--train FILE] [--word-vocab N]\n"
             "                                 [--char-vocab N] [--format json|table] < corpus\n"
             "\n"
@@ -57,8 +55,7 @@ static void usage(FILE *f)
             "\n"
             "Lines that are not valid UTF-8 are skipped with a message on stderr (exit status 1).\n"
             "With --train both files are streamed; without it the corpus is held in memory (it is\n"
-            "read twice: to learn the vocabularies, then to count).\n");
-}
+            "read twice: to learn the vocabularies, then to count).\n";
 
 static void lines_free(lines *l)
 {
@@ -263,19 +260,18 @@ int cli_compare_tokenizers(int argc, char **argv)
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"train", required_argument, 0, 't'},
         {"word-vocab", required_argument, 0, 'w'}, {"char-vocab", required_argument, 0, 'c'},
-        {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"format", required_argument, 0, 'f'}, ZB_OPT_STD};
     const char *model = NULL, *train_file = NULL, *format = "json";
-    int word_vocab = -1, char_vocab = 0, o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int word_vocab = -1, char_vocab = 0, o, exit_status;
+    zb_opt p = {.prog = "zembed compare-tokenizers", .usage = usage_text, .longopts = longopts};
+    while ((o = zb_opt_next(&p, argc, argv, &exit_status)) != -1) {
         switch (o) {
         case 'm': model = optarg; break;
         case 't': train_file = optarg; break;
         case 'w': if (parse_count("--word-vocab", optarg, &word_vocab)) return 2; break;
         case 'c': if (parse_count("--char-vocab", optarg, &char_vocab)) return 2; break;
         case 'f': format = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return exit_status;
         }
     }
     if (optind < argc) {
@@ -283,8 +279,7 @@ int cli_compare_tokenizers(int argc, char **argv)
         return 2;
     }
     if (!model) {
-        fprintf(stderr, "zembed compare-tokenizers: --model DIR is required\n");
-        usage(stderr);
+        fprintf(stderr, "zembed compare-tokenizers: --model DIR is required (zembed compare-tokenizers --help)\n");
         return 2;
     }
     if (strcmp(format, "json") && strcmp(format, "table")) {

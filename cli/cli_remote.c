@@ -16,12 +16,15 @@
 #include "svc.h"
 #include "wire.h"
 #include "zb_args.h"
+#include "zb_input.h"
+#include "zb_opt.h"
 
 static const char usage_text[] =
-    "usage: zembed embed|tokenize|similarity|info --endpoint E [options] < lines.txt\n"
+    "usage: zembed embed|tokenize|similarity|info --endpoint E [options] [FILE...]\n"
     "\n"
     "Talks to a running pipeline (bin/gateway + workers; `make run`). E defaults to $ZEMBED_ENDPOINT,\n"
-    "else tcp://127.0.0.1:5555. One JSON object per input line on stdout, as the local commands:\n"
+    "else tcp://127.0.0.1:5555. Reads the FILEs in order (\"-\" is stdin), else stdin; one JSON\n"
+    "object per input line on stdout, as the local commands:\n"
     "  embed       {\"embedding\":[...]}  (--output tokens|input: {\"tokens\":[...],\"token_embeddings\":[[...]]})\n"
     "  tokenize    {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...],\"offsets\":[...]}\n"
     "  similarity  lines \"text A<TAB>text B\" -> {\"similarity\":x}\n"
@@ -50,9 +53,13 @@ typedef struct {
 } conn;
 
 typedef struct {
-    const char *cmd;
+    const char *cmd;            /* embed, tokenize, similarity or info */
+    const char *endpoint;
+    int timeout_ms;
     int batch, truncate, left, normalize, dimensions, dtype, output, special, tokens, input_space;
     int max_length;
+    char **files;               /* input files (argv's positional arguments); none: stdin */
+    int n_files;
 } ropts;
 
 enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
@@ -477,122 +484,160 @@ static int model_max_length(conn *c)
 
 /* ---- flags ----------------------------------------------------------------------------------- */
 
+/* Does argv name flag (exactly, or as "--flag=value")? The command table decides local vs remote
+ * before getopt runs. */
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    size_t n = strlen(flag);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strncmp(argv[i], flag, n) && (argv[i][n] == 0 || argv[i][n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 int cli_wants_remote(int argc, char **argv)
 {
-    int model = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--endpoint"))
-            return 1;
-        if (!strcmp(argv[i], "--model"))
-            model = 1;
-    }
+    if (has_flag(argc, argv, "--endpoint"))
+        return 1;
     const char *env = getenv("ZEMBED_ENDPOINT");
-    return !model && env && *env;
+    return !has_flag(argc, argv, "--model") && env && *env;
 }
 
-static int int_arg(const char *cmd, const char *flag, const char *v, int lo, int hi, int *out)
+int cli_refuse_model(const char *cmd, const char *local_alt, int argc, char **argv)
 {
-    char who[64];
-    snprintf(who, sizeof who, "zembed %s", cmd);
-    return zb_parse_int(who, flag, v, lo, hi, out);
+    if (!has_flag(argc, argv, "--model"))
+        return 0;
+    if (local_alt)
+        fprintf(stderr, "zembed %s: there is no local %s: `zembed %s --model DIR` does this work in this "
+                "process; `zembed %s --endpoint E` asks a running pipeline\n", cmd, cmd, local_alt, cmd);
+    else
+        fprintf(stderr, "zembed %s: asks a running pipeline (--endpoint E or $ZEMBED_ENDPOINT) and has "
+                "no --model; `make run` or deploy/zembed-up starts one\n", cmd);
+    return 1;
 }
 
-static int pick(const char *cmd, const char *flag, const char *v, const char *const *names, int *out)
-{
-    for (int i = 0; v && names[i]; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return 0;
-        }
-    fprintf(stderr, "zembed %s: %s: unknown value '%s'\n", cmd, flag, v ? v : "");
-    return -1;
-}
+enum {
+    O_ENDPOINT = 0x100, O_TIMEOUT, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
+    O_DIMS, O_DTYPE, O_NO_SPECIAL, O_TOKENS, O_SPACE,
+};
 
-int cli_remote(const char *cmd, int argc, char **argv)
+/* Which commands take a flag: a bit per command. */
+enum { C_EMBED = 1, C_TOK = 2, C_SIM = 4, C_INFO = 8, C_ALL = 15 };
+
+static const struct { struct option o; int cmds; } remote_flags[] = {
+    {{"endpoint", required_argument, NULL, O_ENDPOINT}, C_ALL},
+    {{"timeout-ms", required_argument, NULL, O_TIMEOUT}, C_ALL},
+    {{"batch", required_argument, NULL, O_BATCH}, C_EMBED | C_TOK | C_SIM},
+    {{"no-truncate", no_argument, NULL, O_NO_TRUNC}, C_EMBED | C_TOK | C_SIM},
+    {{"truncation-side", required_argument, NULL, O_SIDE}, C_EMBED | C_TOK | C_SIM},
+    {{"max-length", required_argument, NULL, O_MAXLEN}, C_EMBED | C_TOK | C_SIM},
+    {{"output", required_argument, NULL, O_OUTPUT}, C_EMBED},
+    {{"normalize", no_argument, NULL, O_NORM}, C_EMBED},
+    {{"no-normalize", no_argument, NULL, O_NO_NORM}, C_EMBED},
+    {{"dimensions", required_argument, NULL, O_DIMS}, C_EMBED},
+    {{"dtype", required_argument, NULL, O_DTYPE}, C_EMBED},
+    {{"no-special-tokens", no_argument, NULL, O_NO_SPECIAL}, C_TOK},
+    {{"tokens", no_argument, NULL, O_TOKENS}, C_SIM},
+    {{"space", required_argument, NULL, O_SPACE}, C_SIM},
+};
+enum { N_REMOTE_FLAGS = sizeof remote_flags / sizeof remote_flags[0] };
+
+/* parse: argv -> o. ZB_OPT_RUN to go on, else the exit status (--help, --version: 0). */
+static int parse_remote(int argc, char **argv, ropts *o)
 {
     static const char *const outputs[] = {"sentence", "tokens", "input", NULL};
     static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
     static const char *const sides[] = {"right", "left", NULL};
     static const char *const spaces[] = {"output", "input", NULL};
-    ropts o = {.cmd = cmd, .batch = 32, .truncate = 1, .normalize = -1, .special = 1};
-    const char *endpoint = getenv("ZEMBED_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = SVC_DEFAULT_ENDPOINT;
-    int timeout_ms = 30000, bad = 0;
-    int is_embed = !strcmp(cmd, "embed"), is_tok = !strcmp(cmd, "tokenize"),
-        is_sim = !strcmp(cmd, "similarity"), is_info = !strcmp(cmd, "info");
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (!strcmp(f, "--endpoint") && v) { endpoint = v; i++; }
-        else if (!strcmp(f, "--timeout-ms")) { bad = int_arg(cmd, f, v, 1, 86400000, &timeout_ms); i++; }
-        else if (!strcmp(f, "--batch")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.batch); i++; }
-        else if (!strcmp(f, "--no-truncate")) o.truncate = 0;
-        else if (!strcmp(f, "--truncation-side")) { bad = pick(cmd, f, v, sides, &o.left); i++; }
-        else if (!strcmp(f, "--max-length") && !is_info) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.max_length); i++; }
-        else if (is_embed && !strcmp(f, "--output")) { bad = pick(cmd, f, v, outputs, &o.output); i++; }
-        else if (is_embed && !strcmp(f, "--normalize")) o.normalize = 1;
-        else if (is_embed && !strcmp(f, "--no-normalize")) o.normalize = 0;
-        else if (is_embed && !strcmp(f, "--dimensions")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.dimensions); i++; }
-        else if (is_embed && !strcmp(f, "--dtype")) { bad = pick(cmd, f, v, dtypes, &o.dtype); i++; }
-        else if (is_tok && !strcmp(f, "--no-special-tokens")) o.special = 0;
-        else if (is_sim && !strcmp(f, "--tokens")) o.tokens = 1;
-        else if (is_sim && !strcmp(f, "--space")) { bad = pick(cmd, f, v, spaces, &o.input_space); i++; }
-        else {
-            fprintf(stderr, "zembed %s: %s is not an option of the remote command%s\n%s", cmd, f,
-                    !strcmp(f, "--model") ? " (give either --model for local work or --endpoint)" : "",
-                    usage_text);
-            return 2;
+    const char *cmd = o->cmd;
+    int bit = !strcmp(cmd, "embed") ? C_EMBED : !strcmp(cmd, "tokenize") ? C_TOK
+              : !strcmp(cmd, "similarity") ? C_SIM : C_INFO;
+    struct option longopts[N_REMOTE_FLAGS + 3];
+    const struct option std[] = {ZB_OPT_STD};
+    int n = 0;
+    for (int i = 0; i < N_REMOTE_FLAGS; i++)
+        if (remote_flags[i].cmds & bit)
+            longopts[n++] = remote_flags[i].o;
+    memcpy(longopts + n, std, sizeof std);
+    char prog[64];
+    snprintf(prog, sizeof prog, "zembed %s", cmd);
+    zb_opt p = {.prog = prog, .usage = usage_text, .longopts = longopts};
+    int c, status, bad = 0;
+    while (!bad && (c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        switch (c) {
+        case O_ENDPOINT: o->endpoint = optarg; break;
+        case O_TIMEOUT: bad = zb_parse_int(prog, "--timeout-ms", optarg, 1, 86400000, &o->timeout_ms); break;
+        case O_BATCH: bad = zb_parse_int(prog, "--batch", optarg, 1, 1 << 20, &o->batch); break;
+        case O_NO_TRUNC: o->truncate = 0; break;
+        case O_SIDE: bad = zb_opt_choice(prog, "--truncation-side", optarg, sides, &o->left); break;
+        case O_MAXLEN: bad = zb_parse_int(prog, "--max-length", optarg, 1, 1 << 20, &o->max_length); break;
+        case O_OUTPUT: bad = zb_opt_choice(prog, "--output", optarg, outputs, &o->output); break;
+        case O_NORM: o->normalize = 1; break;
+        case O_NO_NORM: o->normalize = 0; break;
+        case O_DIMS: bad = zb_parse_int(prog, "--dimensions", optarg, 1, 1 << 20, &o->dimensions); break;
+        case O_DTYPE: bad = zb_opt_choice(prog, "--dtype", optarg, dtypes, &o->dtype); break;
+        case O_NO_SPECIAL: o->special = 0; break;
+        case O_TOKENS: o->tokens = 1; break;
+        case O_SPACE: bad = zb_opt_choice(prog, "--space", optarg, spaces, &o->input_space); break;
+        default: return status;
         }
     }
     if (bad)
         return 2;
-    if ((o.dimensions || o.dtype) && o.output != OUT_SENTENCE) {
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (bit == C_INFO && o->n_files) {
+        fprintf(stderr, "zembed info: takes no input, not '%s'\n", o->files[0]);
+        return 2;
+    }
+    if ((o->dimensions || o->dtype) && o->output != OUT_SENTENCE) {
         fprintf(stderr, "zembed %s: --dimensions and --dtype apply to sentence embeddings only\n", cmd);
         return 2;
     }
-    if (o.input_space && !o.tokens) {
+    if (o->input_space && !o->tokens) {
         fprintf(stderr, "zembed similarity: --space needs --tokens\n");
         return 2;
     }
-    conn c = {0};
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    return ZB_OPT_RUN;
+}
+
+/* run: the lines of the input files (or stdin), batch by batch. */
+static int run_lines(conn *c, ropts *o)
+{
+    zb_err err;
+    zb_input *in = zb_input_open(o->files, o->n_files, 0, &err);
+    if (!in) {
+        fprintf(stderr, "zembed %s: %s\n", o->cmd, err.msg);
         return 2;
     }
-    if (is_tok && !o.truncate && !o.max_length) {
-        /* the protocol's tokenize without truncation has no limit; the local command's limit is
-         * the model's max length, so ask for it */
-        if ((o.max_length = model_max_length(&c)) < 0) {
-            conn_close(&c);
-            return 2;
-        }
-    }
-    if (!strcmp(cmd, "info")) {
-        int rc = run_info(&c, 1);
-        conn_close(&c);
-        return rc;
-    }
-    int batch = o.tokens ? 1 : o.batch;      /* token-by-token similarity: one pair per request */
+    int batch = o->tokens ? 1 : o->batch;      /* token-by-token similarity: one pair per request */
     char **lines = calloc(batch, sizeof *lines);
-    int n = 0, line_no = 0, status = 0, nul = 0;
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while (lines && status < 2) {
-        len = getline(&buf, &cap, stdin);
-        if (len >= 0) {
-            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+    int n = 0, line_no = 0, status = 0, nul = 0, more = 1;
+    char *buf;
+    size_t len;
+    while (lines && status < 2 && more) {
+        more = zb_input_line(in, &buf, &len, NULL, &err);
+        if (more < 0) {
+            fprintf(stderr, "zembed %s: %s\n", o->cmd, err.msg);
+            status = 2;
+            break;
+        }
+        if (more) {
+            while (len > 0 && buf[len - 1] == '\r')
                 buf[--len] = 0;
             nul = memchr(buf, 0, len) != NULL;  /* C strings cannot carry it: the line is bad */
-            if (!nul)
-                lines[n++] = strdup(buf);
+            if (!nul && !(lines[n] = strdup(buf))) {
+                fprintf(stderr, "zembed %s: out of memory\n", o->cmd);
+                status = 2;
+                break;
+            }
+            n += !nul;
         }
-        if (n && (n == batch || len < 0 || nul)) {
-            int r = run_batch(&c, &o, lines, n, line_no + 1);
+        if (n && (n == batch || !more || nul)) {
+            int r = run_batch(c, o, lines, n, line_no + 1);
             status = r > status ? r : status;
             line_no += n;
             for (int i = 0; i < n; i++)
@@ -604,15 +649,39 @@ int cli_remote(const char *cmd, int argc, char **argv)
             status = status > 1 ? status : 1;
             nul = 0;
         }
-        if (len < 0)
-            break;
     }
     for (int i = 0; i < n; i++)
         free(lines[i]);
     free(lines);
-    free(buf);
-    conn_close(&c);
+    zb_input_destroy(&in);
     return status;
+}
+
+int cli_remote(int argc, char **argv)
+{
+    ropts o = {.cmd = argv[0], .batch = 32, .truncate = 1, .normalize = -1, .special = 1,
+               .timeout_ms = 30000, .endpoint = getenv("ZEMBED_ENDPOINT")};
+    if (!o.endpoint || !*o.endpoint)
+        o.endpoint = SVC_DEFAULT_ENDPOINT;
+    int rc = parse_remote(argc, argv, &o);
+    if (rc != ZB_OPT_RUN)
+        return rc;
+    conn c = {0};
+    if (conn_open(&c, o.endpoint, o.timeout_ms)) {
+        conn_close(&c);
+        return 2;
+    }
+    if (!strcmp(o.cmd, "tokenize") && !o.truncate && !o.max_length) {
+        /* the protocol's tokenize without truncation has no limit; the local command's limit is
+         * the model's max length, so ask for it */
+        if ((o.max_length = model_max_length(&c)) < 0) {
+            conn_close(&c);
+            return 2;
+        }
+    }
+    rc = !strcmp(o.cmd, "info") ? run_info(&c, 1) : run_lines(&c, &o);
+    conn_close(&c);
+    return rc;
 }
 
 /* ---- numbers for other commands (similarity --level, eval sts) ------------------------------- */

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include <zmq.h>
 #include "wire.h"
 #include "zb_err.h"
 
 #define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define SVC_LINGER_MS 200
-#define SVC_ZEMBED_VERSION "0.1.0"
 /* Tokens per stage job a worker takes by default (--max-job-tokens): twice what the gateway's default
  * limits can produce (256 texts x 512 tokens), so a forged job cannot make a worker allocate hidden
  * states for millions of tokens. */
@@ -85,13 +85,6 @@ int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);
 int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply);
 int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg);
 
-/* What config.json of a model folder says about it: a display name and whether it is a generated
- * demo model ("zembed_random_weights": true). */
-typedef struct {
-    char name[96];
-    int demo;
-} svc_model_meta;
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 
 /* Flags every worker takes. */
 typedef struct {
@@ -100,15 +93,20 @@ typedef struct {
     char in_buf[256], out_buf[256], sink_buf[256];
 } svc_worker_args;
 
+/* A stage's own flag (each takes a value): an int in [lo, hi] into *val; or, with str, the string
+ * into *str; or, with choices (NULL-terminated names), the index of the name given into *val. */
 typedef struct {
-    const char *name;
+    const char *name;       /* "--max-batch-tokens" */
     int *val;
     int lo, hi;
+    const char **str;
+    const char *const *choices;
 } svc_int_flag;
 
-/* Parses --model --gateway --in --out --sink --threads plus extra int flags (NULL-name terminated);
- * fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
- * Returns 0 to run, 1 after --help (printed usage), 2 on a usage error (printed). */
+/* Parses --model --gateway --in --out --sink --threads plus the stage's own flags (NULL-name
+ * terminated, at most 16) with zb_opt (common/zb_opt.h: getopt_long, --help, --version, "did you
+ * mean"); fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
+ * Returns 0 to run, 1 after --help / --version (printed), 2 on a usage error (printed). */
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
                           svc_worker_args *a, const svc_int_flag *extra);
 

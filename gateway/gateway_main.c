@@ -14,6 +14,7 @@
 #include "svc.h"
 #include "wire.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static const char usage[] =
     "usage: gateway [--endpoint tcp://127.0.0.1:5555] [--ingest E] [--results E] [--tok E]\n"
@@ -360,11 +361,11 @@ static void serve(gw *g)
 
 /* ---- setup --------------------------------------------------------------------------------- */
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
-{
-    return zb_parse_int("gateway", flag, v, lo, hi, out) ? 2 : 0;
-}
+enum { G_EP = 0x100, G_STAGE_HOST = G_EP + 9, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS, G_MAX_TEXT_BYTES,
+       G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES };
 
+/* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
+ * --help / --version, 2 on a usage error (printed). */
 static int parse_args(int argc, char **argv, gw_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -376,34 +377,47 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->max_stage_bytes = (int)SVC_MAX_STAGE_MSG;
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 1;
+    /* integer flags: name, destination, range */
+    const struct { int opt; const char *name; int *dst, lo, hi; } ints[] = {
+        {G_TIMEOUT, "timeout-ms", &a->timeout_ms, 1, 3600000},
+        {G_MAX_IN_FLIGHT, "max-in-flight", &a->max_in_flight, 1, 1 << 20},
+        {G_MAX_TEXTS, "max-texts", &a->max_texts, 1, 1 << 20},
+        {G_MAX_TEXT_BYTES, "max-text-bytes", &a->max_text_bytes, 1, 1 << 30},
+        {G_MAX_MSG_BYTES, "max-msg-bytes", &a->max_msg_bytes, 64, 1 << 30},
+        {G_MAX_STAGE_BYTES, "max-stage-bytes", &a->max_stage_bytes, 4096, 1 << 30},
+    };
+    enum { N_INTS = sizeof ints / sizeof ints[0] };
+    struct option longopts[9 + 1 + N_INTS + 3];
+    int n = 0;
+    for (int k = 0; k < 9; k++)
+        longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
+    longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
+    for (int k = 0; k < N_INTS; k++)
+        longopts[n++] = (struct option){ints[k].name, required_argument, NULL, ints[k].opt};
+    const struct option std[] = {ZB_OPT_STD};
+    memcpy(longopts + n, std, sizeof std);
+    zb_opt p = {.prog = "gateway", .usage = usage, .longopts = longopts};
+    int c, status;
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        if (c == ZB_OPT_EXIT)
+            return status == 0 ? 1 : 2;
+        if (c >= G_EP && c < G_EP + 9) {
+            a->ep[c - G_EP] = optarg;
+        } else if (c == G_STAGE_HOST) {
+            a->stage_host = optarg;
+        } else {
+            int k = 0;
+            while (ints[k].opt != c)
+                k++;
+            char flag[32];
+            snprintf(flag, sizeof flag, "--%s", ints[k].name);
+            if (zb_parse_int("gateway", flag, optarg, ints[k].lo, ints[k].hi, ints[k].dst))
+                return 2;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "gateway: unknown flag or missing value: %s\n%s", f, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int k, rc = 0;
-        for (k = 0; k < 9 && strcmp(f, eps[k].flag); k++)
-            ;
-        if (k < 9) a->ep[k] = v;
-        else if (!strcmp(f, "--stage-host")) a->stage_host = v;
-        else if (!strcmp(f, "--timeout-ms")) rc = parse_int(f, v, 1, 3600000, &a->timeout_ms);
-        else if (!strcmp(f, "--max-in-flight")) rc = parse_int(f, v, 1, 1 << 20, &a->max_in_flight);
-        else if (!strcmp(f, "--max-texts")) rc = parse_int(f, v, 1, 1 << 20, &a->max_texts);
-        else if (!strcmp(f, "--max-text-bytes")) rc = parse_int(f, v, 1, 1 << 30, &a->max_text_bytes);
-        else if (!strcmp(f, "--max-msg-bytes")) rc = parse_int(f, v, 64, 1 << 30, &a->max_msg_bytes);
-        else if (!strcmp(f, "--max-stage-bytes")) rc = parse_int(f, v, 4096, 1 << 30, &a->max_stage_bytes);
-        else {
-            fprintf(stderr, "gateway: unknown flag: %s\n%s", f, usage);
-            return 2;
-        }
-        if (rc)
-            return rc;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gateway: unexpected argument '%s' (gateway --help lists the flags)\n", argv[optind]);
+        return 2;
     }
     for (int k = 1; k < 9; k++) {
         if (a->ep[k])
