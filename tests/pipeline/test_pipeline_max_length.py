@@ -53,6 +53,8 @@ def test_tokenize_counts_and_cuts_at_the_settled_length():
     check(r["ok"] and r["tokens"][0] > 100, r)             # counting: no limit
     r = C.call({"op": "tokenize", "texts": [LONG], "truncate": True, "count_only": True})
     check(r["ok"] and r["tokens"] == [32], r)
+    rc, lines, stderr = run_cli(["tokenize", "--model", MODEL], LONG + "\n")   # truncates by default
+    check(rc == 0 and len(lines[0]["input_ids"]) == 32, (rc, stderr, lines and len(lines[0]["input_ids"])))
 
 
 def test_limits_beyond_the_positions_are_refused():
