@@ -416,14 +416,15 @@ int main(int argc, char **argv)
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
      * frames between our own stages may be large (token states) but not unbounded. Clients get
      * deep queues: replies wait there for slow readers rather than being lost. */
-    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
+    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes},
+                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
                 stage_out = {.sndhwm = 2, .immediate = 1},
                 stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
                 sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes},
                 control = {.rcvhwm = 10000, .max_msg = 64 << 10};
     zb_err err;
     void *socks[N_EP] = {0};
-    const svc_sockopt *opts[N_EP] = {&client, &client, &results, &stage_out, &stage_in, &stage_out,
+    const svc_sockopt *opts[N_EP] = {&client, &ingest, &results, &stage_out, &stage_in, &stage_out,
                                      &stage_in, &stage_out, &sink, &control};
     const int types[N_EP] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
                              ZMQ_PUSH, ZMQ_PULL, ZMQ_PULL};
