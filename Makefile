@@ -13,7 +13,7 @@
 # so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
 # enc_, pool_, wire_, zb_ ...), because objects share one folder.
 
-MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway viz cli fuzz
+MODULES  := common tokenizer_svc encoder_svc pooler_svc model gateway viz cli fuzz
 BUILD    ?= release
 CC       ?= cc
 

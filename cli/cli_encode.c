@@ -24,6 +24,7 @@
 #include "zb_input.h"
 #include "zb_opt.h"
 #include "zb_progress.h"
+#include "zm.h"
 
 #define MAX_LINE (1 << 20)        /* bytes of one input line */
 #define WINDOW_LINES 4096
@@ -72,9 +73,10 @@ static const char usage_text[] =
 typedef enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT } out_mode;
 
 typedef struct {
-    tok_tokenizer *tok;
+    zm_model *zm;           /* the model folder, settled (max_length, pooling, normalize) */
+    const tok_tokenizer *tok;
     tok_options topt;
-    enc_model *model;
+    const enc_model *model;
     enc_runner *runner;
     pool_config pc;
     out_mode mode;
@@ -440,43 +442,23 @@ static int load(const encode_opts *o, ctx *c)
     c->npy = o->npy;
     c->quiet = o->quiet;
     enc_set_threads(o->threads);
-    if (!(c->model = enc_model_load(o->model, &e)) || !(c->tok = tok_load(o->model, &e)) ||
-        pool_config_load(o->model, enc_model_config(c->model)->hidden, &c->pc, &e)) {
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.max_length = o->max_len;
+    zo.no_truncate = o->no_trunc;
+    zo.batch_tokens = o->batch_tokens;
+    zo.pooling = o->pooling;
+    zo.normalize = o->normalize ? 1 : -1;
+    if (!(c->zm = zm_open(o->model, &zo, &e))) {
         fprintf(stderr, "zembed encode: cannot load the model: %s\n", e.msg);
         return 2;
     }
-    const enc_config *cfg = enc_model_config(c->model);
-    c->hidden = cfg->hidden;
-    if (tok_vocab_size(c->tok) > cfg->vocab_size) {
-        fprintf(stderr, "zembed encode: %s: the tokenizer has %d tokens but config.json vocab_size is %d\n",
-                o->model, tok_vocab_size(c->tok), cfg->vocab_size);
-        return 2;
-    }
-    tok_options_default(c->tok, &c->topt);
-    if (o->max_len)
-        c->topt.max_length = o->max_len;
-    else if (c->topt.max_length > cfg->max_position)
-        c->topt.max_length = cfg->max_position;   /* e.g. a tokenizer saying 512 on a 256-position model */
-    if (c->topt.max_length > cfg->max_position) {
-        fprintf(stderr, "zembed encode: --max-length %d is more than the model's max_position_embeddings %d\n",
-                c->topt.max_length, cfg->max_position);
-        return 2;
-    }
-    if (o->no_trunc)
-        c->topt.truncate = 0;
-    if (o->batch_tokens < c->topt.max_length) {
-        fprintf(stderr, "zembed encode: --batch-tokens %d is less than max-length %d: a long line would not fit\n",
-                o->batch_tokens, c->topt.max_length);
-        return 2;
-    }
-    if (o->pooling >= 0)
-        pool_config_set_mode(&c->pc, (pool_mode)o->pooling);
-    if (o->normalize)
-        c->pc.normalize = 1;
-    if (!(c->runner = enc_runner_new(c->model, o->batch_tokens, &e))) {
-        fprintf(stderr, "zembed encode: %s\n", e.msg);
-        return 2;
-    }
+    c->tok = zm_tokenizer(c->zm);
+    c->model = zm_weights(c->zm);
+    c->runner = zm_runner(c->zm);
+    c->pc = *zm_pooling(c->zm);
+    c->hidden = zm_info_get(c->zm)->hidden;
+    zm_tok_options(c->zm, &c->topt);
     if (!(c->in = zb_input_open(o->files, o->n_files, MAX_LINE, &e))) {
         fprintf(stderr, "zembed encode: %s\n", e.msg);
         return 2;
@@ -496,8 +478,6 @@ int cli_encode(int argc, char **argv)
         status = run(&c);
     zb_input_destroy(&c.in);
     cli_npy_free(&c.npy_out);
-    enc_runner_free(c.runner);
-    tok_free(c.tok);
-    enc_model_free(c.model);
+    zm_close(&c.zm);
     return status;
 }

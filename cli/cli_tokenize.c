@@ -13,6 +13,7 @@
 #include "zb_args.h"
 #include "zb_input.h"
 #include "zb_opt.h"
+#include "zm.h"
 
 static const char usage_text[] =
         "usage: zembed tokenize --model DIR [options] [FILE...]\n"
@@ -30,7 +31,8 @@ static const char usage_text[] =
         "  --model DIR             model folder: tokenizer.json, or vocab.txt + tokenizer_config.json\n"
         "  --max-length N          at most N tokens, special tokens included (default: the model's:\n"
         "                          sentence_bert_config.json max_seq_length, else tokenizer.json's\n"
-        "                          truncation, else tokenizer_config.json model_max_length, else 512)\n"
+        "                          truncation, else tokenizer_config.json model_max_length, else 512;\n"
+        "                          at most config.json's max_position_embeddings, as the pipeline)\n"
         "  --no-truncate           a line longer than max-length is an error (too_long) instead\n"
         "  --pairs                 each line holds two texts separated by the first TAB\n"
         "  --truncation S          longest_first (default), only_first or only_second\n"
@@ -205,19 +207,25 @@ int cli_tokenize(int argc, char **argv)
     /* load */
     zb_err err;
     zb_clear(&err);
-    tok_tokenizer *t = tok_load(o.model, &err);
-    if (!t) {
+    /* the tokenizer part of the model handle: the default max_length is the pipeline's (capped at
+     * config.json's positions when there is one); an explicit one is taken as given */
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_TOKENIZER;
+    zm_model *zm = zm_open(o.model, &zo, &err);
+    if (!zm) {
         fprintf(stderr, "zembed tokenize: cannot load the model: %s\n", err.msg);
         return 2;
     }
+    const tok_tokenizer *t = zm_tokenizer(zm);
     zb_input *in = zb_input_open(o.files, o.n_files, 0, &err);
     if (!in) {
         fprintf(stderr, "zembed tokenize: %s\n", err.msg);
-        tok_free(t);
+        zm_close(&zm);
         return 2;
     }
     tok_options opt;
-    tok_options_default(t, &opt);
+    zm_tok_options(zm, &opt);
     if (o.max_len > 0) opt.max_length = o.max_len;
     if (o.no_trunc) opt.truncate = 0;
     if (o.no_special) opt.add_special_tokens = 0;
@@ -280,7 +288,7 @@ int cli_tokenize(int argc, char **argv)
     free(out.p);
     zb_input_destroy(&in);
     tok_encoding_free(&enc);
-    tok_free(t);
+    zm_close(&zm);
     if (werr) {
         fprintf(stderr, "zembed tokenize: writing the output failed\n");
         return 2;

@@ -1,7 +1,6 @@
 /* svc: shared process plumbing (see svc.h). */
 #include <assert.h>
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,8 +12,6 @@
 #include <zmq.h>
 
 #include "svc.h"
-#include "zb_file.h"
-#include "zb_json.h"
 #include "zb_args.h"
 #include "zb_opt.h"
 
@@ -243,36 +240,6 @@ int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, 
     int rc = svc_send_result(sink, j, &sb);
     msgpack_sbuffer_destroy(&sb);
     return rc;
-}
-
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
-{
-    char path[4096];
-    int rc = zb_path_join(path, sizeof path, dir, "config.json", err);
-    if (rc)
-        return rc;
-    json_t *root;
-    rc = zb_json_load_file(path, 1 << 20, 0, &root, err);
-    if (rc)
-        return rc;
-    out->demo = json_is_true(json_object_get(root, "zembed_random_weights"));
-    const char *nm = json_string_value(json_object_get(root, "_name_or_path"));
-    if (nm && *nm && !strchr(nm, '/')) {
-        snprintf(out->name, sizeof out->name, "%s", nm);
-    } else if (nm && *nm && nm[0] != '/' && nm[0] != '.') {
-        snprintf(out->name, sizeof out->name, "%s", nm);        /* a hub id: org/name */
-    } else {
-        /* the folder's own name, without trailing slashes */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s", dir);
-        size_t l = strlen(tmp);
-        while (l > 1 && tmp[l - 1] == '/')
-            tmp[--l] = 0;
-        const char *slash = strrchr(tmp, '/');
-        snprintf(out->name, sizeof out->name, "%.95s", slash ? slash + 1 : tmp);
-    }
-    json_decref(root);
-    return ZB_OK;
 }
 
 /* One extra flag's value into its destination: an int in [lo, hi], a string, or a choice. */

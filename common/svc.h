@@ -87,13 +87,6 @@ int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);
 int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply);
 int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg);
 
-/* What config.json of a model folder says about it: a display name and whether it is a generated
- * demo model ("zembed_random_weights": true). */
-typedef struct {
-    char name[96];
-    int demo;
-} svc_model_meta;
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 
 /* Flags every worker takes. */
 typedef struct {

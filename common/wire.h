@@ -3,8 +3,8 @@
  * Three kinds of message:
  * - requests from clients (wire_req): parsed and validated here, by the gateway and again by the
  *   tokenizer worker, with the same code;
- * - replies to clients: a head (v, id, op, ok [, demo_model]) written by wire_reply_head, then the
- *   op's fields; errors by wire_reply_error;
+ * - replies to clients: a head (v, id, op, ok [, demo_model]) written by wire_reply_begin, then the
+ *   op's fields, in a map that counts its own entries (wire_map_*); errors by wire_reply_error;
  * - jobs between stages (wire_job): what later stages need, packed and unpacked here only.
  *
  * Everything received is untrusted: wire_check walks a frame before msgpack-c unpacks it, so a

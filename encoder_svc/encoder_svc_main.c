@@ -15,6 +15,7 @@
 #include "enc_embed.h"
 #include "svc.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
@@ -35,10 +36,11 @@ static const char usage[] =
 
 typedef struct {
     void *ctx, *in, *out, *sink;
-    enc_model *model;
+    zm_model *zm;           /* config and weights; no tokenizer, no pooling */
+    const enc_model *model;
     const enc_config *cfg;
     enc_runner *runner;
-    svc_model_meta meta;
+    const zm_info *info;
     svc_worker_args args;
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
@@ -184,6 +186,7 @@ static int take(esvc *s, wire_job *job)
     }
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
+    int op = rc ? -1 : (int)job->op;    /* echoed in the error reply when it could be read */
     zmq_msg_close(&m);
     if (!rc)
         rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
@@ -194,7 +197,7 @@ static int take(esvc *s, wire_job *job)
     if (!rc)
         return 1;
     if (job->j)
-        svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
+        svc_send_error(s->sink, job->j, &job->id, op, rc, err.msg);
     svc_refused(job->j, err.msg);
     wire_job_free(job);
     return -1;
@@ -258,20 +261,20 @@ int main(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    if (!(s.model = enc_model_load(s.args.model, &err)) ||
-        svc_model_meta_load(s.args.model, &s.meta, &err)) {
-        svc_log("cannot load the model: %s", err.msg);
-        enc_model_free(s.model);
-        return 2;
-    }
-    s.cfg = enc_model_config(s.model);
-    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
-    if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
-        svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
-        enc_model_free(s.model);
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_WEIGHTS;
+    zo.batch_tokens = s.budget;
+    if (!(s.zm = zm_open(s.args.model, &zo, &err))) {
+        svc_log("cannot load the model (--max-batch-tokens %d): %s", s.budget, err.msg);
         return 2;
     }
+    s.model = zm_weights(s.zm);
+    s.cfg = zm_config(s.zm);
+    s.runner = zm_runner(s.zm);
+    s.info = zm_info_get(s.zm);
+    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
@@ -285,7 +288,7 @@ int main(int argc, char **argv)
         rc = 2;
     } else {
         svc_log("model %s%s (%s, %d layers, hidden %d), in %s, out %s, sink %s, budget %d tokens",
-                s.meta.name, s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                s.info->name, s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
                 s.budget);
         serve(&s);
@@ -297,7 +300,6 @@ int main(int argc, char **argv)
     if (s.out) zmq_close(s.out);
     if (s.sink) zmq_close(s.sink);
     zmq_ctx_term(s.ctx);
-    enc_runner_free(s.runner);
-    enc_model_free(s.model);
+    zm_close(&s.zm);
     return rc;
 }

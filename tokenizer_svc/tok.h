@@ -38,7 +38,7 @@ typedef struct tok_tokenizer tok_tokenizer;
 typedef enum { TOK_LONGEST_FIRST, TOK_ONLY_FIRST, TOK_ONLY_SECOND } tok_trunc_strategy;
 typedef enum { TOK_RIGHT, TOK_LEFT } tok_direction;
 
-typedef struct {
+typedef struct tok_options {
     int add_special_tokens;          /* 1: [CLS] A [SEP] (B [SEP]); default 1 */
     int truncate;                    /* 1: cut to max_length; 0: longer input is ZB_ETOOLONG */
     int max_length;                  /* total tokens incl. specials; default: the model's */

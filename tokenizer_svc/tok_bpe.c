@@ -177,9 +177,9 @@ static long initial_symbols(const tok_bpe *m, bpe_work *b, const char *s, size_t
         } else {
             size_t pl = !first && m->prefix ? m->prefix_len : 0, sl = last && m->suffix ? m->suffix_len : 0;
             if (pl + kl + sl <= sizeof buf) {
-                memcpy(buf, m->prefix, pl);
+                if (pl) memcpy(buf, m->prefix, pl);
                 memcpy(buf + pl, s + i, kl);
-                memcpy(buf + pl + kl, m->suffix, sl);
+                if (sl) memcpy(buf + pl + kl, m->suffix, sl);
                 key = buf;
                 kl = pl + kl + sl;
                 id = tok_strmap_get(m->vocab, key, kl);

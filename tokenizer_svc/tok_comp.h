@@ -69,7 +69,7 @@ typedef struct {
     tok_pieces sp;               /* match spans of one piece (id = is_match) */
     tok_pieces r, nr;            /* pieces around raw / normalized added tokens */
     uint32_t  *cps, *cpo;        /* a piece as code points and their alignments (normalizers) */
-    size_t     cps_cap;
+    size_t     cps_cap, cpo_cap;
     void      *bpe;              /* the BPE model's word cache and merge heap (tok_bpe.c) */
 } tok_pwork;
 
@@ -168,6 +168,8 @@ typedef struct {
 } tok_decoder;
 
 void tok_decoder_free(tok_decoder *d);
+/* tok_decode for the general pipeline (tok_decoders.c). */
+int tok_decode_gen(const tok_tokenizer *t, const int32_t *ids, int n, int skip_special, char **out, zb_err *err);
 
 /* ---- added tokens: a byte trie per kind (raw / normalized), leftmost-longest ------------------ */
 

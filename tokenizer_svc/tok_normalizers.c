@@ -4,8 +4,8 @@
  *
  *   BertNormalizer    tok_norm.c's, the same code as the BERT fast path
  *   NFD / NFKD        each char's decomposition, then canonical reordering (a stable sort by
- *                     combining class); a first char keeps its char's alignment, the others take
- *                     the alignment of the original char consumed last (HF's transform cursor)
+ *                     combining class); every char of a decomposition aligns to the char it came
+ *                     from (HF: the first keeps it, the others take the one consumed last)
  *   NFC / NFKC        the same, then canonical composition: a composite keeps its starter's
  *                     alignment, the absorbed mark's vanishes
  *   Lowercase         Rust char::to_lowercase per char (U+0130 -> "i" U+0307, both aligned to it)
@@ -35,12 +35,9 @@ void tok_normalizer_free(tok_normalizer *n)
 /* The string as code points with their alignments, in pw->cps / pw->cpo. */
 static long to_cps(tok_pwork *pw, const tok_pstr *in, size_t off, size_t len)
 {
-    if (tok_grow((void **)&pw->cps, &pw->cps_cap, len + 1, sizeof *pw->cps))
+    if (tok_grow((void **)&pw->cps, &pw->cps_cap, len + 1, sizeof *pw->cps) ||
+        tok_grow((void **)&pw->cpo, &pw->cpo_cap, len + 1, sizeof *pw->cpo))
         return ZB_ENOMEM;
-    size_t cap = pw->cps_cap;
-    if (tok_grow((void **)&pw->cpo, &cap, len + 1, sizeof *pw->cpo))
-        return ZB_ENOMEM;
-    pw->cps_cap = cap < pw->cps_cap ? cap : pw->cps_cap;
     size_t n = 0;
     for (size_t i = off; i < off + len;) {
         int l;
@@ -67,6 +64,8 @@ static int is_mark(uint32_t c)
     return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME;
 }
 
+#define FIRST 0x80000000u   /* during nf(): first char of its original char's decomposition */
+
 static unsigned ccc_of(uint32_t c) { return utf8proc_get_property((utf8proc_int32_t)c)->combining_class; }
 
 /* NF(K)D and NF(K)C. Runs of nonzero-class chars are sorted (insertion sort: runs are short, and
@@ -85,7 +84,6 @@ static int nf(int kind, tok_pwork *pw, const tok_pstr *in, size_t off, size_t le
     uint8_t *dk = malloc(cap);
     int rc = 0;
     if (!dc || !da || !dk) { rc = ZB_ENOMEM; goto done; }
-    uint32_t last_orig = n ? pw->cpo[0] : 0;
     for (long i = 0; i < n; i++) {
         utf8proc_int32_t d[32];
         int lbc = 0;
@@ -114,10 +112,33 @@ static int nf(int kind, tok_pwork *pw, const tok_pstr *in, size_t off, size_t le
                 }
             dc[j] = x;
             dk[j] = (uint8_t)cc;
-            da[j] = k == 0 ? pw->cpo[i] : last_orig;
+            da[j] = pw->cpo[i] | (k == 0 ? FIRST : 0);
             m++;
         }
-        last_orig = pw->cpo[i];
+    }
+    /* HF's alignments after reordering (its transform cursor): walking the result, a char that
+     * was first of its decomposition takes the next original char in input order, any other
+     * char the original consumed last. Without reordering this is each char's own. */
+    for (size_t r = 0; r < m;) {
+        if (!dk[r]) { da[r] &= ~FIRST; r++; continue; }
+        size_t e = r;
+        while (e < m && dk[e]) e++;
+        uint32_t prev = r ? da[r - 1] : da[r] & ~FIRST;
+        /* the originals of the first-chars, in input order = sorted by original index */
+        uint32_t cons[64];
+        size_t nc = 0;
+        for (size_t k = r; k < e && nc < 64; k++)
+            if (da[k] & FIRST) cons[nc++] = da[k] & ~FIRST;
+        for (size_t a = 1; a < nc; a++)
+            for (size_t b = a; b > 0 && cons[b - 1] > cons[b]; b--) {
+                uint32_t x = cons[b]; cons[b] = cons[b - 1]; cons[b - 1] = x;
+            }
+        size_t ci = 0;
+        for (size_t k = r; k < e; k++) {
+            if ((da[k] & FIRST) && ci < nc) prev = cons[ci++];
+            da[k] = prev;
+        }
+        r = e;
     }
     if (compose) {
         /* canonical composition: a char combines with the last starter unless blocked */

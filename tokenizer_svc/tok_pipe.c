@@ -15,7 +15,7 @@
 
 int tok_pstr_reserve(tok_pstr *s, size_t more)
 {
-    if (s->n + more <= s->cap)
+    if (s->n + more <= s->cap && s->b)
         return 0;
     size_t nc = s->cap ? s->cap : 256;
     while (nc < s->n + more)
@@ -314,7 +314,7 @@ static int wordpiece(const tok_tokenizer *t, const char *s, const uint32_t *o, s
             while (end > pos) {
                 size_t pl = pos ? t->prefix_len : 0;
                 if (pl + end - pos <= sizeof buf) {
-                    memcpy(buf, t->prefix, pl);
+                    if (pl) memcpy(buf, t->prefix, pl);
                     memcpy(buf + pl, s + pos, end - pos);
                     if ((id = tok_strmap_get(&t->vocab, buf, pl + end - pos)) >= 0)
                         break;
@@ -402,7 +402,7 @@ static int load_input(tok_work *w, tok_pstr *in, const char *s, size_t len, int 
     in->n = 0;
     size_t bad;
     if (!tok_utf8_check(s, len, &bad)) {
-        if (tok_pstr_reserve(in, len))
+        if (tok_pstr_reserve(in, len + 1))            /* + 1: never NULL, even for "" */
             return zb_fail(err, ZB_ENOMEM, "cannot allocate for a text of %zu bytes", len);
         memcpy(in->b, s, len);
         uint32_t cp = 0;
