@@ -111,6 +111,11 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
+        if (o->monitor && zmq_socket_monitor(s, o->monitor, ZMQ_EVENT_ALL) != 0) {
+            zb_fail(err, ZB_EIO, "monitoring %s: %s", endpoint, zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
     }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
@@ -299,6 +304,8 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         fprintf(stderr, "%s: --model DIR is required (%s --help lists the flags)\n", prog, prog);
         return 2;
     }
+    if (zb_opt_require_dir(prog, "--model", a->model))
+        return 2;
     zb_err err;
     struct { const char **ep; char *buf; int off; } d[] = {
         {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},

@@ -56,6 +56,8 @@ typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
     int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
+    const char *monitor;    /* an inproc:// address: zmq_socket_monitor (all events) is set up there
+                             * before the bind/connect, so no connection event is missed */
 } svc_sockopt;
 
 /* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. Every
