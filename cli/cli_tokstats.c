@@ -423,10 +423,25 @@ static int unseen_words(ts_opts *o, const tok_tokenizer *norm, const corpus *c, 
         rc = ZB_ENOMEM;
     tok_encoding enc;
     tok_encoding_init(&enc);
+    char *spaced = NULL;
+    size_t spaced_cap = 0;
     for (size_t i = 0; !rc && i < n && i < (size_t)o->oov_top; i++) {
         size_t wl;
         int64_t wc;
         const char *word = tokt_words_get(seen, order[i], &wl, &wc);
+        /* split as in running text, after a space: byte-level BPE then shows its word-start
+         * pieces ("Ġbal"); pre-tokenizers that drop spaces (BERT's) are unaffected */
+        if (wl + 2 > spaced_cap) {
+            char *p = realloc(spaced, wl + 2);
+            if (!p) {
+                rc = ZB_ENOMEM;
+                break;
+            }
+            spaced = p;
+            spaced_cap = wl + 2;
+        }
+        spaced[0] = ' ';
+        memcpy(spaced + 1, word, wl);
         json_t *splits = json_object();
         for (int k = 0; k < o->n_t; k++) {
             ts_tok *t = &o->t[k];
@@ -437,7 +452,7 @@ static int unseen_words(ts_opts *o, const tok_tokenizer *norm, const corpus *c, 
             opt.add_special_tokens = 0;
             opt.truncate = 0;
             json_t *toks = json_array();
-            if (!tok_encode(t->tok, word, wl, NULL, 0, &opt, &enc, err))
+            if (!tok_encode(t->tok, spaced, wl + 1, NULL, 0, &opt, &enc, err))
                 for (int j = 0; j < enc.n; j++) {
                     const char *s = tok_id_to_token(t->tok, enc.ids[j]);
                     json_array_append_new(toks, json_string(s ? s : "?"));
@@ -454,6 +469,7 @@ static int unseen_words(ts_opts *o, const tok_tokenizer *norm, const corpus *c, 
         json_object_set_new(root, "unseen_word_rate", json_real(words ? (double)unseen / (double)words : 0.0));
         json_object_set(root, "oov_words", arr);
     }
+    free(spaced);
     tok_encoding_free(&enc);
     tokb_encoding_free(&e);
     json_decref(arr);

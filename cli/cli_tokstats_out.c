@@ -6,6 +6,18 @@
 #include "cli_tokstats.h"
 #include "viz_page.h"
 
+/* A model folder's last component: the table's first column stays narrow. */
+static const char *short_name(const char *s)
+{
+    const char *e = s + strlen(s);
+    while (e > s && e[-1] == '/')
+        e--;
+    const char *b = e;
+    while (b > s && b[-1] != '/')
+        b--;
+    return b == e ? s : b;
+}
+
 static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
 static long long inum(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
@@ -21,7 +33,9 @@ static void print_table(const json_t *root)
     json_array_foreach(list, i, t) {
         const json_t *tpl = json_object_get(t, "tokens_per_line");
         const json_t *ts = json_object_get(t, "train_seconds");
-        printf("%-22s %8lld %9.2f %5lld %5lld %5lld %9.2f %7.2f%% %8.1f%% ", json_string_value(json_object_get(t, "name")),
+        printf("%-22.*s %8lld %9.2f %5lld %5lld %5lld %9.2f %7.2f%% %8.1f%% ",
+               (int)strcspn(short_name(json_string_value(json_object_get(t, "name"))), "/"),
+               short_name(json_string_value(json_object_get(t, "name"))),
                inum(t, "vocab_size"), num(tpl, "mean"), inum(tpl, "p50"), inum(tpl, "p95"), inum(tpl, "max"),
                num(t, "bytes_per_token"), 100 * num(t, "unk_rate"), 100 * num(t, "vocab_used_share"));
         if (json_is_number(ts))
@@ -38,7 +52,7 @@ static void print_table(const json_t *root)
         const char *name;
         json_t *toks;
         json_object_foreach(json_object_get(w, "splits"), name, toks) {
-            printf("      %-20s", name);
+            printf("      %-22s", short_name(name));
             size_t k;
             json_t *x;
             json_array_foreach(toks, k, x)

@@ -14,7 +14,7 @@
 //   model        encode(text) without special tokens or truncation; unknown = the [UNK] id
 //   p50/p95      nearest rank; vocab_used: distinct ids seen on the evaluated lines
 //   unseen words words (word level) of the evaluated lines not in the training lines, count desc
-//                then UTF-8 bytes asc, each with the model folders' tokens
+//                then UTF-8 bytes asc, each with the model folders' tokens of " " + word
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -103,7 +103,7 @@ async function main() {
     for (const [w, c] of [...unseen.entries()].sort((x, y) => y[1] - x[1] || bcmp(x[0], y[0])).slice(0, o.oov)) {
         const splits = {};
         for (const [name, tk] of Object.entries(models))
-            splits[name] = (await tk.encode(w, null, { addSpecialTokens: false })).getTokens();
+            splits[name] = (await tk.encode(' ' + w, null, { addSpecialTokens: false })).getTokens();
         out.oov_words.push({ word: w, count: c, splits });
     }
     console.log(JSON.stringify(out));
