@@ -30,6 +30,9 @@ import tempfile
 # not size: spinning BLAS threads on a busy machine made this script 10x slower. One thread.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# OpenBLAS 0.3.21 does not know this CPU and falls back to its Prescott (SSE3) kernels: Haswell's, as
+# tests/run.sh and the benchmarks set.
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
 
 import numpy as np  # noqa: E402
 
