@@ -282,6 +282,8 @@ int cli_compare_tokenizers(int argc, char **argv)
         fprintf(stderr, "zembed compare-tokenizers: --model DIR is required (zembed compare-tokenizers --help)\n");
         return 2;
     }
+    if (zb_opt_require_dir("zembed compare-tokenizers", "--model", model))
+        return 2;
     if (strcmp(format, "json") && strcmp(format, "table")) {
         fprintf(stderr, "zembed compare-tokenizers: --format '%s': expected json or table\n", format);
         return 2;

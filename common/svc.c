@@ -111,6 +111,11 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
+        if (o->monitor && zmq_socket_monitor(s, o->monitor, ZMQ_EVENT_ALL) != 0) {
+            zb_fail(err, ZB_EIO, "monitoring %s: %s", endpoint, zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
     }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
@@ -249,7 +254,7 @@ static int extra_flag(const char *prog, const svc_int_flag *f, const char *v)
     return zb_parse_int(prog, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
-enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_THREADS, W_EXTRA };
+enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_CONTROL, W_THREADS, W_EXTRA };
 #define MAX_EXTRA 16
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
@@ -261,11 +266,11 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
     if (!a->gateway || !*a->gateway)
         a->gateway = SVC_DEFAULT_ENDPOINT;
     a->threads = -1;        /* the stage's default */
-    struct option longopts[6 + MAX_EXTRA + 3] = {
+    struct option longopts[7 + MAX_EXTRA + 3] = {
         {"model", required_argument, NULL, W_MODEL}, {"gateway", required_argument, NULL, W_GATEWAY},
         {"in", required_argument, NULL, W_IN}, {"sink", required_argument, NULL, W_SINK},
-        {"threads", required_argument, NULL, W_THREADS}};
-    int n = 5;
+        {"threads", required_argument, NULL, W_THREADS}, {"control", required_argument, NULL, W_CONTROL}};
+    int n = 6;
     if (out_off >= 0)
         longopts[n++] = (struct option){"out", required_argument, NULL, W_OUT};
     for (int k = 0; extra && extra[k].name; k++) {
@@ -283,6 +288,7 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         case W_IN: a->in = optarg; break;
         case W_OUT: a->out = optarg; break;
         case W_SINK: a->sink = optarg; break;
+        case W_CONTROL: a->control = optarg; break;
         case W_THREADS: bad = zb_parse_int(prog, "--threads", optarg, 0, 256, &a->threads) ? 2 : 0; break;
         case ZB_OPT_EXIT: return status == 0 ? 1 : 2;
         default: bad = extra_flag(prog, &extra[c - W_EXTRA], optarg); break;
@@ -298,10 +304,13 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         fprintf(stderr, "%s: --model DIR is required (%s --help lists the flags)\n", prog, prog);
         return 2;
     }
+    if (zb_opt_require_dir(prog, "--model", a->model))
+        return 2;
     zb_err err;
     struct { const char **ep; char *buf; int off; } d[] = {
-        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK}};
-    for (int k = 0; k < 3; k++) {
+        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},
+        {&a->control, a->control_buf, SVC_OFF_CONTROL}};
+    for (int k = 0; k < 4; k++) {
         if (*d[k].ep || d[k].off < 0)
             continue;
         if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {
