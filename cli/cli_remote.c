@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "svc.h"
+#include "svc_sec.h"
 #include "wire.h"
 #include "zb_args.h"
 #include "zb_input.h"
@@ -72,6 +73,10 @@ static int conn_open(conn *c, const char *endpoint, int timeout_ms)
     c->ctx = zmq_ctx_new();
     c->endpoint = endpoint;
     c->timeout_ms = timeout_ms;
+    if (svc_sec_client_env(&err)) {     /* CURVE: $ZEMBED_SERVER_KEY + $ZEMBED_CURVE_KEY */
+        fprintf(stderr, "zembed: %s\n", err.msg);
+        return -1;
+    }
     c->sock = svc_socket(c->ctx, ZMQ_DEALER, endpoint, 0, NULL, &err);
     if (!c->sock) {
         fprintf(stderr, "zembed: %s\n", err.msg);
