@@ -266,7 +266,8 @@ static int extra_flag(const char *prog, const svc_int_flag *f, const char *v)
     return zb_parse_int(prog, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
-enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_THREADS, W_SERVER_KEY, W_CURVE_KEY, W_EXTRA = 0x200 };
+enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_CONTROL, W_THREADS, W_SERVER_KEY, W_CURVE_KEY,
+       W_EXTRA = 0x200 };
 #define MAX_EXTRA 16
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
@@ -279,12 +280,12 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         a->gateway = SVC_DEFAULT_ENDPOINT;
     a->threads = -1;        /* the stage's default */
     const char *server_key = getenv("ZEMBED_SERVER_KEY"), *curve_key = getenv("ZEMBED_CURVE_KEY");
-    struct option longopts[6 + 2 + MAX_EXTRA + 3] = {
+    struct option longopts[7 + 2 + MAX_EXTRA + 3] = {
         {"server-key", required_argument, NULL, W_SERVER_KEY}, {"curve-key", required_argument, NULL, W_CURVE_KEY},
         {"model", required_argument, NULL, W_MODEL}, {"gateway", required_argument, NULL, W_GATEWAY},
         {"in", required_argument, NULL, W_IN}, {"sink", required_argument, NULL, W_SINK},
-        {"threads", required_argument, NULL, W_THREADS}};
-    int n = 7;
+        {"threads", required_argument, NULL, W_THREADS}, {"control", required_argument, NULL, W_CONTROL}};
+    int n = 8;
     if (out_off >= 0)
         longopts[n++] = (struct option){"out", required_argument, NULL, W_OUT};
     for (int k = 0; extra && extra[k].name; k++) {
@@ -304,6 +305,7 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         case W_SINK: a->sink = optarg; break;
         case W_SERVER_KEY: server_key = optarg; break;
         case W_CURVE_KEY: curve_key = optarg; break;
+        case W_CONTROL: a->control = optarg; break;
         case W_THREADS: bad = zb_parse_int(prog, "--threads", optarg, 0, 256, &a->threads) ? 2 : 0; break;
         case ZB_OPT_EXIT: return status == 0 ? 1 : 2;
         default: bad = extra_flag(prog, &extra[c - W_EXTRA], optarg); break;
@@ -326,8 +328,9 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         return 2;
     }
     struct { const char **ep; char *buf; int off; } d[] = {
-        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK}};
-    for (int k = 0; k < 3; k++) {
+        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},
+        {&a->control, a->control_buf, SVC_OFF_CONTROL}};
+    for (int k = 0; k < 4; k++) {
         if (*d[k].ep || d[k].off < 0)
             continue;
         if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {

@@ -20,7 +20,7 @@
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
-    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_TOK = 5,
+    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_CONTROL = 3, SVC_OFF_TOK = 5,
     SVC_OFF_ENC_IN = 6, SVC_OFF_ENC = 7, SVC_OFF_POOL_IN = 8, SVC_OFF_POOL = 9, SVC_OFF_SINK = 10,
 };
 
@@ -90,9 +90,9 @@ int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, 
 
 /* Flags every worker takes. */
 typedef struct {
-    const char *model, *gateway, *in, *out, *sink;
+    const char *model, *gateway, *in, *out, *sink, *control;
     int threads;            /* -1 when not given */
-    char in_buf[256], out_buf[256], sink_buf[256];
+    char in_buf[256], out_buf[256], sink_buf[256], control_buf[256];
 } svc_worker_args;
 
 /* A stage's own flag (each takes a value): an int in [lo, hi] into *val; or, with str, the string
@@ -105,7 +105,7 @@ typedef struct {
     const char *const *choices;
 } svc_int_flag;
 
-/* Parses --model --gateway --in --out --sink --threads plus the stage's own flags (NULL-name
+/* Parses --model --gateway --in --out --sink --control --threads plus the stage's own flags (NULL-name
  * terminated, at most 16) with zb_opt (common/zb_opt.h: getopt_long, --help, --version, "did you
  * mean"); fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
  * Returns 0 to run, 1 after --help / --version (printed), 2 on a usage error (printed). */

@@ -273,6 +273,10 @@ typedef struct {
  * model's width, with 1..max_position tokens per text. */
 int wire_job_accept(const wire_job *job, wire_stage stage, const wire_stage_limits *lim, zb_err *err);
 
+/* The job number of a stage frame without decoding it: jobs (and {j, req}) are maps whose first key
+ * is "j". 0 when the frame does not start that way. For routing only: nothing else is checked. */
+uint64_t wire_peek_j(const void *buf, size_t len);
+
 /* Gateway -> tokenizer: {j, req: <the client's request bytes, unchanged>}. */
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len);
 /* Unpacks the outer map; the request is parsed from it (req->texts point into buf). */

@@ -14,6 +14,7 @@
 #include "enc.h"
 #include "enc_embed.h"
 #include "svc.h"
+#include "svc_hb.h"
 #include "wire.h"
 #include "zm.h"
 
@@ -25,6 +26,7 @@ static const char usage[] =
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
     "  --out E                encoded jobs to the poolers (default: gateway port + 8)\n"
     "  --sink E               errors to the gateway (default: gateway port + 10)\n"
+    "  --control E            heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
@@ -42,6 +44,7 @@ typedef struct {
     enc_runner *runner;
     const zm_info *info;
     svc_worker_args args;
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
     char whoami[128];
@@ -221,6 +224,9 @@ static void serve(esvc *s)
             if (got > 0)
                 toks += batch[n++].n_ids;
         }
+        uint64_t held[MAX_BATCH_JOBS];
+        for (int b = 0; b < n; b++)     /* the gateway re-dispatches them if this process dies now */
+            svc_hb_hold(s->hb, held[b] = batch[b].j);
         s->n_fwd = 0;
         zb_err err;
         for (int b = 0; b < n; b++) {
@@ -240,6 +246,8 @@ static void serve(esvc *s)
                 send_on(s, &batch[b]);
             wire_job_free(&batch[b]);
         }
+        for (int b = 0; b < n; b++)
+            svc_hb_release(s->hb, held[b]);
         s->jobs += n;
     }
 }
@@ -282,8 +290,9 @@ int main(int argc, char **argv)
     s.in = svc_socket(s.ctx, ZMQ_PULL, s.args.in, 0, &pull, &err);
     s.out = s.in ? svc_socket(s.ctx, ZMQ_PUSH, s.args.out, 0, &push, &err) : NULL;
     s.sink = s.out ? svc_socket(s.ctx, ZMQ_PUSH, s.args.sink, 0, &push, &err) : NULL;
+    s.hb = s.sink ? svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_ENCODER, s.whoami, &err) : NULL;
     rc = 0;
-    if (!s.sink) {
+    if (!s.hb) {
         svc_log("%s", err.msg);
         rc = 2;
     } else {
@@ -296,6 +305,7 @@ int main(int argc, char **argv)
         svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
                 s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
     }
+    svc_hb_stop(&s.hb);
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);
     if (s.sink) zmq_close(s.sink);

@@ -10,6 +10,7 @@
 
 #include "pool.h"
 #include "svc.h"
+#include "svc_hb.h"
 #include "zb_version.h"
 #include "wire.h"
 #include "zm.h"
@@ -21,6 +22,7 @@ static const char usage[] =
     "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E         encoded jobs (default: gateway port + 9)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
+    "  --control E    heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
     "  --max-job-tokens N  larger jobs are refused (bounds memory per job; default 262144)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
@@ -32,6 +34,7 @@ typedef struct {
     const zm_info *info;
     svc_worker_args args;
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     char whoami[128];
 } psvc;
 
@@ -303,7 +306,10 @@ typedef struct {
 static void handle_msg(void *ud, zmq_msg_t *m)
 {
     const psvc_thread *t = ud;
+    uint64_t j = wire_peek_j(zmq_msg_data(m), zmq_msg_size(m));
+    svc_hb_hold(t->s->hb, j);       /* the gateway re-dispatches it if this process dies now */
     handle(t->s, t->sink, m);
+    svc_hb_release(t->s->hb, j);
 }
 
 static void *worker(void *arg)
@@ -353,10 +359,18 @@ int main(int argc, char **argv)
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
-    svc_log("model %s%s, pooling %s%s, in %s, sink %s", s.info->name,
+    if (!(s.hb = svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_POOLER, s.whoami, &err))) {
+        svc_log("%s", err.msg);
+        zmq_ctx_term(s.ctx);
+        zm_close(&s.model);
+        return 2;
+    }
+    svc_log("model %s%s, pooling %s%s, in %s, sink %s, control %s", s.info->name,
             s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
-            s.info->pooling, s.info->normalize ? " + normalize" : "", s.args.in, s.args.sink);
+            s.info->pooling, s.info->normalize ? " + normalize" : "", s.args.in, s.args.sink,
+            s.args.control);
     svc_run_threads(s.args.threads, worker, &s);
+    svc_hb_stop(&s.hb);
     zmq_ctx_term(s.ctx);
     zm_close(&s.model);
     return 0;

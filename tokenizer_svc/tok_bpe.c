@@ -292,22 +292,48 @@ static int emit(tok_seq *seq, const uint32_t *o, int32_t id, uint32_t s, uint32_
     return tok_seq_push(seq, id, os, oe, first ? TOK_F_WORD : 0);
 }
 
+/* Store the tokens seq[mark..) of word s (byte boundaries start[k], the last ends at end). */
+static void cache_put(bpe_work *b, uint32_t h, uint32_t slot, const char *s, size_t len, const tok_seq *seq,
+                      int mark, const uint32_t *start, uint32_t end)
+{
+    int nt = seq->n - mark;
+    size_t esz = 8 + ((len + 3) & ~(size_t)3) + (size_t)nt * 8;
+    if (b->used * 2 >= CACHE_SLOTS || b->arena_n + esz > CACHE_ARENA) {
+        /* full: cleared wholesale (results never depend on the cache) */
+        memset(b->slot, 0, sizeof b->slot);
+        b->used = 0;
+        b->arena_n = 0;
+        for (slot = h & (CACHE_SLOTS - 1); b->slot[slot]; slot = (slot + 1) & (CACHE_SLOTS - 1)) {}
+    }
+    if (!b->arena && !(b->arena = malloc(CACHE_ARENA)))
+        return;
+    unsigned char *e = b->arena + b->arena_n;
+    uint16_t el = (uint16_t)len, en = (uint16_t)nt;
+    memcpy(e, &h, 4); memcpy(e + 4, &el, 2); memcpy(e + 6, &en, 2);
+    memcpy(e + 8, s, len);
+    unsigned char *t = e + 8 + ((len + 3) & ~(size_t)3);
+    for (int k = 0; k < nt; k++, t += 8) {
+        int32_t id = seq->ids[mark + k];
+        uint16_t ts = (uint16_t)start[k], te = (uint16_t)(k + 1 < nt ? start[k + 1] : end);
+        memcpy(t, &id, 4); memcpy(t + 4, &ts, 2); memcpy(t + 6, &te, 2);
+    }
+    b->slot[slot] = (uint32_t)b->arena_n + 1;
+    b->arena_n += esz;
+    b->used++;
+}
+
 int tok_bpe_word(const tok_bpe *m, tok_work *w, const char *s, const uint32_t *o, size_t len, tok_seq *seq)
 {
     tok_pwork *pw = w->pipe;
     if (!len)
         return 0;
-    if (m->ignore_merges) {
-        int32_t id = tok_strmap_get(m->vocab, s, len);
-        if (id >= 0)
-            return emit(seq, o, id, 0, (uint32_t)len, 1);
-    }
     bpe_work *b = pw->bpe;
     if (!b && !(b = pw->bpe = calloc(1, sizeof *b)))
         return ZB_ENOMEM;
-    uint32_t h = 0, slot = 0;
-    if (len <= CACHE_MAX_WORD) {
-        h = hash_word(s, len);
+    /* the thread's word cache first: it is small and hot, the vocabulary is neither */
+    uint32_t h = hash_word(s, len), slot = 0;
+    const int cached = len <= CACHE_MAX_WORD;
+    if (cached) {
         for (slot = h & (CACHE_SLOTS - 1); b->slot[slot]; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
             const unsigned char *e = b->arena + b->slot[slot] - 1;
             uint32_t eh;
@@ -329,44 +355,32 @@ int tok_bpe_word(const tok_bpe *m, tok_work *w, const char *s, const uint32_t *o
     /* byte_fallback can turn one char into 4 symbols: at most len symbols + 1 */
     if (grow_work(b, len + 2))
         return ZB_ENOMEM;
+    const int mark = seq->n;
+    if (m->ignore_merges) {                /* a whole pre-token in the vocabulary: one token */
+        int32_t id = tok_strmap_get_h(m->vocab, s, len, h);
+        if (id >= 0) {
+            if (emit(seq, o, id, 0, (uint32_t)len, 1))
+                return ZB_ENOMEM;
+            b->start[0] = 0;
+            if (cached)
+                cache_put(b, h, slot, s, len, seq, mark, b->start, (uint32_t)len);
+            return 0;
+        }
+    }
     long n = initial_symbols(m, b, s, len);
     if (n < 0)
         return (int)n;
     if (merge_all(m, b, n))
         return ZB_ENOMEM;
     uint32_t pos = 0;
-    int nt = 0, mark = seq->n;
+    int nt = 0;
     for (long i = 0; i < n; i = b->next[i] < 0 ? n : b->next[i]) {
         if (emit(seq, o, b->id[i], pos, pos + b->len[i], nt == 0))
             return ZB_ENOMEM;
         b->start[nt++] = pos;
         pos += b->len[i];
     }
-    if (len > CACHE_MAX_WORD)
-        return 0;
-    /* cache the result (cleared wholesale when full: results never depend on it) */
-    size_t esz = 8 + ((len + 3) & ~(size_t)3) + (size_t)nt * 8;
-    if (b->used * 2 >= CACHE_SLOTS || b->arena_n + esz > CACHE_ARENA) {
-        memset(b->slot, 0, sizeof b->slot);
-        b->used = 0;
-        b->arena_n = 0;
-        for (slot = h & (CACHE_SLOTS - 1); b->slot[slot]; slot = (slot + 1) & (CACHE_SLOTS - 1)) {}
-    }
-    if (!b->arena && !(b->arena = malloc(CACHE_ARENA)))
-        return 0;
-    unsigned char *e = b->arena + b->arena_n;
-    uint16_t el = (uint16_t)len, en = (uint16_t)nt;
-    memcpy(e, &h, 4); memcpy(e + 4, &el, 2); memcpy(e + 6, &en, 2);
-    memcpy(e + 8, s, len);
-    unsigned char *t = e + 8 + ((len + 3) & ~(size_t)3);
-    for (int k = 0; k < nt; k++, t += 8) {
-        int32_t id = seq->ids[mark + k];
-        uint16_t ts = (uint16_t)b->start[k];
-        uint16_t te = (uint16_t)(k + 1 < nt ? b->start[k + 1] : pos);
-        memcpy(t, &id, 4); memcpy(t + 4, &ts, 2); memcpy(t + 6, &te, 2);
-    }
-    b->slot[slot] = (uint32_t)b->arena_n + 1;
-    b->arena_n += esz;
-    b->used++;
+    if (cached)
+        cache_put(b, h, slot, s, len, seq, mark, b->start, pos);
     return 0;
 }

@@ -84,13 +84,25 @@ int tok_regex_spans(const tok_regex *re, const char *s, size_t n, tok_span_fn fn
     long last_match_end = -1;
     int rc;
     while (last_end <= n) {
-        onig_region_clear(tl_region);
-        /* Searches the whole subject from last_end (look-behind sees earlier text); a runtime
-         * error (retry limit) ends the iteration like a mismatch, as in the onig crate. */
-        int r = onig_search(re->re, str, end, str + last_end, end, tl_region, ONIG_OPTION_NONE);
-        if (r < 0)
-            break;
-        size_t ms = (size_t)tl_region->beg[0], me = (size_t)tl_region->end[0];
+        /* The leftmost match from last_end, searching the whole subject (look-behind sees
+         * earlier text). Tokenizer patterns match at almost every position, so first an anchored
+         * onig_match at last_end: if it matches, that is exactly what onig_search would return
+         * (the leftmost start is last_end, and the same backtracking order picks the match), at
+         * a fraction of the cost. A runtime error (retry limit) ends the iteration like a
+         * mismatch, as in the onig crate. */
+        size_t ms, me;
+        int r = onig_match(re->re, str, end, str + last_end, NULL, ONIG_OPTION_NONE);
+        if (r >= 0) {
+            ms = last_end;
+            me = last_end + (size_t)r;
+        } else {
+            onig_region_clear(tl_region);
+            r = onig_search(re->re, str, end, str + last_end, end, tl_region, ONIG_OPTION_NONE);
+            if (r < 0)
+                break;
+            ms = (size_t)tl_region->beg[0];
+            me = (size_t)tl_region->end[0];
+        }
         if (ms == me && last_match_end == (long)me) {
             /* an empty match right after the previous match: step one char and search again */
             last_end += last_end < n ? (size_t)tok_utf8_len1((unsigned char)s[last_end]) : 1;

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "svc.h"
+#include "svc_hb.h"
 #include "tok.h"
 #include "wire.h"
 #include "zm.h"
@@ -22,6 +23,7 @@ static const char usage[] =
     "  --in E         jobs from the gateway (default: gateway port + 5)\n"
     "  --out E        tokenized jobs to the encoders (default: gateway port + 6)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
+    "  --control E    heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
@@ -31,6 +33,7 @@ typedef struct {
     const tok_tokenizer *tok;
     const zm_info *info;
     svc_worker_args args;
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     char whoami[128];
 } tsvc;
 
@@ -243,7 +246,11 @@ static void handle(const tsvc_thread *t, zmq_msg_t *m)
 
 static void handle_msg(void *ud, zmq_msg_t *m)
 {
-    handle(ud, m);
+    const tsvc_thread *t = ud;
+    uint64_t j = wire_peek_j(zmq_msg_data(m), zmq_msg_size(m));
+    svc_hb_hold(t->s->hb, j);       /* the gateway re-dispatches it if this process dies now */
+    handle(t, m);
+    svc_hb_release(t->s->hb, j);
 }
 
 static void *worker(void *arg)
@@ -292,10 +299,18 @@ int main(int argc, char **argv)
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
-    svc_log("model %s%s, max_length %d, in %s, out %s, sink %s, %d thread(s)", s.info->name,
+    if (!(s.hb = svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_TOKENIZER, s.whoami, &err))) {
+        svc_log("%s", err.msg);
+        zmq_ctx_term(s.ctx);
+        zm_close(&s.model);
+        return 2;
+    }
+    svc_log("model %s%s, max_length %d, in %s, out %s, sink %s, control %s, %d thread(s)", s.info->name,
             s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
-            s.info->max_length, s.args.in, s.args.out, s.args.sink, s.args.threads < 1 ? 1 : s.args.threads);
+            s.info->max_length, s.args.in, s.args.out, s.args.sink, s.args.control,
+            s.args.threads < 1 ? 1 : s.args.threads);
     svc_run_threads(s.args.threads, worker, &s);
+    svc_hb_stop(&s.hb);
     zmq_ctx_term(s.ctx);
     zm_close(&s.model);
     return 0;
