@@ -5,6 +5,7 @@
  * path) and written in input order. A line that fails gives an error object and the stream goes
  * on; the exit status is then 1. */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_npy.h"
 #include "enc.h"
 #include "enc_embed.h"
 #include "pool.h"
@@ -39,7 +41,9 @@ static const char usage_text[] =
         "                      embedding matrix) instead of the contextual ones\n"
         "Floats are printed with 9 significant digits, so they read back as the same float32.\n"
         "A line that fails gives {\"error\":{\"code\":...,\"message\":...}} and the stream goes on;\n"
-        "the exit status is then 1 (2 for a usage or model error).\n"
+        "the exit status is then 1 (2 for a usage or model error). Ctrl-C (SIGINT) or SIGTERM stops\n"
+        "cleanly: the lines done are written whole (npy: a valid array of their rows), stderr says\n"
+        "how many, and the exit status is 130 (143).\n"
         "\n"
         "options:\n"
         "  --model DIR          Hugging Face / sentence-transformers folder: config.json,\n"
@@ -60,8 +64,9 @@ static const char usage_text[] =
         "                       [lines, dim] for sentence (a failed line is a row of NaN),\n"
         "                       [total tokens, hidden] for tokens/input (the lines' rows\n"
         "                       concatenated in input order; `zembed tokenize` gives the counts;\n"
-        "                       a failed line has no rows). Errors go to stderr. npy output is\n"
-        "                       held in memory until the end, as its header needs the row count.\n"
+        "                       a failed line has no rows). Errors go to stderr. Into a file,\n"
+        "                       rows are written as they come and the header is rewritten at\n"
+        "                       the end; into a pipe they are held in memory until the end.\n"
         "  --quiet              no progress bar (it is drawn on stderr only when that is a terminal)\n"
         "  -h, --help           this text         --version   the version of zembed\n";
 
@@ -79,9 +84,8 @@ typedef struct {
     int hidden;
     int quiet;                          /* no progress bar */
     zb_input *in;                       /* the text lines */
-    /* npy: everything written so far */
-    float *npy_data;
-    size_t npy_rows, npy_cap;
+    cli_npy *npy_out;                   /* --format npy: the array being written */
+    long lines_done;                    /* lines whose output is written */
 } ctx;
 
 /* One window of lines. */
@@ -170,23 +174,6 @@ static void put_token(const tok_tokenizer *t, int32_t id)
     json_decref(j);
 }
 
-static int npy_append(ctx *c, const float *rows, size_t n_rows, size_t dim)
-{
-    if (c->npy_rows + n_rows > c->npy_cap) {
-        size_t nc = c->npy_cap ? c->npy_cap * 2 : 1024;
-        while (nc < c->npy_rows + n_rows)
-            nc *= 2;
-        float *p = realloc(c->npy_data, nc * dim * sizeof *p);
-        if (!p)
-            return ZB_ENOMEM;
-        c->npy_data = p;
-        c->npy_cap = nc;
-    }
-    memcpy(c->npy_data + c->npy_rows * dim, rows, n_rows * dim * sizeof *rows);
-    c->npy_rows += n_rows;
-    return ZB_OK;
-}
-
 /* Encode the window's good lines and write every line of it. Returns 1 if a line failed, 2 on a
  * fault that ends the run. */
 static int flush_window(ctx *c, window *w)
@@ -232,7 +219,7 @@ static int flush_window(ctx *c, window *w)
                     float *nan = malloc(dim * sizeof *nan);
                     for (size_t j = 0; nan && j < dim; j++)
                         nan[j] = NAN;
-                    if (!nan || npy_append(c, nan, 1, dim))
+                    if (!nan || cli_npy_append(c->npy_out, nan, 1))
                         rc = 2;
                     free(nan);
                 }
@@ -244,14 +231,14 @@ static int flush_window(ctx *c, window *w)
         if (c->mode == OUT_SENTENCE) {
             const float *v = out + (size_t)g * dim;
             if (c->npy)
-                rc |= npy_append(c, v, 1, dim) ? 2 : 0;
+                rc |= cli_npy_append(c->npy_out, v, 1) ? 2 : 0;
             else {
                 fputs("{\"embedding\":", stdout);
                 put_floats(v, (int)dim);
                 fputs("}\n", stdout);
             }
         } else if (c->npy) {
-            rc |= npy_append(c, out + t0 * dim, (size_t)w->len[i], dim) ? 2 : 0;
+            rc |= cli_npy_append(c->npy_out, out + t0 * dim, (size_t)w->len[i]) ? 2 : 0;
         } else {
             fputs("{\"tokens\":[", stdout);
             for (int k = 0; k < w->len[i]; k++) {
@@ -272,9 +259,10 @@ static int flush_window(ctx *c, window *w)
     }
     free(lens), free(out);
     if (rc) {
-        fprintf(stderr, "zembed encode: out of memory holding the npy output\n");
+        fprintf(stderr, "zembed encode: writing the npy output failed (out of memory or disk)\n");
         return 2;
     }
+    c->lines_done = w->lineno[w->n - 1];
     return any_failed;
 }
 
@@ -286,21 +274,25 @@ static void window_reset(window *w)
     w->n_tok = 0;
 }
 
-/* NumPy .npy v1.0: magic, header dict padded with spaces to a multiple of 64, then the data. */
-static void write_npy(const float *data, size_t rows, size_t cols)
+/* SIGINT/SIGTERM during a run: the signal's number. The run stops at the next window boundary
+ * (the window being written is finished, lines read but not encoded are dropped) and a read
+ * waiting for input gives up. SA_RESETHAND: a second Ctrl-C kills at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
 {
-    char hdr[160];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
-    int total = (10 + n + 1 + 63) / 64 * 64;
-    int hlen = total - 10;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, stdout);
-    putchar_unlocked(hlen & 0xff);
-    putchar_unlocked(hlen >> 8);
-    fwrite(hdr, 1, (size_t)n, stdout);
-    for (int i = 10 + n; i < total - 1; i++)
-        putchar_unlocked(' ');
-    putchar_unlocked('\n');
-    fwrite(data, sizeof *data, rows * cols, stdout);
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;   /* writes restart; zb_input's poll() does not */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 static int run(ctx *c)
@@ -315,46 +307,68 @@ static int run(ctx *c)
     size_t window_tokens = (size_t)enc_runner_max_tokens(c->runner) * WINDOW_TOKEN_BUDGETS;
     zb_err e;
     uint64_t tokens_done = 0;
+    if (c->npy && !(c->npy_out = cli_npy_new(stdout, c->mode == OUT_SENTENCE ? (size_t)c->pc.out_dim
+                                                                             : (size_t)c->hidden))) {
+        fprintf(stderr, "zembed encode: cannot start the npy output: %s\n", strerror(errno));
+        return 2;
+    }
     zb_progress *bar = zb_progress_new(&(zb_progress_opts){.label = "zembed encode", .fd = 2,
                                                            .quiet = c->quiet,
                                                            .total = zb_input_bytes_total(c->in)});
+    zb_input_set_stop(c->in, &stop_signal);
+    catch_stop_signals();
     for (;;) {
-        int more = zb_input_line(c->in, &line, &len, &too_long, &e);
-        if (more < 0) {
+        /* Input that would block (a person typing, a slow producer): encode and show what we
+         * have first, so `zembed encode` answers line by line in a pipe. */
+        int more = 1;
+        if (w.n && !zb_input_ready(c->in))
+            more = 0;
+        else if ((more = zb_input_line(c->in, &line, &len, &too_long, &e)) < 0) {
             fprintf(stderr, "zembed encode: %s\n", e.msg);
             status = 2;
-            more = 0;
+            break;
         }
-        if (more) {
+        if (stop_signal)
+            break;
+        if (more > 0) {
             w.lineno[w.n] = ++lineno;
             add_line(c, &w, line, len, too_long, &enc);
         }
-        if (w.n && status != 2 && (!more || w.n == WINDOW_LINES || w.n_tok >= window_tokens)) {
+        if (w.n && (!more || w.n == WINDOW_LINES || w.n_tok >= window_tokens)) {
             int r = flush_window(c, &w);
             tokens_done += w.n_tok;
-            zb_progress_update(bar, zb_input_bytes_done(c->in), (uint64_t)lineno, tokens_done);
+            zb_progress_update(bar, zb_input_bytes_done(c->in), (uint64_t)c->lines_done, tokens_done);
             window_reset(&w);
             if (r == 2) {
                 status = 2;
                 break;
             }
             status |= r;
+            if (!more)
+                fflush(stdout);         /* the reader of a pipe sees these lines now */
+            continue;
         }
         if (!more)
             break;
     }
     zb_progress_end(&bar);
-    if (status != 2 && c->npy)
-        write_npy(c->npy_data, c->npy_rows, c->mode == OUT_SENTENCE ? (size_t)c->pc.out_dim : (size_t)c->hidden);
+    if (c->npy && status != 2 && cli_npy_finish(c->npy_out))
+        status = 2;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "zembed encode: writing the output failed\n");
+        status = 2;
+    }
+    if (stop_signal) {
+        fprintf(stderr, "zembed encode: interrupted: %ld line%s done, the output holds %s (%ld read)\n",
+                c->lines_done, c->lines_done == 1 ? "" : "s",
+                c->npy ? "a valid .npy of their rows" : "each of them complete", lineno);
+        status = 128 + stop_signal;
+    }
     window_reset(&w);
     free(w.ids), free(w.types);
     w.ids = w.types = NULL;
     w.cap_tok = 0;
     tok_encoding_free(&enc);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "zembed encode: writing the output failed\n");
-        return 2;
-    }
     return status;
 }
 
@@ -414,6 +428,8 @@ static int parse(int argc, char **argv, encode_opts *o)
         fprintf(stderr, "zembed encode: --model DIR is required (zembed encode --help)\n");
         return 2;
     }
+    if (zb_opt_require_dir("zembed encode", "--model", o->model))
+        return 2;
     return ZB_OPT_RUN;
 }
 
@@ -461,7 +477,7 @@ int cli_encode(int argc, char **argv)
     if (!status)
         status = run(&c);
     zb_input_destroy(&c.in);
-    free(c.npy_data);
+    cli_npy_free(&c.npy_out);
     zm_close(&c.zm);
     return status;
 }

@@ -13,8 +13,8 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "cli_conn.h"
 #include "svc.h"
-#include "svc_sec.h"
 #include "wire.h"
 #include "zb_args.h"
 #include "zb_input.h"
@@ -37,6 +37,7 @@ static const char usage_text[] =
     "options:\n"
     "  --endpoint E            the gateway's client endpoint\n"
     "  --timeout-ms N          give up when a reply takes longer (default 30000)\n"
+    "  --connect-timeout-ms N  give up when no gateway answers the connection in N ms (default 1000)\n"
     "  --batch N               lines per request (default 32; at most the gateway's max_texts)\n"
     "  --max-length N          at most N tokens per line, [CLS]/[SEP] included (default: the model's)\n"
     "  --no-truncate           a line longer than max-length is an error (too_long)\n"
@@ -47,16 +48,9 @@ static const char usage_text[] =
     "similarity: --tokens   --space output|input (token-by-token, on contextual or input embeddings)\n";
 
 typedef struct {
-    void *ctx, *sock;
-    const char *endpoint;
-    int timeout_ms;
-    long next_id;
-} conn;
-
-typedef struct {
     const char *cmd;            /* embed, tokenize, similarity or info */
     const char *endpoint;
-    int timeout_ms;
+    int timeout_ms, connect_ms;
     int batch, truncate, left, normalize, dimensions, dtype, output, special, tokens, input_space;
     int max_length;
     char **files;               /* input files (argv's positional arguments); none: stdin */
@@ -64,85 +58,6 @@ typedef struct {
 } ropts;
 
 enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
-
-/* ---- the connection -------------------------------------------------------------------------- */
-
-static int conn_open(conn *c, const char *endpoint, int timeout_ms)
-{
-    zb_err err;
-    c->ctx = zmq_ctx_new();
-    c->endpoint = endpoint;
-    c->timeout_ms = timeout_ms;
-    if (svc_sec_client_env(&err)) {     /* CURVE: $ZEMBED_SERVER_KEY + $ZEMBED_CURVE_KEY */
-        fprintf(stderr, "zembed: %s\n", err.msg);
-        return -1;
-    }
-    c->sock = svc_socket(c->ctx, ZMQ_DEALER, endpoint, 0, NULL, &err);
-    if (!c->sock) {
-        fprintf(stderr, "zembed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void conn_close(conn *c)
-{
-    if (c->sock)
-        zmq_close(c->sock);
-    zmq_ctx_term(c->ctx);
-}
-
-/* Send one request (its id is ours: a counter) and wait for the reply with the same id. Returns 0
- * with *reply unpacked, or -1 after printing why nothing usable came back. */
-static int conn_call(conn *c, msgpack_sbuffer *req, long id, msgpack_unpacked *reply, zmq_msg_t *msg)
-{
-    if (zmq_send(c->sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(c->sock, req->data, req->size, 0) < 0) {
-        fprintf(stderr, "zembed: sending to %s: %s\n", c->endpoint, zmq_strerror(errno));
-        return -1;
-    }
-    int64_t deadline = 0;
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + c->timeout_ms;
-    }
-    for (;;) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0) {
-            fprintf(stderr, "zembed: no reply from %s within %d ms: is the gateway running and are "
-                    "workers connected? (`make run` starts both; --timeout-ms waits longer)\n",
-                    c->endpoint, c->timeout_ms);
-            return -1;
-        }
-        /* [empty delimiter][body]: read frames up to the last one */
-        zmq_msg_init(msg);
-        int more = 1;
-        while (more) {
-            zmq_msg_close(msg);
-            zmq_msg_init(msg);
-            if (zmq_msg_recv(msg, c->sock, 0) < 0)
-                return -1;
-            more = zmq_msg_more(msg);
-        }
-        zb_err err;
-        size_t off = 0;
-        if (wire_check(zmq_msg_data(msg), zmq_msg_size(msg), WIRE_MAX_DEPTH, &err) ||
-            msgpack_unpack_next(reply, zmq_msg_data(msg), zmq_msg_size(msg), &off) !=
-                MSGPACK_UNPACK_SUCCESS ||
-            reply->data.type != MSGPACK_OBJECT_MAP) {
-            fprintf(stderr, "zembed: %s sent something that is not a protocol reply\n", c->endpoint);
-            zmq_msg_close(msg);
-            return -1;
-        }
-        const msgpack_object *rid = wire_map_get(&reply->data, "id");
-        if (rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER && (long)rid->via.u64 == id)
-            return 0;
-        zmq_msg_close(msg);     /* a late reply to an earlier request: not ours any more */
-    }
-}
 
 /* ---- msgpack -> JSON ------------------------------------------------------------------------- */
 
@@ -376,7 +291,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
 
 /* One batch of lines (first_line is the 1-based number of lines[0]). Returns 0 all printed,
  * 1 some lines failed (printed as error objects), 2 nothing usable came back (stop). */
-static int run_batch(conn *c, const ropts *o, char **lines, int n, int first_line)
+static int run_batch(cli_conn *c, const ropts *o, char **lines, int n, int first_line)
 {
     for (int i = 0; i < n; i++)
         if (!strcmp(o->cmd, "similarity") && !strchr(lines[i], '\t')) {
@@ -392,7 +307,7 @@ static int run_batch(conn *c, const ropts *o, char **lines, int n, int first_lin
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
-    int rc = conn_call(c, &sb, id, &up, &msg);
+    int rc = cli_conn_call(c, &sb, id, &up, &msg);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
         msgpack_unpacked_destroy(&up);
@@ -445,7 +360,7 @@ one_by_one:
 }
 
 /* Sends info; prints the reply when print, else returns the model's max_length (or -1). */
-static int run_info(conn *c, int print)
+static int run_info(cli_conn *c, int print)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -461,7 +376,7 @@ static int run_info(conn *c, int print)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
-    int rc = conn_call(c, &sb, id, &up, &msg);
+    int rc = cli_conn_call(c, &sb, id, &up, &msg);
     msgpack_sbuffer_destroy(&sb);
     if (!rc) {
         const msgpack_object *ok = wire_map_get(&up.data, "ok"), *ml = wire_map_get(&up.data, "max_length");
@@ -482,7 +397,7 @@ static int run_info(conn *c, int print)
     return rc;
 }
 
-static int model_max_length(conn *c)
+static int model_max_length(cli_conn *c)
 {
     return run_info(c, 0);
 }
@@ -525,7 +440,7 @@ int cli_refuse_model(const char *cmd, const char *local_alt, int argc, char **ar
 }
 
 enum {
-    O_ENDPOINT = 0x100, O_TIMEOUT, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
+    O_ENDPOINT = 0x100, O_TIMEOUT, O_CONNECT_TIMEOUT, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
     O_DIMS, O_DTYPE, O_NO_SPECIAL, O_TOKENS, O_SPACE,
 };
 
@@ -535,6 +450,7 @@ enum { C_EMBED = 1, C_TOK = 2, C_SIM = 4, C_INFO = 8, C_ALL = 15 };
 static const struct { struct option o; int cmds; } remote_flags[] = {
     {{"endpoint", required_argument, NULL, O_ENDPOINT}, C_ALL},
     {{"timeout-ms", required_argument, NULL, O_TIMEOUT}, C_ALL},
+    {{"connect-timeout-ms", required_argument, NULL, O_CONNECT_TIMEOUT}, C_ALL},
     {{"batch", required_argument, NULL, O_BATCH}, C_EMBED | C_TOK | C_SIM},
     {{"no-truncate", no_argument, NULL, O_NO_TRUNC}, C_EMBED | C_TOK | C_SIM},
     {{"truncation-side", required_argument, NULL, O_SIDE}, C_EMBED | C_TOK | C_SIM},
@@ -575,6 +491,9 @@ static int parse_remote(int argc, char **argv, ropts *o)
         switch (c) {
         case O_ENDPOINT: o->endpoint = optarg; break;
         case O_TIMEOUT: bad = zb_parse_int(prog, "--timeout-ms", optarg, 1, 86400000, &o->timeout_ms); break;
+        case O_CONNECT_TIMEOUT:
+            bad = zb_parse_int(prog, "--connect-timeout-ms", optarg, 1, 86400000, &o->connect_ms);
+            break;
         case O_BATCH: bad = zb_parse_int(prog, "--batch", optarg, 1, 1 << 20, &o->batch); break;
         case O_NO_TRUNC: o->truncate = 0; break;
         case O_SIDE: bad = zb_opt_choice(prog, "--truncation-side", optarg, sides, &o->left); break;
@@ -610,7 +529,7 @@ static int parse_remote(int argc, char **argv, ropts *o)
 }
 
 /* run: the lines of the input files (or stdin), batch by batch. */
-static int run_lines(conn *c, ropts *o)
+static int run_lines(cli_conn *c, ropts *o)
 {
     zb_err err;
     zb_input *in = zb_input_open(o->files, o->n_files, 0, &err);
@@ -665,27 +584,27 @@ static int run_lines(conn *c, ropts *o)
 int cli_remote(int argc, char **argv)
 {
     ropts o = {.cmd = argv[0], .batch = 32, .truncate = 1, .normalize = -1, .special = 1,
-               .timeout_ms = 30000, .endpoint = getenv("ZEMBED_ENDPOINT")};
+               .timeout_ms = 30000, .connect_ms = CLI_CONNECT_MS, .endpoint = getenv("ZEMBED_ENDPOINT")};
     if (!o.endpoint || !*o.endpoint)
         o.endpoint = SVC_DEFAULT_ENDPOINT;
     int rc = parse_remote(argc, argv, &o);
     if (rc != ZB_OPT_RUN)
         return rc;
-    conn c = {0};
-    if (conn_open(&c, o.endpoint, o.timeout_ms)) {
-        conn_close(&c);
+    cli_conn c = {0};
+    if (cli_conn_open(&c, o.endpoint, o.timeout_ms, o.connect_ms)) {
+        cli_conn_close(&c);
         return 2;
     }
     if (!strcmp(o.cmd, "tokenize") && !o.truncate && !o.max_length) {
         /* the protocol's tokenize without truncation has no limit; the local command's limit is
          * the model's max length, so ask for it */
         if ((o.max_length = model_max_length(&c)) < 0) {
-            conn_close(&c);
+            cli_conn_close(&c);
             return 2;
         }
     }
     rc = !strcmp(o.cmd, "info") ? run_info(&c, 1) : run_lines(&c, &o);
-    conn_close(&c);
+    cli_conn_close(&c);
     return rc;
 }
 
@@ -693,9 +612,9 @@ int cli_remote(int argc, char **argv)
 
 /* One request already packed in sb; the reply's map in *up (0), or 2 after saying why on stderr
  * (an error reply is printed with its code and message). */
-static int call_ok(conn *c, msgpack_sbuffer *sb, long id, msgpack_unpacked *up, zmq_msg_t *msg)
+static int call_ok(cli_conn *c, msgpack_sbuffer *sb, long id, msgpack_unpacked *up, zmq_msg_t *msg)
 {
-    if (conn_call(c, sb, id, up, msg))
+    if (cli_conn_call(c, sb, id, up, msg))
         return 2;
     const msgpack_object *ok = wire_map_get(&up->data, "ok");
     if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
@@ -746,12 +665,12 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
                      float **vecs, int *dim)
 {
     ropts o = {.cmd = "embed", .truncate = 1, .normalize = -1};
-    conn c = {0};
+    cli_conn c = {0};
     int status = 0;
     *vecs = NULL;
     *dim = 0;
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    if (cli_conn_open(&c, endpoint, timeout_ms, CLI_CONNECT_MS)) {
+        cli_conn_close(&c);
         return 2;
     }
     for (int i0 = 0; i0 < n && !status; i0 += batch) {
@@ -791,7 +710,7 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
         }
         msgpack_unpacked_destroy(&up);
     }
-    conn_close(&c);
+    cli_conn_close(&c);
     if (status) {
         free(*vecs);
         *vecs = NULL;
@@ -803,10 +722,10 @@ int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *cons
                           const char *const *b, int nb, int tokens, int input_space, cli_matrix *out)
 {
     ropts o = {.truncate = 1};
-    conn c = {0};
+    cli_conn c = {0};
     memset(out, 0, sizeof *out);
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    if (cli_conn_open(&c, endpoint, timeout_ms, CLI_CONNECT_MS)) {
+        cli_conn_close(&c);
         return 2;
     }
     msgpack_sbuffer sb;
@@ -854,7 +773,7 @@ int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *cons
         zmq_msg_close(&msg);
     }
     msgpack_unpacked_destroy(&up);
-    conn_close(&c);
+    cli_conn_close(&c);
     if (status)
         cli_matrix_free(out);
     return status;

@@ -193,6 +193,8 @@ static int parse(int argc, char **argv, tokenize_opts *o)
         fprintf(stderr, "zembed tokenize: --model DIR is required (zembed tokenize --help)\n");
         return 2;
     }
+    if (zb_opt_require_dir("zembed tokenize", "--model", o->model))
+        return 2;
     return ZB_OPT_RUN;
 }
 

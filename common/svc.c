@@ -112,6 +112,11 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
+        if (o->monitor && zmq_socket_monitor(s, o->monitor, ZMQ_EVENT_ALL) != 0) {
+            zb_fail(err, ZB_EIO, "monitoring %s: %s", endpoint, zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
     }
     if (svc_sec_apply(s, endpoint, bind, o ? o->peers : SVC_PEERS_WORKERS, err)) {
         zmq_close(s);
@@ -321,6 +326,8 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         fprintf(stderr, "%s: --model DIR is required (%s --help lists the flags)\n", prog, prog);
         return 2;
     }
+    if (zb_opt_require_dir(prog, "--model", a->model))
+        return 2;
     zb_err err;
     if (((server_key && *server_key) || (curve_key && *curve_key)) &&
         svc_sec_client(server_key && *server_key ? server_key : NULL, curve_key && *curve_key ? curve_key : NULL, &err)) {

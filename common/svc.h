@@ -57,6 +57,8 @@ typedef struct {
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
     int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
     int peers;              /* bound sockets: SVC_PEERS_WORKERS (0) or _CLIENTS, the ZAP domain (svc_sec.h) */
+    const char *monitor;    /* an inproc:// address: zmq_socket_monitor (all events) is set up there
+                             * before the bind/connect, so no connection event is missed */
 } svc_sockopt;
 
 /* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. Every

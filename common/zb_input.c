@@ -80,6 +80,14 @@ void zb_input_destroy(zb_input **pin)
     *pin = NULL;
 }
 
+int zb_input_ready(zb_input *in)
+{
+    if (in->pos < in->end || in->fd < 0)
+        return 1;       /* buffered, or between files (opening one does not wait) */
+    struct pollfd p = {.fd = in->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;     /* readable, at EOF or hung up; errors: let the read say */
+}
+
 void zb_input_set_stop(zb_input *in, volatile sig_atomic_t *stop)
 {
     in->stop = stop;
@@ -169,6 +177,8 @@ int zb_input_line(zb_input *in, char **line, size_t *len, int *too_long, zb_err 
 {
     size_t n = 0;
     int have = 0, tl = 0;
+    if (in->stop && *in->stop)
+        return 0;
     for (;;) {
         if (in->fd < 0) {
             int rc = open_next(in, err);

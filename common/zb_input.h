@@ -27,6 +27,10 @@ void zb_input_destroy(zb_input **in);
  * flag is set, ZB_EIO (err names the file) when a read fails. */
 int zb_input_line(zb_input *in, char **line, size_t *len, int *too_long, zb_err *err);
 
+/* 1 when zb_input_line would not wait: a line is buffered, the input is readable now, or at its
+ * end. 0 when the next read would block (a terminal, a slow pipe): the moment to show results. */
+int zb_input_ready(zb_input *in);
+
 /* A flag a signal handler sets: reads waiting for input give up (zb_input_line returns 0). */
 void zb_input_set_stop(zb_input *in, volatile sig_atomic_t *stop);
 

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "zb_file.h"
+
 #define NAME_MAX_CMP 255
 
 int zb_opt_edit_distance(const char *a, const char *b)
@@ -162,5 +164,14 @@ int zb_opt_choice(const char *prog, const char *flag, const char *v, const char 
     const char *near = v ? zb_opt_closest(v, names, n) : NULL;
     fprintf(stderr, "%s: %s is %s, not '%s'%s%s%s\n", prog, flag, list, v ? v : "",
             near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+    return -1;
+}
+
+int zb_opt_require_dir(const char *prog, const char *flag, const char *path)
+{
+    zb_err err;
+    if (zb_require_dir(path, flag, &err) == ZB_OK)
+        return 0;
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
     return -1;
 }

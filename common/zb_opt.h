@@ -71,4 +71,8 @@ const char *zb_opt_closest_long(const char *typed, const struct option *longopts
  * "PROG: FLAG is a, b or c, not 'v'" (and the closest name) and returns -1. */
 int zb_opt_choice(const char *prog, const char *flag, const char *v, const char *const *names, int *out);
 
+/* A flag that takes a folder: 0 when path is one; otherwise prints "PROG: FLAG PATH is a file; it
+ * takes a folder (the one holding it: ...)" (or that it is missing) and returns -1. */
+int zb_opt_require_dir(const char *prog, const char *flag, const char *path);
+
 #endif
