@@ -25,6 +25,7 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
+    "               [--log-requests]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -50,6 +51,8 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --log-requests      an event line per answered request (id, op, outcome, attempts, ms; never\n"
+    "                      its texts); without it, only requests the gateway fails get one\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it (after draining).\n";
 
 
@@ -59,7 +62,7 @@ typedef struct {
     char buf[N_EP][256];
     const char *stage_host;
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
-    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
+    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
 } gw_args;
 
 /* endpoint flags, their port offsets and the socket the gateway binds there */
@@ -183,7 +186,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
             gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
-            s->deadline_ms = gw_now_ms() + t;
+            s->start_ms = gw_now_ms();
+            s->deadline_ms = s->start_ms + t;
             s->from_ingest = from_ingest;
             s->op = req.op;
             s->id = req.id;
@@ -340,7 +344,7 @@ static void serve(gw *g, int drain_ms)
 
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
-       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS };
+       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_LOG_REQUESTS };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -377,8 +381,9 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_DRAIN_MS, "drain-ms", &a->drain_ms, 0, 3600000},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    struct option longopts[N_EP + 1 + N_INTS + 3];
+    struct option longopts[N_EP + 2 + N_INTS + 3];
     int n = 0;
+    longopts[n++] = (struct option){"log-requests", no_argument, NULL, G_LOG_REQUESTS};
     for (int k = 0; k < N_EP; k++)
         longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
     longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
@@ -395,6 +400,8 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->ep[c - G_EP] = optarg;
         } else if (c == G_STAGE_HOST) {
             a->stage_host = optarg;
+        } else if (c == G_LOG_REQUESTS) {
+            a->log_requests = 1;
         } else {
             int k = 0;
             while (ints[k].opt != c)
@@ -443,6 +450,7 @@ int main(int argc, char **argv)
     g.dead_ms = a.dead_ms;
     g.stuck_ms = a.stuck_ms;
     g.max_crashes = a.max_crashes;
+    g.log_requests = a.log_requests;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();
