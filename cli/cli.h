@@ -12,12 +12,16 @@ typedef int (*cli_fn)(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);   /* local: --model DIR        (cli_tokenize.c) */
 int cli_encode(int argc, char **argv);     /* local: --model DIR        (cli_encode.c)   */
 int cli_gen_model(int argc, char **argv);  /* write a seeded random HF model folder (cli_gen_model.c) */
-int cli_compare_tokenizers(int argc, char **argv); /* char vs word vs subword on one corpus (cli_compare.c) */
+int cli_train_tokenizer(int argc, char **argv); /* train BPE/WordPiece/WordLevel/char on corpora (cli_train.c) */
+int cli_tokstats(int argc, char **argv);   /* tokenization strategies side by side (cli_tokstats.c) */
+int cli_vocab(int argc, char **argv);      /* a vocabulary's token groups and a sample (cli_vocab.c) */
+int cli_decode(int argc, char **argv);     /* id lists -> text and tokens (cli_vocab.c) */
 int cli_fetch_model(int argc, char **argv); /* resolve/download a model folder into the cache (cli_fetch.c) */
 int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, local or remote (cli_similarity.c) */
 /* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
  * 0 for the line-oriented remote `similarity --endpoint E < pairs.tsv`. */
 int cli_similarity_is_matrix(int argc, char **argv);
+int cli_keygen(int argc, char **argv);     /* a CURVE keypair as NAME.key + NAME.pub (cli_keygen.c) */
 int cli_remote(int argc, char **argv);     /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 
 /* A score matrix with its axis labels (token strings; NULL for sentence matrices). */

@@ -28,13 +28,18 @@ static const cli_command commands[] = {
     {"encode", cli_encode, NULL, NULL, NULL, "--model DIR", "text lines -> sentence or token embeddings (JSON lines or .npy)"},
     {"gen-model", cli_gen_model, NULL, NULL, NULL, "--out DIR", "write a seeded random Hugging Face model folder"},
     {"fetch-model", cli_fetch_model, NULL, NULL, NULL, "[REPO]", "download a Hugging Face model folder into the cache"},
-    {"compare-tokenizers", cli_compare_tokenizers, NULL, NULL, NULL, "--model DIR",
-     "character vs word vs subword tokenization of a corpus"},
+    {"train-tokenizer", cli_train_tokenizer, NULL, NULL, NULL, "--out DIR",
+     "corpus files -> a BPE/WordPiece/WordLevel/char tokenizer, as HF's trainers"},
+    {"tokstats", cli_tokstats, NULL, NULL, NULL, "--corpus FILE",
+     "char / word / stemmed / BPE / WordPiece tokenizers side by side"},
+    {"vocab", cli_vocab, NULL, NULL, NULL, "--model DIR", "vocabulary size, token groups and a random sample"},
+    {"decode", cli_decode, NULL, NULL, NULL, "--model DIR", "id lists (JSON arrays) -> text and tokens"},
     /* similarity: TEXT arguments (or --model, --level, --html ...) ask for the matrix command, local or
      * remote; plain --endpoint with "a<TAB>b" lines on stdin is the line-oriented remote one */
     {"similarity", cli_similarity, cli_remote, NULL, cli_similarity_is_matrix, "--model DIR",
      "TEXT_A TEXT_B -> cosine matrices (table, CSV, JSON, HTML)",
      "\"a<TAB>b\" lines -> cosine similarity; TEXT_A TEXT_B: the matrices"},
+    {"keygen", cli_keygen, NULL, NULL, NULL, "NAME", "a CURVE keypair: NAME.key (secret, 0600) and NAME.pub"},
     {"embed", NULL, cli_remote, "encode", NULL, "", "text lines -> embeddings, computed by the pipeline"},
     {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},
 };

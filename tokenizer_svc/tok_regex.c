@@ -70,15 +70,24 @@ void tok_regex_free(tok_regex *re)
     }
 }
 
-/* One region per thread, reused: onig_search would otherwise allocate one per match. */
+/* One region per thread, reused: onig_search would otherwise allocate one per match. A thread
+ * that ends frees its region (the key's destructor): trainers count on short-lived threads. */
 static __thread OnigRegion *tl_region;
+static pthread_key_t region_key;
+static pthread_once_t region_once = PTHREAD_ONCE_INIT;
+static void region_free(void *r) { onig_region_free(r, 1); }
+static void region_key_init(void) { (void)pthread_key_create(&region_key, region_free); }
 
 int tok_regex_spans(const tok_regex *re, const char *s, size_t n, tok_span_fn fn, void *ctx)
 {
     if (!n)
         return fn(ctx, 0, 0, 0);
-    if (!tl_region && !(tl_region = onig_region_new()))
-        return ZB_ENOMEM;
+    if (!tl_region) {
+        if (!(tl_region = onig_region_new()))
+            return ZB_ENOMEM;
+        pthread_once(&region_once, region_key_init);
+        (void)pthread_setspecific(region_key, tl_region);
+    }
     const OnigUChar *str = (const OnigUChar *)s, *end = str + n;
     size_t last_end = 0, prev = 0;
     long last_match_end = -1;

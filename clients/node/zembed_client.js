@@ -7,9 +7,12 @@
  *   c.close();
  *
  * One zeromq Dealer socket; requests carry ids and replies are matched by id, so any number may be in
- * flight at once. Tensors become typed arrays over the received bytes without a copy when the data is
+ * flight at once. Ids are this session's random prefix plus a counter: a request without a reply after
+ * retryMs (the gateway restarted, the connection dropped) is sent again with the same id, until
+ * timeoutMs; the gateway attaches a retry to the running request or answers it again from a copy. Tensors become typed arrays over the received bytes without a copy when the data is
  * aligned (the protocol pads it to 8 bytes from the start of the message); otherwise one copy.
  */
+const crypto = require("crypto");
 const zmq = require("zeromq");
 const { encode, decode } = require("@msgpack/msgpack");
 
@@ -63,11 +66,39 @@ function row(t, i) {
   return t.data.subarray(i * d, (i + 1) * d);
 }
 
+/* The one key of a zembed key file (NAME.pub / NAME.key: a 40-character Z85 line, '#' comments). */
+function keyLine(path) {
+  const keys = require("fs").readFileSync(path, "latin1").split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  if (keys.length !== 1 || keys[0].length !== 40) throw new Error(`${path}: expected one 40-character Z85 CURVE key`);
+  return keys[0];
+}
+
+/* CURVE socket options (docs/PROTOCOL.md §7) or null for plaintext. serverKey: the gateway's NAME.pub
+ * file or its Z85 text; clientKey: our NAME.key file (zeromq.js cannot derive a public key, so the
+ * NAME.pub beside it, as `zembed keygen` writes them, is read too). Defaults: $ZEMBED_SERVER_KEY,
+ * $ZEMBED_CURVE_KEY; both or neither. */
+function curveOptions(serverKey, clientKey) {
+  serverKey = serverKey || process.env.ZEMBED_SERVER_KEY || null;
+  clientKey = clientKey || process.env.ZEMBED_CURVE_KEY || null;
+  if (!serverKey && !clientKey) return null;
+  if (!serverKey || !clientKey)
+    throw new Error("CURVE needs both the server's public key (serverKey, $ZEMBED_SERVER_KEY) and our secret key file (clientKey, $ZEMBED_CURVE_KEY)");
+  const fs = require("fs");
+  const server = serverKey.length === 40 && !fs.existsSync(serverKey) ? serverKey : keyLine(serverKey);
+  if (!clientKey.endsWith(".key")) throw new Error(`${clientKey}: expected a NAME.key file (with NAME.pub beside it)`);
+  return { curveServerKey: server, curveSecretKey: keyLine(clientKey), curvePublicKey: keyLine(clientKey.slice(0, -4) + ".pub") };
+}
+
 class Client {
-  constructor({ endpoint, timeoutMs = 30000 } = {}) {
+  /* serverKey, clientKey: CURVE (curveOptions); a gateway that refuses our key never answers:
+   * requests time out. */
+  constructor({ endpoint, timeoutMs = 30000, retryMs = 3000, serverKey, clientKey } = {}) {
     this.endpoint = endpoint || process.env.ZEMBED_ENDPOINT || DEFAULT_ENDPOINT;
     this.timeoutMs = timeoutMs;
-    this.sock = new zmq.Dealer({ linger: 0 });
+    this.retryMs = retryMs;
+    this.session = crypto.randomBytes(8).toString("hex");
+    this.sock = new zmq.Dealer({ linger: 0, ...(curveOptions(serverKey, clientKey) || {}) });
     this.sock.connect(this.endpoint);
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, timer}
@@ -78,6 +109,7 @@ class Client {
   close() {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
+      clearInterval(p.retry);
       p.reject(new ZembedError("unavailable", "client closed"));
     }
     this.pending.clear();
@@ -94,6 +126,7 @@ class Client {
         if (!p) continue; // a late reply to a request that timed out
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
+        clearInterval(p.retry);
         if (msg.ok) p.resolve(decodeTensors(msg));
         else p.reject(new ZembedError((msg.error || {}).code || "unknown", (msg.error || {}).message || "", msg));
       }
@@ -106,19 +139,25 @@ class Client {
 
   /* Send one request (undefined arguments are left out) and resolve with its decoded reply. */
   request(op, args = {}) {
-    const id = this.nextId++;
+    const id = `${this.session}:${this.nextId++}`; // unique: the gateway de-duplicates it
     const req = { v: PROTOCOL_VERSION, id, op };
     for (const [k, v] of Object.entries(args)) if (v !== undefined && v !== null) req[k] = v;
+    const bytes = encode(req);
+    // An empty delimiter frame first, as a REQ socket sends: the gateway sees REQ and DEALER alike.
+    const send = () => {
+      this.sending = this.sending.then(() => this.sock.send([Buffer.alloc(0), bytes]));
+      this.sending.catch(() => {});
+    };
     const reply = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        clearInterval(this.pending.get(id).retry);
         this.pending.delete(id);
         reject(new Error(`no reply from ${this.endpoint} within ${this.timeoutMs} ms (is the pipeline up?)`));
       }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const retry = setInterval(send, this.retryMs); // no reply yet: the same id again
+      this.pending.set(id, { resolve, reject, timer, retry });
     });
-    // An empty delimiter frame first, as a REQ socket sends: the gateway sees REQ and DEALER alike.
-    this.sending = this.sending.then(() => this.sock.send([Buffer.alloc(0), encode(req)]));
-    this.sending.catch(() => {});
+    send();
     if (!this.reading) this.readLoop();
     return reply;
   }
