@@ -98,6 +98,7 @@ static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     wire_map_int(&r, "duplicates_dropped", g->c.duplicates);
     wire_map_int(&r, "undeliverable", g->c.undeliverable);
     wire_map_int(&r, "workers_lost", g->c.workers_lost);
+    wire_map_int(&r, "retries", g->c.retries);
     wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
     wire_map_key(&r, "limits");
     wire_map_begin(&sub, &pk, &sb);
@@ -120,6 +121,37 @@ static const gw_handler handlers[WIRE_OP_COUNT_] = {
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
+/* A retry of an id in flight or recently answered (gw_dedup): 1 when handled here. In flight: the
+ * reply goes to the newest sender (the first one is likely gone); answered: the kept reply again. */
+static int retried(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
+{
+    gw_slot *s = gw_table_find(g->table, gw_dedup_in_flight(g->dedup, &req->id));
+    const void *reply;
+    size_t size;
+    if (s && s->from_ingest == from_ingest) {
+        for (int k = 0; k < s->n_env; k++)
+            zmq_msg_close(&s->env[k]);
+        for (int k = 0; k < n_env; k++) {
+            zmq_msg_init(&s->env[k]);
+            zmq_msg_move(&s->env[k], &env[k]);
+        }
+        s->n_env = n_env;
+        if (from_ingest)
+            g->ingest_pending--;    /* one reply will come, for both */
+    } else if (!s && gw_dedup_answered(g->dedup, &req->id, gw_now_ms(), &reply, &size)) {
+        zmq_msg_t m;
+        if (zmq_msg_init_size(&m, size))
+            return 0;
+        memcpy(zmq_msg_data(&m), reply, size);
+        gw_send_reply(g, env, n_env, from_ingest, NULL, &m);
+        zmq_msg_close(&m);
+    } else {
+        return 0;
+    }
+    g->c.retries++;
+    return 1;
+}
+
 /* One request frame (body) from a client (env frames) or from the ingest socket (env == NULL). */
 static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_msg_t *body)
 {
@@ -132,6 +164,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
         gw_reply_error(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
     } else if (handlers[req.op]) {
         handlers[req.op](g, env, n_env, from_ingest, &req);
+    } else if (gw_dedup_eligible(&req.id) && retried(g, env, n_env, from_ingest, &req)) {
+        n_env = 0;                  /* taken over, sent or closed */
     } else if (g->draining) {
         gw_reply_error(g, env, n_env, from_ingest, &req.id, req.op, ZB_EUNAVAILABLE, "the gateway is "
                        "shutting down: it finishes what is in flight and takes nothing new");
@@ -159,6 +193,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
             }
             s->n_env = n_env;
             n_env = 0;
+            if (gw_dedup_eligible(&s->id))
+                gw_dedup_start(g->dedup, &s->id, s->j);
             wire_pack_tok_job(&s->job, s->j, zmq_msg_data(body), size);
             gw_table_job_sized(g->table, s);
             gw_dispatch(g);
@@ -410,6 +446,7 @@ int main(int argc, char **argv)
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();
+    g.dedup = gw_dedup_new(a.max_in_flight, 60000);
     g.rq_cap = a.max_ingest;
     g.rq = calloc((size_t)g.rq_cap, sizeof *g.rq);
     g.started_ms = gw_now_ms();
@@ -428,7 +465,7 @@ int main(int argc, char **argv)
                                      &stage_in, &stage_out, &sink, &control};
     const int types[N_EP] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
                              ZMQ_PUSH, ZMQ_PULL, ZMQ_PULL};
-    rc = g.table && g.workers && g.rq ? 0 : 2;
+    rc = g.table && g.workers && g.dedup && g.rq ? 0 : 2;
     for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
             svc_log("%s: %s", eps[k].flag, err.msg);
@@ -469,6 +506,7 @@ int main(int argc, char **argv)
     free(g.rq);
     gw_table_free(g.table);
     gw_workers_free(&g.workers);
+    gw_dedup_free(&g.dedup);
     for (int k = 0; k < N_EP; k++)
         if (socks[k])
             zmq_close(socks[k]);

@@ -86,6 +86,23 @@ int         gw_workers_alive(const gw_workers *ws, wire_stage s);
 int         gw_workers_holds(const gw_workers *ws, wire_stage s, uint64_t j);
 int         gw_worker_holds(const gw_worker *w, uint64_t j);
 
+/* gw_dedup: retries of one request id, from the client libraries (gw_dedup.c). Only string ids of
+ * at least GW_DEDUP_MIN_ID bytes take part (unique by construction: a session prefix + a counter). */
+#define GW_DEDUP_MIN_ID    16
+#define GW_DEDUP_CAP       8192             /* answered ids remembered */
+#define GW_DEDUP_BYTES     (64u << 20)      /* bytes of replies kept for them */
+#define GW_DEDUP_MAX_REPLY (1u << 20)       /* larger replies are not kept: a retry runs again */
+typedef struct gw_dedup gw_dedup;
+gw_dedup *gw_dedup_new(int max_in_flight, int64_t ttl_ms);
+void      gw_dedup_free(gw_dedup **d);
+int       gw_dedup_eligible(const wire_id *id);
+uint64_t  gw_dedup_in_flight(gw_dedup *d, const wire_id *id);       /* its job, or 0 */
+/* 1 and the kept reply when id was answered within the ttl and its reply kept. */
+int       gw_dedup_answered(gw_dedup *d, const wire_id *id, int64_t now, const void **reply, size_t *size);
+void      gw_dedup_start(gw_dedup *d, const wire_id *id, uint64_t j);
+void      gw_dedup_done(gw_dedup *d, const wire_id *id, uint64_t j, const void *reply, size_t size, int64_t now);
+void      gw_dedup_forget(gw_dedup *d, const wire_id *id, uint64_t j);     /* failed: a retry runs */
+
 /* ---- the gateway process (gateway_main.c, gw_reply.c, gw_stage.c) ------------------------- */
 
 /* What the gateway counts, in one struct (logs and health now; a metrics page can read it). */
@@ -99,6 +116,7 @@ typedef struct {
     long poisoned;              /* requests failed because their work killed workers repeatedly */
     long workers_lost;          /* workers declared dead or stuck */
     long stage_dropped;         /* stage frames of jobs no longer in flight, dropped between stages */
+    long retries;               /* retried ids: attached to the running request or answered again */
 } gw_counters;
 
 typedef struct {
@@ -108,6 +126,7 @@ typedef struct {
     int has_pend[2];
     gw_table *table;
     gw_workers *workers;
+    gw_dedup *dedup;
     wire_limits limits;
     int timeout_ms, max_in_flight, max_ingest, dead_ms, stuck_ms, max_crashes;
     size_t max_bytes;                   /* request bytes in flight */

@@ -142,6 +142,8 @@ void gw_reply_overloaded(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
 
 void gw_fail_slot(gw *g, gw_slot *s, int code, const char *msg)
 {
+    if (gw_dedup_eligible(&s->id))      /* a retry of a failed request runs again */
+        gw_dedup_forget(g->dedup, &s->id, s->j);
     gw_reply_error(g, s->env, s->n_env, s->from_ingest, &s->id, s->op, code, msg);
     s->n_env = 0;       /* sent or closed */
     gw_table_remove(g->table, s);

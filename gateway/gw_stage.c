@@ -148,6 +148,8 @@ void gw_on_sink(gw *g)
         zmq_msg_close(&body);
         return;
     }
+    if (gw_dedup_eligible(&s->id))     /* a retry of this id is answered from a copy */
+        gw_dedup_done(g->dedup, &s->id, s->j, zmq_msg_data(&body), zmq_msg_size(&body), gw_now_ms());
     gw_send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
     s->n_env = 0;
     gw_table_remove(g->table, s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gw.h"
 
@@ -36,6 +37,12 @@ gw_table *gw_table_new(int cap)
     if (!t)
         return NULL;
     t->cap = cap;
+    /* job numbers of an earlier gateway on this port may still be on their way through the workers:
+     * start this one's sequence at a random point so they do not match ours */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t->seq = ((uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec * 2654435761ULL ^
+              (uint64_t)getpid() << 32) & ((1ULL << 40) - 1);
     t->slots = calloc(cap, sizeof *t->slots);
     t->free_list = malloc(sizeof *t->free_list * cap);
     t->fifo = malloc(sizeof *t->fifo * cap);
