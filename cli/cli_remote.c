@@ -121,10 +121,7 @@ static json_t *tensor_row(const char *dtype, const unsigned char *p, int cols)
         } else if (!strcmp(dtype, "float16")) {
             uint16_t h;
             memcpy(&h, p + 2 * k, 2);
-            /* binary16 -> double: sign, 5-bit exponent, 10-bit mantissa */
-            int e = (h >> 10) & 31, m = h & 1023;
-            double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-            json_array_append_new(a, json_real(h & 0x8000 ? -v : v));
+            json_array_append_new(a, json_real(zb_f16_to_f32(h)));
         } else if (!strcmp(dtype, "int8")) {
             json_array_append_new(a, json_integer((int8_t)p[k]));
         } else {
@@ -186,7 +183,7 @@ static void build(const ropts *o, long id, char **lines, int n, msgpack_sbuffer 
     if (op == WIRE_OP_TOKENIZE)
         wire_map_bool(&m, "add_special_tokens", o->special);
     if (op == WIRE_OP_EMBED) {
-        wire_map_str(&m, "dtype", wire_out_dtype_name(o->dtype));
+        wire_map_str(&m, "dtype", zb_dtype_name((zb_dtype)o->dtype));
         if (o->normalize >= 0)
             wire_map_bool(&m, "normalize", o->normalize);
         if (o->dimensions > 0)
@@ -265,7 +262,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
         if (!dt || dt->type != MSGPACK_OBJECT_STR || dt->via.str.size >= sizeof dtype)
             return -1;
         snprintf(dtype, sizeof dtype, "%.*s", (int)dt->via.str.size, dt->via.str.ptr);
-        size_t es = !strcmp(dtype, "float32") ? 4 : !strcmp(dtype, "float16") ? 2 : 1;
+        size_t es = zb_tensor_elem_bytes(dtype);
         if (wire_read_tensor(e, dtype, es, shape, 2, &nd, &data, &bytes, "embeddings", &err) ||
             nd != 2 || shape[0] != n)
             return -1;
@@ -470,7 +467,6 @@ enum { N_REMOTE_FLAGS = sizeof remote_flags / sizeof remote_flags[0] };
 static int parse_remote(int argc, char **argv, ropts *o)
 {
     static const char *const outputs[] = {"sentence", "tokens", "input", NULL};
-    static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
     static const char *const sides[] = {"right", "left", NULL};
     static const char *const spaces[] = {"output", "input", NULL};
     const char *cmd = o->cmd;
@@ -502,7 +498,7 @@ static int parse_remote(int argc, char **argv, ropts *o)
         case O_NORM: o->normalize = 1; break;
         case O_NO_NORM: o->normalize = 0; break;
         case O_DIMS: bad = zb_parse_int(prog, "--dimensions", optarg, 1, 1 << 20, &o->dimensions); break;
-        case O_DTYPE: bad = zb_opt_choice(prog, "--dtype", optarg, dtypes, &o->dtype); break;
+        case O_DTYPE: bad = zb_opt_choice(prog, "--dtype", optarg, zb_dtype_names, &o->dtype); break;
         case O_NO_SPECIAL: o->special = 0; break;
         case O_TOKENS: o->tokens = 1; break;
         case O_SPACE: bad = zb_opt_choice(prog, "--space", optarg, spaces, &o->input_space); break;

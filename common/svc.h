@@ -56,6 +56,7 @@ typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
     int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
+    int peers;              /* bound sockets: SVC_PEERS_WORKERS (0) or _CLIENTS, the ZAP domain (svc_sec.h) */
     const char *monitor;    /* an inproc:// address: zmq_socket_monitor (all events) is set up there
                              * before the bind/connect, so no connection event is missed */
 } svc_sockopt;
@@ -66,7 +67,8 @@ typedef struct {
 void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
                  zb_err *err);
 
-/* "tcp://HOST:PORT" -> "tcp://HOST':PORT+offset" (HOST' = host when non-NULL). */
+/* "tcp://HOST:PORT" -> "tcp://HOST':PORT+offset" (HOST' = host when non-NULL);
+ * "ipc://PATH" -> "ipc://PATH.offset" (offset 0: PATH itself). */
 int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char *host, zb_err *err);
 
 /* Wait for input: 1 readable, 0 timeout or stop requested, -1 context terminated. */

@@ -153,6 +153,15 @@ void svc_hb_release(svc_hb *h, uint64_t j)
     pthread_mutex_unlock(&h->mu);
 }
 
+void svc_hb_progress(svc_hb *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->progress_ms = now_ms();
+    pthread_mutex_unlock(&h->mu);
+}
+
 int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err)
 {
     memset(out, 0, sizeof *out);

@@ -27,6 +27,8 @@ void    svc_hb_stop(svc_hb **h);
 /* The worker took job j / is done with it (passed it on, answered, refused). Thread-safe. */
 void    svc_hb_hold(svc_hb *h, uint64_t j);
 void    svc_hb_release(svc_hb *h, uint64_t j);
+/* The worker moved its held work on (a pass of a large job): it is not stuck. */
+void    svc_hb_progress(svc_hb *h);
 
 /* The heartbeat frame (for the gateway's parser and tests): fills out from a frame. held points into
  * buf (little-endian uint64s, n_held of them). */

@@ -12,7 +12,9 @@
 #include <zmq.h>
 
 #include "gw.h"
+#include "gw_sec.h"
 #include "svc.h"
+#include "svc_sec.h"
 #include "svc_hb.h"
 #include "wire.h"
 #include "zb_args.h"
@@ -25,6 +27,7 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
+    "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -50,6 +53,11 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --curve-key FILE    CURVE on every endpoint with this secret key (zembed keygen; env\n"
+    "                      ZEMBED_CURVE_KEY); clients and workers need its .pub and a key on\n"
+    "  --allow-clients FILE  the public keys clients may use, one a line (env ZEMBED_ALLOW_CLIENTS)\n"
+    "  --allow-workers FILE  the public keys workers may use, never a client's (ZEMBED_ALLOW_WORKERS)\n"
+    "  --ipc-mode MODE     mode of ipc:// socket files (default 0600; 0660 lets the group in)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it (after draining).\n";
 
 
@@ -58,6 +66,8 @@ typedef struct {
     const char *ep[N_EP];       /* by SVC_OFF_* order below */
     char buf[N_EP][256];
     const char *stage_host;
+    const char *curve_key, *allow_clients, *allow_workers;     /* CURVE: svc_sec.h, gw_sec.h */
+    int ipc_mode;
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
     int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
 } gw_args;
@@ -340,7 +350,8 @@ static void serve(gw *g, int drain_ms)
 
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
-       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS };
+       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
+       G_IPC_MODE };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -359,6 +370,10 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->stuck_ms = 30000;
     a->max_crashes = 4;
     a->drain_ms = 10000;
+    a->ipc_mode = 0600;
+    a->curve_key = getenv("ZEMBED_CURVE_KEY");
+    a->allow_clients = getenv("ZEMBED_ALLOW_CLIENTS");
+    a->allow_workers = getenv("ZEMBED_ALLOW_WORKERS");
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
     /* integer flags: name, destination, range */
@@ -377,13 +392,19 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_DRAIN_MS, "drain-ms", &a->drain_ms, 0, 3600000},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    struct option longopts[N_EP + 1 + N_INTS + 3];
+    static const struct { int opt; const char *name; } strs[] = {
+        {G_CURVE_KEY, "curve-key"}, {G_ALLOW_CLIENTS, "allow-clients"}, {G_ALLOW_WORKERS, "allow-workers"},
+        {G_IPC_MODE, "ipc-mode"}};
+    enum { N_STRS = sizeof strs / sizeof strs[0] };
+    struct option longopts[N_EP + 1 + N_INTS + N_STRS + 3];
     int n = 0;
     for (int k = 0; k < N_EP; k++)
         longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
     longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
     for (int k = 0; k < N_INTS; k++)
         longopts[n++] = (struct option){ints[k].name, required_argument, NULL, ints[k].opt};
+    for (int k = 0; k < N_STRS; k++)
+        longopts[n++] = (struct option){strs[k].name, required_argument, NULL, strs[k].opt};
     const struct option std[] = {ZB_OPT_STD};
     memcpy(longopts + n, std, sizeof std);
     zb_opt p = {.prog = "gateway", .usage = usage, .longopts = longopts};
@@ -395,6 +416,20 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->ep[c - G_EP] = optarg;
         } else if (c == G_STAGE_HOST) {
             a->stage_host = optarg;
+        } else if (c == G_CURVE_KEY) {
+            a->curve_key = optarg;
+        } else if (c == G_ALLOW_CLIENTS) {
+            a->allow_clients = optarg;
+        } else if (c == G_ALLOW_WORKERS) {
+            a->allow_workers = optarg;
+        } else if (c == G_IPC_MODE) {
+            char *end;
+            long m = strtol(optarg, &end, 8);
+            if (*end || !*optarg || (m != 0600 && m != 0660)) {
+                fprintf(stderr, "gateway: --ipc-mode '%s': expected 0600 or 0660\n", optarg);
+                return 2;
+            }
+            a->ipc_mode = (int)m;
         } else {
             int k = 0;
             while (ints[k].opt != c)
@@ -453,8 +488,9 @@ int main(int argc, char **argv)
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
      * frames between our own stages may be large (token states) but not unbounded. Clients get
      * deep queues: replies wait there for slow readers rather than being lost. */
-    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes},
-                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
+    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes, .peers = SVC_PEERS_CLIENTS},
+                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes, .peers = SVC_PEERS_CLIENTS},
+                results = {.sndhwm = 1000, .peers = SVC_PEERS_CLIENTS},
                 stage_out = {.sndhwm = 2, .immediate = 1},
                 stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
                 sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes},
@@ -466,11 +502,22 @@ int main(int argc, char **argv)
     const int types[N_EP] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
                              ZMQ_PUSH, ZMQ_PULL, ZMQ_PULL};
     rc = g.table && g.workers && g.dedup && g.rq ? 0 : 2;
+    svc_sec_ipc_mode(a.ipc_mode);
+    gw_sec *sec = NULL;         /* CURVE: binds the ZAP handler before any socket */
+    if (!rc && a.curve_key && *a.curve_key &&
+        !(sec = gw_sec_new(g.ctx, a.curve_key, a.allow_clients, a.allow_workers, &err))) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
     for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
             svc_log("%s: %s", eps[k].flag, err.msg);
             rc = 2;
         }
+    if (!rc && sec && gw_sec_start(sec, &err)) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
     if (!rc) {
         g.router = socks[E_CLIENT];
         int on = 1;     /* a reply ZeroMQ cannot route is an error we count, not a silent drop */
@@ -510,6 +557,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_EP; k++)
         if (socks[k])
             zmq_close(socks[k]);
+    zmq_ctx_shutdown(g.ctx);                    /* gw_sec's thread sees ETERM and closes its sockets */
+    gw_sec_destroy(&sec);
     zmq_ctx_term(g.ctx);
     return rc;
 }
