@@ -72,12 +72,13 @@ typedef struct {
     int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
 } gw_args;
 
-/* endpoint flags, their port offsets and the socket the gateway binds there */
-static const struct { const char *flag; int off; } eps[N_EP] = {
-    {"--endpoint", SVC_OFF_CLIENT}, {"--ingest", SVC_OFF_INGEST}, {"--results", SVC_OFF_RESULTS},
-    {"--tok", SVC_OFF_TOK}, {"--enc-in", SVC_OFF_ENC_IN}, {"--enc", SVC_OFF_ENC},
-    {"--pool-in", SVC_OFF_POOL_IN}, {"--pool", SVC_OFF_POOL}, {"--sink", SVC_OFF_SINK},
-    {"--control", SVC_OFF_CONTROL},
+/* endpoint flags, their port offsets and what the gateway binds there (for messages) */
+static const struct { const char *flag; int off; const char *what; } eps[N_EP] = {
+    {"--endpoint", SVC_OFF_CLIENT, "clients"}, {"--ingest", SVC_OFF_INGEST, "producers' requests"},
+    {"--results", SVC_OFF_RESULTS, "producers' replies"}, {"--tok", SVC_OFF_TOK, "jobs to tokenizers"},
+    {"--enc-in", SVC_OFF_ENC_IN, "tokenizers' output"}, {"--enc", SVC_OFF_ENC, "jobs to encoders"},
+    {"--pool-in", SVC_OFF_POOL_IN, "encoders' output"}, {"--pool", SVC_OFF_POOL, "jobs to poolers"},
+    {"--sink", SVC_OFF_SINK, "workers' replies"}, {"--control", SVC_OFF_CONTROL, "workers' heartbeats"},
 };
 enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK, E_CONTROL };
 
@@ -459,6 +460,23 @@ static int parse_args(int argc, char **argv, gw_args *a)
     return 0;
 }
 
+/* A bind that failed: which port, what it is for, and what to do (the likely cause is another
+ * pipeline on the same ports). */
+static void bind_error(const gw_args *a, int k, const zb_err *err)
+{
+    const char *colon = strrchr(a->ep[k], ':');
+    char derived[96] = "";
+    if (k != E_CLIENT && a->ep[k] == a->buf[k])
+        snprintf(derived, sizeof derived, ", the client port + %d", eps[k].off);
+    const char *port = colon ? colon + 1 : a->ep[k];
+    svc_log("cannot listen on port %s (%s%s): %s.\n"
+            "  Another pipeline or program holds it? (`ss -ltnp 'sport = :%s'` names it.) Stop it, or start\n"
+            "  this pipeline on other ports: --endpoint tcp://HOST:PORT (or ZEMBED_ENDPOINT) moves them all,\n"
+            "  PORT+0..+3 and +5..+10 (then workers: --gateway tcp://HOST:PORT; clients: --endpoint or\n"
+            "  ZEMBED_ENDPOINT); %s E moves only this one.",
+            port, eps[k].what, derived, err->msg, port, eps[k].flag);
+}
+
 int main(int argc, char **argv)
 {
     svc_log_init("gateway");
@@ -511,7 +529,7 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
-            svc_log("%s: %s", eps[k].flag, err.msg);
+            bind_error(&a, k, &err);
             rc = 2;
         }
     if (!rc && sec && gw_sec_start(sec, &err)) {
