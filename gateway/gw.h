@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <zmq.h>
 #include <msgpack.h>
+#include "gw_metrics.h"
 #include "svc_hb.h"
 #include "wire.h"
 
@@ -18,6 +19,7 @@
 typedef struct {
     uint64_t j;                 /* 0: free */
     int64_t deadline_ms;
+    int64_t start_ms;           /* accepted (for the latency histogram) */
     int from_ingest;
     int op;                     /* wire_op, for error replies */
     int dispatched;             /* sent to the tokenizers (this attempt) */
@@ -142,6 +144,9 @@ typedef struct {
     int64_t rate_ms;
     long rate_count;
     gw_counters c;
+    gw_mstats m;                        /* replies by op and code, latencies, workers (gw_metrics.h) */
+    gw_metrics *metrics;                /* the /metrics page, or NULL (--metrics off) */
+    struct gw_sec *sec;                 /* CURVE's ZAP handler, or NULL */
     long n_timeout, n_unavailable;      /* not yet logged */
     int64_t last_log_ms;
 } gw;
