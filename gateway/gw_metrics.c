@@ -10,12 +10,12 @@
 #include <microhttpd.h>
 
 #include "gw_metrics.h"
+#include "svc_hb.h"
 #include "svc_sec.h"
 
 const double gw_hist_seconds[GW_HIST_N] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                            1, 2.5, 5, 10, 60};
-const double gw_hist_tokens[GW_HIST_N] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
-                                          32768, 65536, 131072};
+_Static_assert(GW_HIST_N == SVC_HB_BATCH_N, "the batch histogram has the encoders' buckets");
 static const char *const stage_names[WIRE_STAGE_COUNT_] = {"gateway", "tokenizer", "encoder", "pooler"};
 
 void gw_hist_add(gw_hist *h, const double bounds[GW_HIST_N], double v)
@@ -166,7 +166,7 @@ char *gw_metrics_render(const gw_metrics_view *v, size_t *len)
         hist(&t, "zembed_stage_duration_seconds", l, &m->stage_s[s], gw_hist_seconds);
     }
     head(&t, "zembed_batch_tokens", "histogram", "Tokens per encoder forward pass (from encoder heartbeats).");
-    hist(&t, "zembed_batch_tokens", "", &m->batch_tokens, gw_hist_tokens);
+    hist(&t, "zembed_batch_tokens", "", &m->batch_tokens, svc_hb_batch_bounds);
     metric(&t, "zembed_curve_enabled", "gauge", "1 when CURVE is on (docs/PROTOCOL.md section 7).", v->curve_on);
     head(&t, "zembed_curve_refused_total", "counter",
          "Connections refused: unknown key, by side, or a failed handshake (plaintext, wrong server key).");

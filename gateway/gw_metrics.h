@@ -22,8 +22,8 @@ typedef struct {
     double sum;
 } gw_hist;
 
-/* Seconds: 1 ms .. 60 s. Tokens: 16 .. 131072 (an encoder batch, --max-batch-tokens). */
-extern const double gw_hist_seconds[GW_HIST_N], gw_hist_tokens[GW_HIST_N];
+/* Seconds: 1 ms .. 60 s. (Tokens per batch: svc_hb_batch_bounds, as the encoders count them.) */
+extern const double gw_hist_seconds[GW_HIST_N];
 void gw_hist_add(gw_hist *h, const double bounds[GW_HIST_N], double v);
 
 /* What the gateway measures beyond gw_counters (its loop writes, publish copies). */

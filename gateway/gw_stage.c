@@ -196,6 +196,12 @@ void gw_on_control(gw *g)
     svc_hb_msg hb;
     zb_err err;
     if (!zmq_msg_more(&m) && !svc_hb_parse(zmq_msg_data(&m), zmq_msg_size(&m), &hb, &err)) {
+        gw_hist *bh = &g->m.batch_tokens;      /* encoders' forward passes since their last beat */
+        for (int i = 0; i <= SVC_HB_BATCH_N; i++) {
+            bh->b[i] += hb.batch[i];
+            bh->count += hb.batch[i];
+        }
+        bh->sum += (double)hb.batch_tokens;
         if (gw_workers_beat(g->workers, &hb, gw_now_ms()) == 1 && hb.stage < WIRE_STAGE_COUNT_) {
             g->m.worker_joins[hb.stage]++;      /* a worker that replaces a lost one is a restart */
             if (g->m.worker_lost[hb.stage] > g->m.worker_restarts[hb.stage])

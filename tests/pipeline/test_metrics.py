@@ -129,6 +129,9 @@ def test_format_and_counts():
         check(value(fams, "zembed_stage_duration_seconds_count", stage=st) >= 3, "%s latencies observed" % st)
     check(value(fams, "zembed_request_duration_seconds_count", op="embed") == 3, "embed latency: 3 observations")
     check(value(fams, "zembed_curve_enabled") == 0, "CURVE off here")
+    fams, n = wait_value("zembed_batch_tokens_count", lambda v: v >= 3)
+    check(n >= 3, "encoder batches reported by heartbeat: %r" % n)
+    check(value(fams, "zembed_batch_tokens_sum") >= 3 * 4, "tokens of those batches")
     for fam in ("zembed_redispatched_total", "zembed_duplicates_dropped_total", "zembed_retries_total",
                 "zembed_in_flight", "zembed_batch_tokens", "zembed_worker_restarts_total"):
         check(fam in fams, "family %s present" % fam)
