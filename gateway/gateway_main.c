@@ -27,6 +27,7 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
+    "               [--log-requests]\n"
     "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
     "               [--metrics HOST:PORT|off]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
@@ -54,6 +55,8 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --log-requests      an event line per answered request (id, op, outcome, attempts, ms; never\n"
+    "                      its texts); without it, only requests the gateway fails get one\n"
     "  --curve-key FILE    CURVE on every endpoint with this secret key (zembed keygen; env\n"
     "                      ZEMBED_CURVE_KEY); clients and workers need its .pub and a key on\n"
     "  --allow-clients FILE  the public keys clients may use, one a line (env ZEMBED_ALLOW_CLIENTS)\n"
@@ -74,15 +77,16 @@ typedef struct {
     const char *metrics;        /* NULL: derived from the client endpoint; "off" */
     char metrics_buf[300];
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
-    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
+    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
 } gw_args;
 
-/* endpoint flags, their port offsets and the socket the gateway binds there */
-static const struct { const char *flag; int off; } eps[N_EP] = {
-    {"--endpoint", SVC_OFF_CLIENT}, {"--ingest", SVC_OFF_INGEST}, {"--results", SVC_OFF_RESULTS},
-    {"--tok", SVC_OFF_TOK}, {"--enc-in", SVC_OFF_ENC_IN}, {"--enc", SVC_OFF_ENC},
-    {"--pool-in", SVC_OFF_POOL_IN}, {"--pool", SVC_OFF_POOL}, {"--sink", SVC_OFF_SINK},
-    {"--control", SVC_OFF_CONTROL},
+/* endpoint flags, their port offsets and what the gateway binds there (for messages) */
+static const struct { const char *flag; int off; const char *what; } eps[N_EP] = {
+    {"--endpoint", SVC_OFF_CLIENT, "clients"}, {"--ingest", SVC_OFF_INGEST, "producers' requests"},
+    {"--results", SVC_OFF_RESULTS, "producers' replies"}, {"--tok", SVC_OFF_TOK, "jobs to tokenizers"},
+    {"--enc-in", SVC_OFF_ENC_IN, "tokenizers' output"}, {"--enc", SVC_OFF_ENC, "jobs to encoders"},
+    {"--pool-in", SVC_OFF_POOL_IN, "encoders' output"}, {"--pool", SVC_OFF_POOL, "jobs to poolers"},
+    {"--sink", SVC_OFF_SINK, "workers' replies"}, {"--control", SVC_OFF_CONTROL, "workers' heartbeats"},
 };
 enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK, E_CONTROL };
 
@@ -387,7 +391,7 @@ static void serve(gw *g, int drain_ms)
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
        G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
-       G_IPC_MODE, G_METRICS };
+       G_IPC_MODE, G_METRICS, G_LOG_REQUESTS };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -432,8 +436,9 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_CURVE_KEY, "curve-key"}, {G_ALLOW_CLIENTS, "allow-clients"}, {G_ALLOW_WORKERS, "allow-workers"},
         {G_IPC_MODE, "ipc-mode"}, {G_METRICS, "metrics"}};
     enum { N_STRS = sizeof strs / sizeof strs[0] };
-    struct option longopts[N_EP + 1 + N_INTS + N_STRS + 3];
+    struct option longopts[N_EP + 2 + N_INTS + N_STRS + 3];
     int n = 0;
+    longopts[n++] = (struct option){"log-requests", no_argument, NULL, G_LOG_REQUESTS};
     for (int k = 0; k < N_EP; k++)
         longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
     longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
@@ -452,6 +457,8 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->ep[c - G_EP] = optarg;
         } else if (c == G_STAGE_HOST) {
             a->stage_host = optarg;
+        } else if (c == G_LOG_REQUESTS) {
+            a->log_requests = 1;
         } else if (c == G_CURVE_KEY) {
             a->curve_key = optarg;
         } else if (c == G_ALLOW_CLIENTS) {
@@ -505,6 +512,23 @@ static int parse_args(int argc, char **argv, gw_args *a)
     return 0;
 }
 
+/* A bind that failed: which port, what it is for, and what to do (the likely cause is another
+ * pipeline on the same ports). */
+static void bind_error(const gw_args *a, int k, const zb_err *err)
+{
+    const char *colon = strrchr(a->ep[k], ':');
+    char derived[96] = "";
+    if (k != E_CLIENT && a->ep[k] == a->buf[k])
+        snprintf(derived, sizeof derived, ", the client port + %d", eps[k].off);
+    const char *port = colon ? colon + 1 : a->ep[k];
+    svc_log("cannot listen on port %s (%s%s): %s.\n"
+            "  Another pipeline or program holds it? (`ss -ltnp 'sport = :%s'` names it.) Stop it, or start\n"
+            "  this pipeline on other ports: --endpoint tcp://HOST:PORT (or ZEMBED_ENDPOINT) moves them all,\n"
+            "  PORT+0..+3 and +5..+10 (then workers: --gateway tcp://HOST:PORT; clients: --endpoint or\n"
+            "  ZEMBED_ENDPOINT); %s E moves only this one.",
+            port, eps[k].what, derived, err->msg, port, eps[k].flag);
+}
+
 int main(int argc, char **argv)
 {
     svc_log_init("gateway");
@@ -524,6 +548,7 @@ int main(int argc, char **argv)
     g.dead_ms = a.dead_ms;
     g.stuck_ms = a.stuck_ms;
     g.max_crashes = a.max_crashes;
+    g.log_requests = a.log_requests;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();
@@ -557,7 +582,7 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
-            svc_log("%s: %s", eps[k].flag, err.msg);
+            bind_error(&a, k, &err);
             rc = 2;
         }
     if (!rc && sec && gw_sec_start(sec, &err)) {

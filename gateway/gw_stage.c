@@ -178,6 +178,8 @@ void gw_on_sink(gw *g)
     gw_hist_add(&g->m.stage_s[s->stage], gw_hist_seconds, (double)(now - s->stage_ms) / 1000);
     gw_hist_add(&g->m.request_s[s->op], gw_hist_seconds, (double)(now - s->start_ms) / 1000);
     gw_mstats_reply(&g->m, s->op, reply_code(zmq_msg_data(&body), zmq_msg_size(&body)));
+    if (g->log_requests)
+        gw_log_reply(s, "worker");      /* the worker's reply, ok or its error: not decoded here */
     if (gw_dedup_eligible(&s->id))     /* a retry of this id is answered from a copy */
         gw_dedup_done(g->dedup, &s->id, s->j, zmq_msg_data(&body), zmq_msg_size(&body), gw_now_ms());
     gw_send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
@@ -206,8 +208,8 @@ void gw_on_control(gw *g)
             g->m.worker_joins[hb.stage]++;      /* a worker that replaces a lost one is a restart */
             if (g->m.worker_lost[hb.stage] > g->m.worker_restarts[hb.stage])
                 g->m.worker_restarts[hb.stage]++;
-            svc_log("worker %s joined the %s stage (%d alive)", hb.w, stage_name[hb.stage],
-                    gw_workers_alive(g->workers, hb.stage));
+            svc_event("worker_joined", "worker=%s stage=%s alive=%d", hb.w, stage_name[hb.stage],
+                      gw_workers_alive(g->workers, hb.stage));
         }
     } else {
         svc_refused(0, "control: not a heartbeat");
@@ -245,9 +247,9 @@ static void lost(void *ud, const gw_worker *w, int stuck)
         g->c.redispatched++;
         again++;
     }
-    svc_log("worker %s (%s stage) %s; %d job(s) dispatched again, %d poisoned; %d %s worker(s) alive",
-            w->name, stage_name[w->stage], stuck ? "is stuck (holds work without progress)" : "is gone",
-            again, poisoned, gw_workers_alive(g->workers, w->stage), stage_name[w->stage]);
+    svc_event("worker_lost", "worker=%s stage=%s why=%s redispatched=%d poisoned=%d alive=%d", w->name,
+              stage_name[w->stage], stuck ? "stuck" : "silent", again, poisoned,
+              gw_workers_alive(g->workers, w->stage));
     gw_dispatch(g);
 }
 
