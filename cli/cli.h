@@ -21,6 +21,7 @@ int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, lo
 /* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
  * 0 for the line-oriented remote `similarity --endpoint E < pairs.tsv`. */
 int cli_similarity_is_matrix(int argc, char **argv);
+int cli_keygen(int argc, char **argv);     /* a CURVE keypair as NAME.key + NAME.pub (cli_keygen.c) */
 int cli_remote(int argc, char **argv);     /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 
 /* A score matrix with its axis labels (token strings; NULL for sentence matrices). */

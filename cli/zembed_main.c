@@ -39,6 +39,7 @@ static const cli_command commands[] = {
     {"similarity", cli_similarity, cli_remote, NULL, cli_similarity_is_matrix, "--model DIR",
      "TEXT_A TEXT_B -> cosine matrices (table, CSV, JSON, HTML)",
      "\"a<TAB>b\" lines -> cosine similarity; TEXT_A TEXT_B: the matrices"},
+    {"keygen", cli_keygen, NULL, NULL, NULL, "NAME", "a CURVE keypair: NAME.key (secret, 0600) and NAME.pub"},
     {"embed", NULL, cli_remote, "encode", NULL, "", "text lines -> embeddings, computed by the pipeline"},
     {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},
 };
