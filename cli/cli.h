@@ -12,6 +12,7 @@ int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, lo
 /* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
  * 0 for the line-oriented remote `similarity --endpoint E < pairs.tsv`. */
 int cli_similarity_is_matrix(int argc, char **argv);
+int cli_eval(int argc, char **argv);       /* eval sts: STSb / SICK correlations, local or remote (cli_eval.c) */
 int cli_remote(const char *cmd, int argc, char **argv); /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 
 /* A score matrix with its axis labels (token strings; NULL for sentence matrices). */

@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  compare-tokenizers --model DIR   character vs word vs subword tokenization of a corpus\n"
             "  similarity (--model DIR | --endpoint E) TEXT_A TEXT_B   token or sentence cosine matrices,\n"
             "                            as a table, CSV, JSON and an HTML heatmap\n"
+            "  eval sts (--model DIR | --endpoint E) --data FILE   STS Benchmark / SICK correlations\n"
             "\n"
             "remote, against a running pipeline (--endpoint, default $ZEMBED_ENDPOINT or\n"
             "tcp://127.0.0.1:5555):\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return cli_fetch_model(sub_argc, sub_argv);
     if (!strcmp(cmd, "compare-tokenizers"))
         return cli_compare_tokenizers(sub_argc, sub_argv);
+    if (!strcmp(cmd, "eval"))
+        return cli_eval(sub_argc, sub_argv);
     if (!strcmp(cmd, "similarity"))
         return cli_similarity_is_matrix(sub_argc, sub_argv) ? cli_similarity(sub_argc, sub_argv)
                                                             : cli_remote(cmd, sub_argc, sub_argv);
