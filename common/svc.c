@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -16,6 +17,9 @@
 #include "zb_args.h"
 
 static char log_stage[32] = "zembed";
+static svc_counters counters;           /* updated with __atomic builtins: workers have threads */
+static int64_t refused_logged_ms;       /* last refusal log line */
+static long refused_unlogged;
 static volatile sig_atomic_t stop_flag;
 
 void svc_log_init(const char *stage)
@@ -33,6 +37,32 @@ void svc_log(const char *fmt, ...)
     va_end(ap);
     strcat(line, "\n");
     fputs(line, stderr);
+}
+
+svc_counters svc_counters_get(void)
+{
+    svc_counters c;
+    c.refused_answered = __atomic_load_n(&counters.refused_answered, __ATOMIC_RELAXED);
+    c.refused_dropped = __atomic_load_n(&counters.refused_dropped, __ATOMIC_RELAXED);
+    return c;
+}
+
+void svc_refused(uint64_t j, const char *err_msg)
+{
+    __atomic_add_fetch(j ? &counters.refused_answered : &counters.refused_dropped, 1, __ATOMIC_RELAXED);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long n = __atomic_add_fetch(&refused_unlogged, 1, __ATOMIC_RELAXED);
+    int64_t last = __atomic_load_n(&refused_logged_ms, __ATOMIC_RELAXED);
+    if ((last && now - last < 1000) ||
+        !__atomic_compare_exchange_n(&refused_logged_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    __atomic_sub_fetch(&refused_unlogged, n, __ATOMIC_RELAXED);
+    svc_counters c = svc_counters_get();
+    svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
+            "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
+            j ? "" : "(no job number, dropped) ", err_msg);
 }
 
 static void on_signal(int sig)
@@ -71,6 +101,10 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
         int on = 1;
         zmq_setsockopt(s, ZMQ_IPV6, &on, sizeof on);
     }
+    int64_t max_msg = o && o->max_msg ? o->max_msg
+                    : type == ZMQ_PUSH ? SVC_MAX_CONTROL_MSG : SVC_MAX_STAGE_MSG;
+    if (max_msg > 0)
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     if (o) {
         if (o->sndhwm)
             zmq_setsockopt(s, ZMQ_SNDHWM, &o->sndhwm, sizeof o->sndhwm);
@@ -78,8 +112,6 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
-        if (o->max_msg)
-            zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
     }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));

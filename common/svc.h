@@ -13,6 +13,10 @@
 #define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define SVC_LINGER_MS 200
 #define SVC_ZEMBED_VERSION "0.1.0"
+/* Tokens per stage job a worker takes by default (--max-job-tokens): twice what the gateway's default
+ * limits can produce (256 texts x 512 tokens), so a forged job cannot make a worker allocate hidden
+ * states for millions of tokens. */
+#define SVC_MAX_JOB_TOKENS (1 << 18)
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
@@ -24,17 +28,39 @@ enum {
 void svc_log_init(const char *stage);
 void svc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What this process counts, in one struct (logged now; a metrics page can read the same fields). */
+typedef struct {
+    long refused_answered;  /* stage frames refused (invalid, forged) and answered with an error */
+    long refused_dropped;   /* refused frames without a job number: dropped */
+} svc_counters;
+/* A copy of the counters, taken atomically field by field. */
+svc_counters svc_counters_get(void);
+
+/* A stage frame was refused (err_msg says why): count it, and log it at most once a second with the
+ * number refused since, so a flood of forged frames cannot flood the log. j == 0: it was dropped;
+ * otherwise the caller answered it with an error. */
+void svc_refused(uint64_t j, const char *err_msg);
+
 /* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); SIGPIPE is ignored. */
 void svc_signals(void);
 int  svc_stopping(void);
 
+/* Largest frame a socket facing another process takes by default (ZMQ_MAXMSGSIZE; a larger one
+ * closes that connection): stage jobs and worker replies, up to token_embeddings of 256 x 512 tokens
+ * of a 384-wide model with room to spare. Sockets that never receive messages (PUSH) take
+ * SVC_MAX_CONTROL_MSG, so nothing can park big frames in them. */
+#define SVC_MAX_STAGE_MSG   ((int64_t)256 << 20)
+#define SVC_MAX_CONTROL_MSG ((int64_t)4096)
+
 typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
-    int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: unlimited */
+    int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
 } svc_sockopt;
 
-/* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. */
+/* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. Every
+ * socket of zembed that faces another process is made here (one place to add transport security
+ * and size caps). */
 void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
                  zb_err *err);
 

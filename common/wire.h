@@ -159,8 +159,13 @@ typedef struct {
  * by trailing bytes. Allocates nothing. */
 int wire_check(const void *buf, size_t len, int max_depth, zb_err *err);
 
-/* wire_check, then unpack the one object into up (initialized here; destroy it in every case).
- * what names the frame in errors ("request", "job"). */
+/* Objects a request or a job frame of len bytes may hold: legitimate ones carry at least 4 bytes per
+ * item beyond a few thousand (texts, int32 ids beside each token string), so unpacking one costs at
+ * most ~6x its size in msgpack_objects (24 bytes each) instead of 24x. */
+#define WIRE_UNPACK_MAX_OBJECTS(len) ((uint64_t)(len) / 4 + 4096)
+
+/* wire_check (plus WIRE_UNPACK_MAX_OBJECTS), then unpack the one object into up (initialized here;
+ * destroy it in every case). what names the frame in errors ("request", "job"). */
 int wire_unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, const char *what,
                         zb_err *err);
 
@@ -253,6 +258,20 @@ int  wire_job_info_int(wire_job *job, const char *key, long long v);
 int  wire_job_info_str(wire_job *job, const char *key, const char *s);
 void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb);
 int  wire_job_unpack(const void *buf, size_t len, wire_job *job, zb_err *err);
+
+/* What a stage may take from a decoded job, beyond what wire_job_unpack checks for every job
+ * (wire_accept.c). Stage ports are reachable by any process that can connect, so each consumer
+ * checks what its own code relies on before touching the job. */
+typedef struct {
+    int hidden;             /* the model's hidden size: the columns of hidden states */
+    int max_position;       /* tokens per text the model takes */
+    int64_t max_job_tokens; /* tokens per job this worker accepts (bounds its memory per job) */
+} wire_stage_limits;
+/* ZB_EFORMAT naming the field, or ZB_OK. stage: WIRE_STAGE_ENCODER or WIRE_STAGE_POOLER; the op
+ * must be one that stage does work on (wire_ops). The encoder takes jobs without hidden states (the
+ * ones it would compute); the pooler needs them where the op has any (wire_op_hidden), of the
+ * model's width, with 1..max_position tokens per text. */
+int wire_job_accept(const wire_job *job, wire_stage stage, const wire_stage_limits *lim, zb_err *err);
 
 /* Gateway -> tokenizer: {j, req: <the client's request bytes, unchanged>}. */
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len);

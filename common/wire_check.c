@@ -3,7 +3,11 @@
  * msgpack-c allocates a container's items as soon as it reads the count in its header, so a frame of
  * six bytes can ask for 2^32 items. Every item takes at least one byte, so a count larger than the
  * bytes left is a lie: refusing it bounds what unpacking allocates to a small multiple of the frame
- * size. Depth is bounded too (msgpack-c's own limit is 32; the protocol needs 5). */
+ * size. Depth is bounded too (msgpack-c's own limit is 32; the protocol needs 5).
+ *
+ * That alone still lets a frame of one-byte items unpack into 24 bytes (a msgpack_object) per byte:
+ * requests and jobs, whose items carry text, ids or token strings of several bytes each, are
+ * further held to WIRE_UNPACK_MAX_OBJECTS, which bounds what unpacking one costs to ~6x its size. */
 #include <stdint.h>
 #include <string.h>
 
@@ -70,7 +74,8 @@ static int header(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *p
     return 1;
 }
 
-int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
+/* max_objects: how many objects (containers and scalars) the frame may hold in all. */
+static int check(const void *buf, size_t len, int max_depth, uint64_t max_objects, zb_err *err)
 {
     const unsigned char *p = buf;
     uint64_t left[WIRE_MAX_DEPTH + 2];
@@ -78,6 +83,7 @@ int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
         max_depth = WIRE_MAX_DEPTH;
     size_t pos = 0;
     int depth = 0;
+    uint64_t objects = 0;
     left[0] = 1;
     while (depth >= 0) {
         if (left[depth] == 0) {
@@ -85,6 +91,9 @@ int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
             continue;
         }
         left[depth]--;
+        if (++objects > max_objects)
+            return zb_fail(err, ZB_EFORMAT, "msgpack: more than %llu objects in a %zu-byte message",
+                           (unsigned long long)max_objects, len);
         if (pos >= len)
             return zb_fail(err, ZB_EFORMAT, "msgpack: message ends at byte %zu inside an object", pos);
         size_t hdr;
@@ -111,11 +120,16 @@ int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
     return ZB_OK;
 }
 
+int wire_check(const void *buf, size_t len, int max_depth, zb_err *err)
+{
+    return check(buf, len, max_depth, UINT64_MAX, err);
+}
+
 int wire_unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, const char *what,
                         zb_err *err)
 {
     msgpack_unpacked_init(up);
-    int rc = wire_check(buf, len, WIRE_MAX_DEPTH, err);
+    int rc = check(buf, len, WIRE_MAX_DEPTH, WIRE_UNPACK_MAX_OBJECTS(len), err);
     if (rc)
         return zb_wrap(err, "%s: ", what);
     size_t off = 0;

@@ -7,6 +7,15 @@
 
 #define N_OPTS 10      /* the options of wire_opts, packed as an array under "o" */
 
+/* What each option of "o" may hold (its order is wire_job_pack's). Anything else is refused here,
+ * so no stage ever sees a dtype or a dimension count its code would assert on. The bounds are
+ * those wire_req_parse admits (0 = "the model's", -1 = "the model's setting"). */
+static const struct { const char *name; int lo, hi; } OPT_RANGE[N_OPTS] = {
+    {"truncate", 0, 1}, {"left", 0, 1}, {"normalize", -1, 1}, {"dimensions", 0, INT32_MAX},
+    {"dtype", 0, WIRE_DT_COUNT_ - 1}, {"add_special", 0, 1}, {"count_only", 0, 1},
+    {"tokens_mode", 0, 1}, {"input_space", 0, 1}, {"max_length", 0, 1 << 20},
+};
+
 void wire_job_init(wire_job *job)
 {
     memset(job, 0, sizeof *job);
@@ -159,16 +168,17 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     int ov[N_OPTS];
     for (int i = 0; i < N_OPTS; i++) {
         const msgpack_object *e = &o->via.array.ptr[i];
-        if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 <= 0x7fffffff)
-            ov[i] = (int)e->via.u64;
-        else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e->via.i64 >= -1)
-            ov[i] = (int)e->via.i64;
-        else
-            return zb_fail(err, ZB_EFORMAT, "job: o[%d]: not a small int", i);
+        long long v = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                          ? (e->via.u64 > INT32_MAX ? INT64_MAX : (long long)e->via.u64)
+                          : e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? e->via.i64 : INT64_MIN;
+        if (v < OPT_RANGE[i].lo || v > OPT_RANGE[i].hi)
+            return zb_fail(err, ZB_EFORMAT, "job: o[%d] (%s): not an int in %d..%d", i,
+                           OPT_RANGE[i].name, OPT_RANGE[i].lo, OPT_RANGE[i].hi);
+        ov[i] = (int)v;
     }
     wire_opts *op = &job->opt;
     op->truncate = ov[0]; op->left = ov[1]; op->normalize = ov[2]; op->dimensions = ov[3];
-    op->dtype = ov[4] >= WIRE_DT_COUNT_ ? WIRE_DT_FLOAT32 : ov[4]; op->add_special = ov[5];
+    op->dtype = ov[4]; op->add_special = ov[5];
     op->count_only = ov[6]; op->tokens_mode = ov[7]; op->input_space = ov[8];
     op->max_length = ov[9];
     if ((rc = get_i64(m, "n", 0, 1 << 24, &x, err)))
@@ -177,6 +187,14 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     if ((rc = get_i64(m, "na", 0, job->n, &x, err)))
         return rc;
     job->na = (int)x;
+    if (!wire_op_at(job->op, WIRE_STAGE_ENCODER) && !wire_op_at(job->op, WIRE_STAGE_POOLER))
+        return zb_fail(err, ZB_EFORMAT, "job: op %s never travels between stages",
+                       wire_op_name(job->op));
+    if (wire_ops[job->op].texts == WIRE_TEXTS_PAIR ? job->na < 1 || job->na >= job->n ||
+                                                         (op->tokens_mode && job->n != 2)
+                                                   : job->na != 0)
+        return zb_fail(err, ZB_EFORMAT, "job: na = %d does not fit op %s with %d texts%s", job->na,
+                       wire_op_name(job->op), job->n, op->tokens_mode ? " in tokens mode" : "");
 
     int shape[2], nd;
     const void *data;

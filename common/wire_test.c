@@ -366,6 +366,142 @@ static void test_job_round_trip_and_lies(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A valid embed job of two texts (5 ids), packed. */
+static void pack_small_job(wire_job *a, int32_t *lens, int32_t *ids, msgpack_sbuffer *sb)
+{
+    wire_job_init(a);
+    a->j = 77;
+    a->op = WIRE_OP_EMBED;
+    a->n = 2;
+    lens[0] = 3;
+    lens[1] = 2;
+    for (int i = 0; i < 5; i++)
+        ids[i] = 100 + i;
+    a->lens = lens;
+    a->ids = ids;
+    a->n_ids = 5;
+    msgpack_sbuffer_init(sb);
+    wire_job_pack(a, sb);
+}
+
+/* The reported aborts: options a stage would assert on are refused when the job is decoded. */
+static void test_job_options_validated(void)
+{
+    static const struct { int idx, val; const char *name; } bad[] = {
+        {3, -1, "dimensions"}, {4, -1, "dtype"}, {4, WIRE_DT_COUNT_, "dtype"}, {2, 2, "normalize"},
+        {0, -1, "truncate"}, {9, -1, "max_length"}, {7, 2, "tokens_mode"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        wire_job a, b;
+        int32_t lens[2], ids[5];
+        msgpack_sbuffer sb;
+        pack_small_job(&a, lens, ids, &sb);
+        int ov[10] = {1, 0, -1, 0, 0, 1, 0, 0, 0, 0};
+        ov[bad[k].idx] = bad[k].val;
+        /* re-pack "o" by hand: wire_job_pack only writes what a wire_opts holds */
+        a.opt = (wire_opts){ov[0], ov[1], ov[2], ov[3], ov[4], ov[5], ov[6], ov[7], ov[8], ov[9]};
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        zb_err err;
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_EFORMAT);
+        ZT_CHECK(strstr(err.msg, bad[k].name) != NULL);
+        ZT_CHECK(b.j == 77);                /* known, so the stage can answer with an error */
+        wire_job_free(&b);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* ops that never travel between stages, and na that does not fit the op */
+    wire_job a, b;
+    int32_t lens[2], ids[5];
+    msgpack_sbuffer sb;
+    pack_small_job(&a, lens, ids, &sb);
+    const struct { int op, na, tokens_mode; } lie[] = {
+        {WIRE_OP_TOKENIZE, 0, 0}, {WIRE_OP_HEALTH, 0, 0}, {WIRE_OP_EMBED, 1, 0},
+        {WIRE_OP_SIMILARITY, 0, 0}, {WIRE_OP_SIMILARITY, 2, 0},
+    };
+    for (size_t k = 0; k < sizeof lie / sizeof lie[0]; k++) {
+        a.op = lie[k].op;
+        a.na = lie[k].na;
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, NULL), ZB_EFORMAT);
+        wire_job_free(&b);
+    }
+    a.op = WIRE_OP_SIMILARITY;          /* the valid case still passes */
+    a.na = 1;
+    msgpack_sbuffer_clear(&sb);
+    wire_job_pack(&a, &sb);
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, NULL), ZB_OK);
+    wire_job_free(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Which stage takes what: the encoder refuses hidden states it would overwrite (they leaked), the
+ * pooler needs them at the model's width, with tokens in every text. */
+static void test_job_accept_per_stage(void)
+{
+    wire_job a, b;
+    int32_t lens[2], ids[5];
+    msgpack_sbuffer sb;
+    pack_small_job(&a, lens, ids, &sb);
+    const wire_stage_limits slim = {.hidden = 4, .max_position = 8, .max_job_tokens = 100};
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &slim, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "hidden states missing") != NULL);
+    const wire_stage_limits tiny = {.hidden = 4, .max_position = 8, .max_job_tokens = 4};
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &tiny, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "at most 4") != NULL);
+    wire_job_free(&b);
+
+    float hid[5 * 4] = {0};
+    a.hidden = hid;
+    for (int width = 3; width <= 4; width++) {
+        a.hidden_dim = width;
+        msgpack_sbuffer_clear(&sb);
+        wire_job_pack(&a, &sb);
+        ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+        ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_ENCODER, &slim, &err), ZB_EFORMAT);
+        ZT_CHECK(strstr(err.msg, "already present") != NULL);
+        ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), width == 4 ? ZB_OK : ZB_EFORMAT);
+        wire_job_free(&b);
+    }
+    lens[0] = 0;                        /* a text without tokens: the pooler would divide by 0 */
+    lens[1] = 5;
+    msgpack_sbuffer_clear(&sb);
+    wire_job_pack(&a, &sb);
+    ZT_CHECK_EQ_INT(wire_job_unpack(sb.data, sb.size, &b, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_job_accept(&b, WIRE_STAGE_POOLER, &slim, &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "lens[0] = 0") != NULL);
+    wire_job_free(&b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A frame of one-byte items is refused before msgpack-c turns each into a 24-byte object. */
+static void test_unpack_bounds_objects(void)
+{
+    size_t n = 1 << 20;
+    unsigned char *buf = calloc(n + 5, 1);
+    ZT_CHECK(buf != NULL);
+    if (!buf)
+        return;
+    buf[0] = 0xdd;                      /* array32 of n zeros */
+    buf[1] = (unsigned char)(n >> 24);
+    buf[2] = (unsigned char)(n >> 16);
+    buf[3] = (unsigned char)(n >> 8);
+    buf[4] = (unsigned char)n;
+    zb_err err;
+    ZT_CHECK_EQ_INT(wire_check(buf, n + 5, WIRE_MAX_DEPTH, &err), ZB_OK);  /* well-formed */
+    msgpack_unpacked up;
+    ZT_CHECK_EQ_INT(wire_unpack_checked(buf, n + 5, &up, "job", &err), ZB_EFORMAT);
+    ZT_CHECK(strstr(err.msg, "objects") != NULL);
+    msgpack_unpacked_destroy(&up);
+    wire_job job;
+    ZT_CHECK_EQ_INT(wire_job_unpack(buf, n + 5, &job, &err), ZB_EFORMAT);
+    wire_job_free(&job);
+    free(buf);
+}
+
 static void test_tok_job_and_error_reply(void)
 {
     const char *texts[] = {"hi"};
@@ -530,5 +666,8 @@ int main(void)
     ZT_RUN(test_tensor_data_is_aligned);
     ZT_RUN(test_job_round_trip_and_lies);
     ZT_RUN(test_tok_job_and_error_reply);
+    ZT_RUN(test_job_options_validated);
+    ZT_RUN(test_job_accept_per_stage);
+    ZT_RUN(test_unpack_bounds_objects);
     return zt_done();
 }

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
-    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32]\n"
+    "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--max-job-tokens 262144]\n"
     "  --model DIR            model folder (config.json + model.safetensors)\n"
     "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
@@ -27,6 +27,8 @@ static const char usage[] =
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
+    "  --max-job-tokens N     larger jobs are refused (bounds memory per job: its hidden states;\n"
+    "                         default 262144, twice the largest the default gateway limits make)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 #define MAX_BATCH_JOBS 256
@@ -38,6 +40,7 @@ typedef struct {
     enc_runner *runner;
     svc_model_meta meta;
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
     char whoami[128];
     long jobs, batches, tokens;
@@ -182,6 +185,8 @@ static int take(esvc *s, wire_job *job)
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
     zmq_msg_close(&m);
+    if (!rc)
+        rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
     if (!rc && !handlers[job->op])
         rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the encoder", wire_op_name(job->op));
     if (!rc && wire_ops[job->op].texts != WIRE_TEXTS_NONE)
@@ -190,8 +195,7 @@ static int take(esvc *s, wire_job *job)
         return 1;
     if (job->j)
         svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
-    else
-        svc_log("dropped a message that is not a job: %s", err.msg);
+    svc_refused(job->j, err.msg);
     wire_job_free(job);
     return -1;
 }
@@ -245,8 +249,10 @@ int main(int argc, char **argv)
     WIRE_STAGE_CHECK(WIRE_STAGE_ENCODER, handlers);
     int queue = 32;
     s.budget = 8192;
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
     svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
                             {"--queue", &queue, 1, 100000},
+                            {"--max-job-tokens", &max_job_tokens, 1, 1 << 24},
                             {NULL, NULL, 0, 0}};
     int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_ENC, SVC_OFF_POOL_IN, &s.args, extra);
     if (rc)
@@ -259,6 +265,7 @@ int main(int argc, char **argv)
         return 2;
     }
     s.cfg = enc_model_config(s.model);
+    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
     if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
         svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
@@ -282,7 +289,9 @@ int main(int argc, char **argv)
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
                 s.budget);
         serve(&s);
-        svc_log("stopping after %ld jobs in %ld batches, %ld tokens", s.jobs, s.batches, s.tokens);
+        svc_counters c = svc_counters_get();
+        svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
+                s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
     }
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);

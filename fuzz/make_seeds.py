@@ -54,7 +54,7 @@ def tensor(dtype, shape, data):
 lens = [3, 2]
 ids = [101, 7592, 102, 101, 102]
 hidden_dim = 4
-job = {"j": 9, "id": "r1", "op": 0, "o": [1, 0, -1, 0, 0, 1, 0, 0, 0], "n": 2, "na": 0,
+job = {"j": 9, "id": "r1", "op": 0, "o": [1, 0, -1, 0, 0, 1, 0, 0, 0, 0], "n": 2, "na": 0,
        "lens": tensor("int32", [2], struct.pack("<2i", *lens)),
        "ids": tensor("int32", [5], struct.pack("<5i", *ids)),
        "pieces": ["[CLS]", "hello", "[SEP]", "[CLS]", "[SEP]"],
@@ -65,6 +65,14 @@ put("wire_fuzz", "stage_job_full", pk(job))
 small = {k: v for k, v in job.items() if k not in ("pieces", "hidden", "info")}
 put("wire_fuzz", "stage_job_tokenized", pk(small))
 put("wire_fuzz", "not_a_map", pk([1, 2, 3]))
+
+# ---- stage_job_fuzz: stage jobs as the encoder and the pooler receive them (hidden is 4 wide there)
+put("stage_job_fuzz", "tokenized", pk(small))
+put("stage_job_fuzz", "encoded", pk({k: v for k, v in job.items() if k != "info"}))
+put("stage_job_fuzz", "similarity_tokens", pk(dict(job, op=4, na=1, o=[1, 0, -1, 0, 0, 1, 0, 1, 0, 0])))
+put("stage_job_fuzz", "embed_int8_dims", pk(dict(job, o=[1, 0, 1, 3, 2, 1, 0, 0, 0, 0])))
+put("stage_job_fuzz", "info", pk(dict(small, op=5, n=0, lens=tensor("int32", [0], b""),
+                                      ids=tensor("int32", [0], b""), info=job["info"])))
 
 
 # ---- st_fuzz: safetensors files (8-byte LE header length, JSON header, data buffer)

@@ -19,7 +19,7 @@ static const char usage[] =
     "usage: gateway [--endpoint tcp://127.0.0.1:5555] [--ingest E] [--results E] [--tok E]\n"
     "               [--enc-in E] [--enc E] [--pool-in E] [--pool E] [--sink E] [--stage-host ADDR]\n"
     "               [--timeout-ms 30000] [--max-in-flight 1024] [--max-texts 256]\n"
-    "               [--max-text-bytes 65536] [--max-msg-bytes 16777216]\n"
+    "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -33,13 +33,14 @@ static const char usage[] =
     "  --max-texts N       texts per request (default 256)\n"
     "  --max-text-bytes N  bytes per text (default 65536)\n"
     "  --max-msg-bytes N   bytes per request frame; larger frames are dropped by ZeroMQ (default 16 MiB)\n"
+    "  --max-stage-bytes N bytes per frame from a worker (stage jobs, replies; default 256 MiB)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
     const char *ep[9];          /* by SVC_OFF_* order below */
     char buf[9][256];
     const char *stage_host;
-    int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes;
+    int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
 } gw_args;
 
 /* endpoint flags, their port offsets and the socket the gateway binds there */
@@ -372,6 +373,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->max_texts = 256;
     a->max_text_bytes = 65536;
     a->max_msg_bytes = 16 << 20;
+    a->max_stage_bytes = (int)SVC_MAX_STAGE_MSG;
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
     for (int i = 1; i < argc; i++) {
@@ -395,6 +397,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
         else if (!strcmp(f, "--max-texts")) rc = parse_int(f, v, 1, 1 << 20, &a->max_texts);
         else if (!strcmp(f, "--max-text-bytes")) rc = parse_int(f, v, 1, 1 << 30, &a->max_text_bytes);
         else if (!strcmp(f, "--max-msg-bytes")) rc = parse_int(f, v, 64, 1 << 30, &a->max_msg_bytes);
+        else if (!strcmp(f, "--max-stage-bytes")) rc = parse_int(f, v, 4096, 1 << 30, &a->max_stage_bytes);
         else {
             fprintf(stderr, "gateway: unknown flag: %s\n%s", f, usage);
             return 2;
@@ -436,8 +439,9 @@ int main(int argc, char **argv)
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
      * frames between our own stages may be large (token states) but not unbounded */
     svc_sockopt client = {.max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
-                stage_out = {.sndhwm = 2, .immediate = 1, .max_msg = 1 << 30},
-                stage_in = {.rcvhwm = 4, .max_msg = 1 << 30}, sink = {.rcvhwm = 1000, .max_msg = 1 << 30};
+                stage_out = {.sndhwm = 2, .immediate = 1},
+                stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
+                sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes};
     zb_err err;
     streamer st[2] = {{0}};
     void *socks[9] = {0};

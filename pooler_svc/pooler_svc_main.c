@@ -15,11 +15,13 @@
 
 static const char usage[] =
     "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
+    "                  [--max-job-tokens 262144]\n"
     "  --model DIR    model folder (modules.json, 1_Pooling/config.json, config.json)\n"
     "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E         encoded jobs (default: gateway port + 9)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
+    "  --max-job-tokens N  larger jobs are refused (bounds memory per job; default 262144)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     pool_config cfg;
     svc_model_meta meta;
     svc_worker_args args;
+    wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     char whoami[128];
 } psvc;
 
@@ -264,22 +267,14 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
     wire_job job;
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(m), zmq_msg_size(m), &job, &err);
+    if (!rc)
+        rc = wire_job_accept(&job, WIRE_STAGE_POOLER, &s->lim, &err);
     if (!rc && !replies[job.op])
         rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
-    int with_hidden = !rc && wire_op_hidden(job.op, &job.opt) != WIRE_HIDDEN_NONE;
-    if (with_hidden && !job.hidden)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states missing");
-    if (with_hidden && !rc && job.hidden_dim != s->cfg.dim)
-        rc = zb_fail(&err, ZB_EFORMAT, "job: hidden states have %d columns; the pooler's model has %d",
-                     job.hidden_dim, s->cfg.dim);
-    if (!rc && wire_ops[job.op].texts == WIRE_TEXTS_PAIR &&
-        (job.na < 1 || job.na >= job.n || (job.opt.tokens_mode && job.n != 2)))
-        rc = zb_fail(&err, ZB_EFORMAT, "job: similarity needs texts in both a and b");
     if (rc) {
         if (job.j)
             svc_send_error(sink, job.j, &job.id, -1, rc, err.msg);
-        else
-            svc_log("dropped a message that is not a job: %s", err.msg);
+        svc_refused(job.j, err.msg);
         wire_job_free(&job);
         return;
     }
@@ -324,7 +319,9 @@ static void *worker(void *arg)
         psvc_thread t = {.s = s, .sink = sink};
         served = svc_serve(in, handle_msg, &t);
     }
-    svc_log("stopping after %ld jobs", served);
+    svc_counters c = svc_counters_get();
+    svc_log("stopping after %ld jobs; refused %ld frames (%ld dropped) in this process", served,
+            c.refused_answered + c.refused_dropped, c.refused_dropped);
     if (in) zmq_close(in);
     if (sink) zmq_close(sink);
     return NULL;
@@ -336,7 +333,9 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     svc_log_init("pooler_svc");
     WIRE_STAGE_CHECK(WIRE_STAGE_POOLER, replies);
-    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, NULL);
+    int max_job_tokens = SVC_MAX_JOB_TOKENS;
+    svc_int_flag extra[] = {{"--max-job-tokens", &max_job_tokens, 1, 1 << 24}, {NULL, NULL, 0, 0}};
+    int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_POOL, -1, &s.args, extra);
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
@@ -346,6 +345,7 @@ int main(int argc, char **argv)
         svc_log("cannot load the model: %s", err.msg);
         return 2;
     }
+    s.lim = (wire_stage_limits){ec.hidden, ec.max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();

@@ -216,8 +216,7 @@ static void handle(const tsvc_thread *t, zmq_msg_t *m)
     if (rc) {
         if (j)
             svc_send_error(sink, j, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
-        else
-            svc_log("dropped a message that is not a job: %s", err.msg);
+        svc_refused(j, err.msg);
         wire_req_free(&req);
         return;
     }
@@ -260,7 +259,9 @@ static void *worker(void *arg)
         tsvc_thread t = {.s = s, .out = out, .sink = sink};
         served = svc_serve(in, handle_msg, &t);
     }
-    svc_log("stopping after %ld jobs", served);
+    svc_counters c = svc_counters_get();
+    svc_log("stopping after %ld jobs; refused %ld frames (%ld dropped) in this process", served,
+            c.refused_answered + c.refused_dropped, c.refused_dropped);
     if (in) zmq_close(in);
     if (out) zmq_close(out);
     if (sink) zmq_close(sink);

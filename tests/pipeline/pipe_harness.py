@@ -208,17 +208,26 @@ def check(cond, what):
         raise AssertionError(what)
 
 
+class Skip(Exception):
+    """raise Skip("needs ...") in a test: counted as skipped, said aloud."""
+
+
 def run(tests):
+    skipped = 0
     for t in tests:
         start = time.time()
         try:
             t()
             _results.append(True)
             print("ok   %s (%.1fs)" % (t.__name__, time.time() - start), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("skip %s: skipped: %s" % (t.__name__, e), flush=True)
         except Exception:
             _results.append(False)
             print("FAIL %s" % t.__name__, flush=True)
             traceback.print_exc(file=sys.stdout)
     passed = sum(_results)
-    print("%d passed, %d failed" % (passed, len(_results) - passed), flush=True)
+    print("%d passed, %d failed%s" % (passed, len(_results) - passed,
+                                      ", %d skipped" % skipped if skipped else ""), flush=True)
     return 0 if passed == len(_results) else 1
