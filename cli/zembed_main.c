@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "  similarity (--model DIR | --endpoint E) TEXT_A TEXT_B   token or sentence cosine matrices,\n"
             "                            as a table, CSV, JSON and an HTML heatmap\n"
             "  eval sts (--model DIR | --endpoint E) --data FILE   STS Benchmark / SICK correlations\n"
+            "  map --model DIR --html FILE   t-SNE / PCA map of the vocabulary, interactive page and TSV\n"
             "\n"
             "remote, against a running pipeline (--endpoint, default $ZEMBED_ENDPOINT or\n"
             "tcp://127.0.0.1:5555):\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cli_fetch_model(sub_argc, sub_argv);
     if (!strcmp(cmd, "compare-tokenizers"))
         return cli_compare_tokenizers(sub_argc, sub_argv);
+    if (!strcmp(cmd, "map"))
+        return cli_map(sub_argc, sub_argv);
     if (!strcmp(cmd, "eval"))
         return cli_eval(sub_argc, sub_argv);
     if (!strcmp(cmd, "similarity"))

@@ -59,20 +59,20 @@ static void sift_down(float *hs, int32_t *hi, int k, int at)
  * "larger is nearer": cos for cosine, 2 q.x - |x|^2 for Euclidean (|q|^2 is the same for the row). */
 static void select_row(const float *score, int n, int self, int k, float *hs, int32_t *hi)
 {
-    int filled = 0;
-    for (int j = 0; j < n; j++) {
-        if (j == self)
-            continue;
+    int filled = 0, j = 0;
+    for (; j < n && filled < k; j++)
+        if (j != self)
+            hs[filled] = score[j], hi[filled] = j, filled++;
+    for (int a = k / 2 - 1; a >= 0; a--)
+        sift_down(hs, hi, k, a);
+    float thr = hs[0];          /* the k-th best so far: most scores fall below it, one compare */
+    for (; j < n; j++) {
         float s = score[j];
-        if (filled < k) {
-            hs[filled] = s, hi[filled] = j, filled++;
-            if (filled == k)
-                for (int a = k / 2 - 1; a >= 0; a--)
-                    sift_down(hs, hi, k, a);
-        } else if (worse(hs[0], hi[0], s, j)) {
-            hs[0] = s, hi[0] = j;
-            sift_down(hs, hi, k, 0);
-        }
+        if (s < thr || j == self || !worse(hs[0], hi[0], s, j))
+            continue;
+        hs[0] = s, hi[0] = j;
+        sift_down(hs, hi, k, 0);
+        thr = hs[0];
     }
     /* heap sort: pop the worst to the end */
     for (int m = k - 1; m > 0; m--) {

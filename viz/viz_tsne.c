@@ -7,10 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "viz_bh.h"
 #include "viz_tsne.h"
 
-#define LEAF_POINTS 4        /* points per quadtree leaf, computed exactly */
-#define MAX_DEPTH 40         /* deeper only for (near-)duplicates: they share a leaf */
 #define CHECK_EVERY 50       /* sklearn's _N_ITER_CHECK */
 
 void viz_tsne_defaults(viz_tsne_opts *o)
@@ -125,200 +124,104 @@ out:
     return rc;
 }
 
-/* ---- the quadtree ---------------------------------------------------------------------------- */
-
-/* Nodes in depth-first pre-order: a node's subtree is [node, skip), so a traversal that accepts a
- * node as one summary jumps to skip and one that opens it steps to the next node: no stack, and
- * memory is read forwards. */
+/* ---- one iteration's gradient ---------------------------------------------------------------
+ * Each thread takes a run of quadtree groups: the repulsion of their points (viz_bh), the
+ * attraction along their rows of P (exaggerated by `ex`) and, when asked, their terms of the KL
+ * divergence:  KL = sum p log p - sum p log q~ + (sum p) log Z   (q = q~ / Z, q~ = 1 / (1 + d^2)). */
 typedef struct {
-    float cx, cy;        /* centre of mass */
-    float w2;            /* (longest side)^2 of the cell */
-    int count;           /* points below */
-    int skip;            /* the node after this subtree */
-    int first;           /* leaf: its points are tx/ty/ord[first .. first + count) */
-    int leaf;
-} qnode;
-
-typedef struct {
-    qnode *nodes;
-    int n_nodes, cap;
-    int32_t *ord, *tmp;  /* point ids in tree order; scratch */
-    float *tx, *ty;      /* positions in tree order */
-    const float *Y;      /* n x 2 */
-} qtree;
-
-static int qt_build(qtree *t, int lo, int hi, float x0, float y0, float x1, float y1, int depth)
-{
-    if (t->n_nodes == t->cap) {
-        int nc = t->cap * 2;
-        qnode *nn = realloc(t->nodes, (size_t)nc * sizeof *nn);
-        if (!nn)
-            return -1;
-        t->nodes = nn, t->cap = nc;
-    }
-    int me = t->n_nodes++;
-    double sx = 0, sy = 0;
-    for (int i = lo; i < hi; i++)
-        sx += t->Y[2 * t->ord[i]], sy += t->Y[2 * t->ord[i] + 1];
-    float w = x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0;
-    qnode nd = {(float)(sx / (hi - lo)), (float)(sy / (hi - lo)), w * w, hi - lo, 0, lo, 0};
-    if (hi - lo <= LEAF_POINTS || depth >= MAX_DEPTH) {
-        nd.leaf = 1;
-        for (int i = lo; i < hi; i++)
-            t->tx[i] = t->Y[2 * t->ord[i]], t->ty[i] = t->Y[2 * t->ord[i] + 1];
-    } else {
-        float mx = 0.5f * (x0 + x1), my = 0.5f * (y0 + y1);
-        int c[4] = {0, 0, 0, 0}, at[4];
-        for (int i = lo; i < hi; i++) {
-            const float *p = t->Y + 2 * t->ord[i];
-            c[(p[0] >= mx) + 2 * (p[1] >= my)]++;
-        }
-        at[0] = lo, at[1] = lo + c[0], at[2] = at[1] + c[1], at[3] = at[2] + c[2];
-        int b[4] = {at[0], at[1], at[2], at[3]};
-        for (int i = lo; i < hi; i++) {
-            const float *p = t->Y + 2 * t->ord[i];
-            t->tmp[b[(p[0] >= mx) + 2 * (p[1] >= my)]++] = t->ord[i];
-        }
-        memcpy(t->ord + lo, t->tmp + lo, (size_t)(hi - lo) * sizeof *t->ord);
-        for (int q = 0; q < 4; q++)
-            if (c[q] && qt_build(t, at[q], at[q] + c[q], q & 1 ? mx : x0, q & 2 ? my : y0, q & 1 ? x1 : mx,
-                                 q & 2 ? y1 : my, depth + 1))
-                return -1;
-    }
-    nd.skip = t->n_nodes;
-    t->nodes[me] = nd;
-    return 0;
-}
-
-/* sklearn's root box: per-axis min and max, the max pushed out a little so every point is inside. */
-static int qt_rebuild(qtree *t, const float *Y, int n)
-{
-    float lo[2] = {Y[0], Y[1]}, hi[2] = {Y[0], Y[1]};
-    for (int i = 0; i < n; i++)
-        for (int a = 0; a < 2; a++) {
-            float v = Y[2 * i + a];
-            lo[a] = v < lo[a] ? v : lo[a];
-            hi[a] = v > hi[a] ? v : hi[a];
-        }
-    for (int a = 0; a < 2; a++) {
-        float m = hi[a] * (1 + 1e-3f * (hi[a] > 0 ? 1 : hi[a] < 0 ? -1 : 0));
-        hi[a] = m > hi[a] + 1e-3f ? m : hi[a] + 1e-3f;
-    }
-    for (int i = 0; i < n; i++)
-        t->ord[i] = i;
-    t->Y = Y;
-    t->n_nodes = 0;
-    return qt_build(t, 0, n, lo[0], lo[1], hi[0], hi[1], 0);
-}
-
-/* ---- one iteration's gradient -------------------------------------------------------------------
- * For each point: the repulsion from the tree (negative force and its share of Z), the attraction
- * along its row of P (exaggerated by `ex`), and, when asked, its terms of the KL divergence:
- *   KL = sum p log p - sum p log q~ + (sum p) log Z      (q = q~ / Z, q~ = 1 / (1 + d^2)) */
-typedef struct {
-    const qtree *t;
+    const viz_bh *t;
     const csr *P;
     const float *Y;
     float ex, theta2;
-    int lo, hi, want_kl;
+    int g0, g1, want_kl, fail;
+    viz_bh_scratch *scratch;
     float *neg, *pos;        /* n x 2 each */
     double *z;               /* n: each point's sum of q~ */
     double *kl_a, *kl_p;     /* n: sum p log p - p log q~ ; sum p */
 } grad_job;
 
-/* Hot loop: Barnes-Hut repulsion on point i. */
-static double repulse(const qtree *t, int i, float xi, float yi, float theta2, float *fx, float *fy)
-{
-    double z = 0;
-    float gx = 0, gy = 0;
-    const qnode *nodes = t->nodes;
-    int n = 0, end = t->n_nodes;
-    while (n < end) {
-        const qnode *nd = &nodes[n];
-        float dx = xi - nd->cx, dy = yi - nd->cy, d2 = dx * dx + dy * dy;
-        if (nd->w2 < theta2 * d2) {
-            float q = 1.0f / (1.0f + d2), m = (float)nd->count * q;
-            z += m;
-            m *= q;
-            gx += m * dx, gy += m * dy;
-            n = nd->skip;
-        } else if (nd->leaf) {
-            for (int e = nd->first; e < nd->first + nd->count; e++) {
-                if (t->ord[e] == i)
-                    continue;
-                float ex = xi - t->tx[e], ey = yi - t->ty[e], e2 = ex * ex + ey * ey;
-                float q = 1.0f / (1.0f + e2);
-                z += q;
-                q *= q;
-                gx += q * ex, gy += q * ey;
-            }
-            n = nd->skip;
-        } else {
-            n++;
-        }
-    }
-    *fx = gx, *fy = gy;
-    return z;
-}
-
 static void *grad_worker(void *arg)
 {
     grad_job *J = arg;
     const float tiny = FLT_MIN;
-    for (int i = J->lo; i < J->hi; i++) {
-        float xi = J->Y[2 * i], yi = J->Y[2 * i + 1];
-        J->z[i] = repulse(J->t, i, xi, yi, J->theta2, &J->neg[2 * i], &J->neg[2 * i + 1]);
-        float px = 0, py = 0;
-        double a = 0, ps = 0;
-        for (int64_t e = J->P->start[i]; e < J->P->start[i + 1]; e++) {
-            int j = J->P->col[e];
-            float dx = xi - J->Y[2 * j], dy = yi - J->Y[2 * j + 1];
-            float q = 1.0f / (1.0f + dx * dx + dy * dy), p = J->P->val[e] * J->ex;
-            px += p * q * dx, py += p * q * dy;
-            if (J->want_kl) {
-                a += (double)p * (log(p > tiny ? p : tiny) - log(q));
-                ps += p;
-            }
+    if (viz_bh_repulse(J->t, J->g0, J->g1, J->theta2, J->scratch, J->neg, J->z)) {
+        J->fail = 1;
+        return NULL;
+    }
+    const int32_t *ord = viz_bh_order(J->t);
+    const float *restrict Y = J->Y, *restrict val = J->P->val;
+    const int32_t *restrict col = J->P->col;
+    const int64_t *start = J->P->start;
+    const float ex = J->ex;
+    for (int at = viz_bh_group_start(J->t, J->g0); at < viz_bh_group_start(J->t, J->g1); at++) {
+        int i = ord[at];
+        float xi = Y[2 * i], yi = Y[2 * i + 1], px = 0, py = 0;
+        /* hot loop: attraction along row i of P */
+        for (int64_t e = start[i]; e < start[i + 1]; e++) {
+            int j = col[e];
+            float dx = xi - Y[2 * j], dy = yi - Y[2 * j + 1];
+            float pq = val[e] / (1.0f + dx * dx + dy * dy);
+            px += pq * dx, py += pq * dy;
         }
-        J->pos[2 * i] = px, J->pos[2 * i + 1] = py;
-        if (J->want_kl)
-            J->kl_a[i] = a, J->kl_p[i] = ps;
+        J->pos[2 * i] = ex * px, J->pos[2 * i + 1] = ex * py;
+        if (!J->want_kl)
+            continue;
+        double a = 0, ps = 0;
+        for (int64_t e = start[i]; e < start[i + 1]; e++) {
+            int j = col[e];
+            float dx = xi - Y[2 * j], dy = yi - Y[2 * j + 1];
+            float q = 1.0f / (1.0f + dx * dx + dy * dy), p = val[e] * ex;
+            a += (double)p * (log(p > tiny ? p : tiny) - log(q));
+            ps += p;
+        }
+        J->kl_a[i] = a, J->kl_p[i] = ps;
     }
     return NULL;
 }
 
-/* The gradient (n x 2, sklearn's: 4 (pos - neg / Z)) and, when want_kl, the KL divergence. */
-static double gradient(const qtree *t, const csr *P, const float *Y, int n, float ex, float theta2, int threads,
-                       int want_kl, grad_job *jobs, pthread_t *tid, float *neg, float *pos, double *z, double *kla,
-                       double *klp, float *grad)
+/* The gradient (n x 2, sklearn's: 4 (pos - neg / Z)) and, when want_kl, the KL divergence into *kl.
+ * -1 when a thread ran out of memory. */
+static int gradient(const viz_bh *t, const csr *P, const float *Y, int n, float ex, float theta2, int threads,
+                    int want_kl, grad_job *jobs, viz_bh_scratch **scratch, pthread_t *tid, float *neg, float *pos,
+                    double *z, double *kla, double *klp, float *grad, double *kl)
 {
+    int G = viz_bh_groups(t), g = 0;
     for (int k = 0; k < threads; k++) {
-        jobs[k] = (grad_job){t, P, Y, ex, theta2, (int)((int64_t)n * k / threads), (int)((int64_t)n * (k + 1) / threads),
-                             want_kl, neg, pos, z, kla, klp};
+        /* groups split by points: thread k's run starts at the first group at or past k n / T */
+        int g0 = g;
+        int64_t until = (int64_t)n * (k + 1) / threads;
+        while (g < G && (k == threads - 1 || viz_bh_group_start(t, g) < until))
+            g++;
+        jobs[k] = (grad_job){t, P, Y, ex, theta2, g0, g, want_kl, 0, scratch[k], neg, pos, z, kla, klp};
         if (k && pthread_create(&tid[k], NULL, grad_worker, &jobs[k]))
-            jobs[k].hi = -jobs[k].hi - 1;         /* not started: run below */
+            jobs[k].fail = 2;               /* not started: run below */
     }
     grad_worker(&jobs[0]);
+    int fail = jobs[0].fail;
     for (int k = 1; k < threads; k++) {
-        if (jobs[k].hi < 0) {
-            jobs[k].hi = -jobs[k].hi - 1;
+        if (jobs[k].fail == 2) {
+            jobs[k].fail = 0;
             grad_worker(&jobs[k]);
         } else {
             pthread_join(tid[k], NULL);
         }
+        fail |= jobs[k].fail;
     }
+    if (fail)
+        return -1;
     double Z = 0;                      /* in index order: the same sum whatever the thread count */
     for (int i = 0; i < n; i++)
         Z += z[i];
     Z = Z > DBL_EPSILON ? Z : DBL_EPSILON;
     for (int i = 0; i < 2 * n; i++)
         grad[i] = 4.0f * (pos[i] - (float)(neg[i] / Z));
-    if (!want_kl)
-        return NAN;
-    double a = 0, ps = 0;
-    for (int i = 0; i < n; i++)
-        a += kla[i], ps += klp[i];
-    return a + ps * log(Z);
+    if (want_kl) {
+        double a = 0, ps = 0;
+        for (int i = 0; i < n; i++)
+            a += kla[i], ps += klp[i];
+        *kl = a + ps * log(Z);
+    }
+    return 0;
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -370,19 +273,19 @@ int viz_tsne(const float *X, int n, int d, const viz_tsne_opts *o, float *Y, int
     float *dist = malloc((size_t)n * k * sizeof *dist);
     float *cond = malloc((size_t)n * k * sizeof *cond);
     csr P = {0};
-    qtree t = {.cap = 1024};
-    t.nodes = malloc((size_t)t.cap * sizeof *t.nodes);
-    t.ord = malloc((size_t)n * sizeof *t.ord), t.tmp = malloc((size_t)n * sizeof *t.tmp);
-    t.tx = malloc((size_t)n * sizeof *t.tx), t.ty = malloc((size_t)n * sizeof *t.ty);
+    viz_bh *t = viz_bh_new(n);
     float *neg = malloc((size_t)n * 2 * sizeof *neg), *pos = malloc((size_t)n * 2 * sizeof *pos);
     float *grad = malloc((size_t)n * 2 * sizeof *grad), *upd = malloc((size_t)n * 2 * sizeof *upd);
     float *gains = malloc((size_t)n * 2 * sizeof *gains);
     double *z = malloc((size_t)n * sizeof *z), *kla = malloc((size_t)n * sizeof *kla), *klp = malloc((size_t)n * sizeof *klp);
     grad_job *jobs = calloc((size_t)T, sizeof *jobs);
+    viz_bh_scratch **scratch = calloc((size_t)T, sizeof *scratch);
     pthread_t *tid = calloc((size_t)T, sizeof *tid);
-    int rc = ZB_OK;
-    if (!idx || !dist || !cond || !t.nodes || !t.ord || !t.tmp || !t.tx || !t.ty || !neg || !pos || !grad || !upd ||
-        !gains || !z || !kla || !klp || !jobs || !tid) {
+    int rc = ZB_OK, no_mem = !scratch;
+    for (int th = 0; scratch && th < T; th++)
+        no_mem |= !(scratch[th] = viz_bh_scratch_new());
+    if (no_mem || !idx || !dist || !cond || !t || !neg || !pos || !grad || !upd || !gains || !z || !kla || !klp ||
+        !jobs || !tid) {
         rc = zb_fail(err, ZB_ENOMEM, "t-SNE of %d points: out of memory", n);
         goto out;
     }
@@ -417,11 +320,12 @@ int viz_tsne(const float *X, int n, int d, const viz_tsne_opts *o, float *Y, int
             upd[i] = 0, gains[i] = 1;
         for (; it < end; it++) {
             int check = (it + 1) % CHECK_EVERY == 0, want_kl = check || it == total - 1;
-            if (qt_rebuild(&t, Y, n)) {
+            double e = NAN;
+            if (viz_bh_build(t, Y) ||
+                gradient(t, &P, Y, n, ex, theta2, T, want_kl, jobs, scratch, tid, neg, pos, z, kla, klp, grad, &e)) {
                 rc = zb_fail(err, ZB_ENOMEM, "t-SNE: out of memory for the quadtree");
                 goto out;
             }
-            double e = gradient(&t, &P, Y, n, ex, theta2, T, want_kl, jobs, tid, neg, pos, z, kla, klp, grad);
             if (want_kl)
                 kl = e;
             double gn = 0;
@@ -463,7 +367,10 @@ int viz_tsne(const float *X, int n, int d, const viz_tsne_opts *o, float *Y, int
     }
 out:
     free(idx), free(dist), free(cond), free(P.start), free(P.col), free(P.val);
-    free(t.nodes), free(t.ord), free(t.tmp), free(t.tx), free(t.ty);
+    viz_bh_free(&t);
+    for (int th = 0; scratch && th < T; th++)
+        viz_bh_scratch_free(&scratch[th]);
+    free(scratch);
     free(neg), free(pos), free(grad), free(upd), free(gains), free(z), free(kla), free(klp), free(jobs), free(tid);
     return rc;
 }
