@@ -5,6 +5,9 @@
 #   make test       install what is missing, build, run every test suite (also under ASan/UBSan, valgrind)
 #   make deps       install Debian packages (idempotent; apt-get as root, sudo otherwise)
 #   make BUILD=asan / BUILD=debug   the same tree built with sanitizers / without optimisation
+#   make BUILD=valgrind             the tree tests/run.sh runs under valgrind: -O3 like release but
+#                                   -march=$(VALGRIND_MARCH) (x86-64-v3), since valgrind 3.19 cannot
+#                                   decode the AVX-512 that -march=native emits on AVX-512 CPUs
 #
 # Layout: every .c in a module folder goes into build/$(BUILD)/libzembed.a, except
 #   *_main.c  -> an executable named after the file (tokenizer_svc/tokenizer_svc_main.c -> bin/tokenizer_svc)
@@ -13,7 +16,7 @@
 # so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
 # enc_, pool_, wire_, zb_ ...), because objects share one folder.
 
-MODULES  := common tokenizer_svc encoder_svc pooler_svc gateway viz cli fuzz
+MODULES  := common tokenizer_svc encoder_svc pooler_svc model gateway viz cli fuzz
 BUILD    ?= release
 CC       ?= cc
 
@@ -36,15 +39,21 @@ else ifeq ($(BUILD),release)
 OPT      := -O3 -g -march=native
 LDOPT    :=
 BINDIR   := bin
+else ifeq ($(BUILD),valgrind)
+VALGRIND_MARCH ?= x86-64-v3
+OPT      := -O3 -g -march=$(VALGRIND_MARCH)
+LDOPT    :=
+BINDIR   := build/valgrind-$(VALGRIND_MARCH)/bin
 else
-$(error BUILD must be release, debug or asan)
+$(error BUILD must be release, debug, asan or valgrind)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
-OUT      := build/$(BUILD)
+# the valgrind tree is one per -march (make does not track flags: a new -march must not reuse objects)
+OUT      := build/$(BUILD)$(if $(filter valgrind,$(BUILD)),-$(VALGRIND_MARCH))
 OBJDIR   := $(OUT)/obj
 TESTDIR  := $(OUT)/tests
 
@@ -90,6 +99,10 @@ $(BINDIR)/%: $(OBJDIR)/%_main.o $(LIB) | $(BINDIR)
 $(TESTDIR)/%_test: $(OBJDIR)/%_test.o $(LIB) | $(TESTDIR)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# The probe tests/run.sh runs under valgrind before the valgrind pass (see tests/valgrind_probe.c).
+$(OUT)/valgrind_probe: tests/valgrind_probe.c | $(OUT)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
 # Benchmarks (bench/*.c): built on demand by `make benches`, never by `make` or tests.
 $(OUT)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -112,7 +125,7 @@ build/fuzz/libzembed.a: $(addprefix $(FUZZ_OBJ)/,$(notdir $(LIB_SRC:.c=.o)))
 build/fuzz/%_fuzz: $(FUZZ_OBJ)/%_fuzz.o build/fuzz/libzembed.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $< build/fuzz/libzembed.a $(LDLIBS) -o $@
 
-$(OBJDIR) $(BINDIR) $(TESTDIR):
+$(OUT) $(OBJDIR) $(BINDIR) $(TESTDIR):
 	@mkdir -p $@
 
 deps:

@@ -1,12 +1,21 @@
-/* cli: the `zembed` command's subcommands. Each returns the process exit status:
- * 0 success, 1 some input lines failed (each reported in the output), 2 usage or setup error. */
+/* cli: the `zembed` command's commands (the table in zembed_main.c lists them). Each handler gets
+ * argv[0] = its own name and returns the process exit status: 0 success, 1 some input lines failed
+ * (each reported in the output), 2 usage or setup error, 130 stopped by SIGINT.
+ *
+ * Every handler has the same shape (see common/zb_opt.h): an options struct; parse (zb_opt_next,
+ * --help and --version included) -> load (model, files) -> run. */
 #ifndef CLI_H
 #define CLI_H
+
+typedef int (*cli_fn)(int argc, char **argv);
 
 int cli_tokenize(int argc, char **argv);   /* local: --model DIR        (cli_tokenize.c) */
 int cli_encode(int argc, char **argv);     /* local: --model DIR        (cli_encode.c)   */
 int cli_gen_model(int argc, char **argv);  /* write a seeded random HF model folder (cli_gen_model.c) */
-int cli_compare_tokenizers(int argc, char **argv); /* char vs word vs subword on one corpus (cli_compare.c) */
+int cli_train_tokenizer(int argc, char **argv); /* train BPE/WordPiece/WordLevel/char on corpora (cli_train.c) */
+int cli_tokstats(int argc, char **argv);   /* tokenization strategies side by side (cli_tokstats.c) */
+int cli_vocab(int argc, char **argv);      /* a vocabulary's token groups and a sample (cli_vocab.c) */
+int cli_decode(int argc, char **argv);     /* id lists -> text and tokens (cli_vocab.c) */
 int cli_fetch_model(int argc, char **argv); /* resolve/download a model folder into the cache (cli_fetch.c) */
 int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, local or remote (cli_similarity.c) */
 /* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
@@ -14,7 +23,7 @@ int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, lo
 int cli_similarity_is_matrix(int argc, char **argv);
 int cli_eval(int argc, char **argv);       /* eval sts: STSb / SICK correlations, local or remote (cli_eval.c) */
 int cli_map(int argc, char **argv);        /* 2-D map (t-SNE / PCA) of the vocabulary or a matrix (cli_map.c) */
-int cli_remote(const char *cmd, int argc, char **argv); /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
+int cli_remote(int argc, char **argv);     /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 
 /* A score matrix with its axis labels (token strings; NULL for sentence matrices). */
 typedef struct {
@@ -39,5 +48,9 @@ int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *cons
 
 /* 1 if argv holds --endpoint (or ZEMBED_ENDPOINT is set and --model is absent). */
 int cli_wants_remote(int argc, char **argv);
+
+/* A remote-only command given --model: prints where local work is done (local_alt, the local
+ * command doing the same, or none) and returns 1; 0 when argv has no --model. */
+int cli_refuse_model(const char *cmd, const char *local_alt, int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
  * path) and written in input order. A line that fails gives an error object and the stream goes
  * on; the exit status is then 1. */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,30 +15,35 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_npy.h"
 #include "enc.h"
 #include "enc_embed.h"
 #include "pool.h"
 #include "tok.h"
 #include "zb_args.h"
+#include "zb_input.h"
+#include "zb_opt.h"
+#include "zb_progress.h"
+#include "zm.h"
 
 #define MAX_LINE (1 << 20)        /* bytes of one input line */
 #define WINDOW_LINES 4096
 #define WINDOW_TOKEN_BUDGETS 4    /* a window holds up to this many forward passes of tokens */
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: zembed encode --model DIR [options] < lines.txt\n"
+static const char usage_text[] =
+        "usage: zembed encode --model DIR [options] [FILE...]\n"
         "\n"
-        "Reads UTF-8 text, one input per line (a trailing \\r is dropped), and writes one JSON object\n"
-        "per line, in input order:\n"
+        "Reads UTF-8 text from the FILEs in order (\"-\" is stdin), else stdin, one input per line (a\n"
+        "trailing \\r is dropped), and writes one JSON object per line, in input order:\n"
         "  --output sentence   {\"embedding\":[...]}  (pooled as the model's 1_Pooling/config.json says)\n"
         "  --output tokens     {\"tokens\":[...],\"token_embeddings\":[[...],...]}  (last hidden state)\n"
         "  --output input      the same, with the context-free input embeddings (rows of the word\n"
         "                      embedding matrix) instead of the contextual ones\n"
         "Floats are printed with 9 significant digits, so they read back as the same float32.\n"
         "A line that fails gives {\"error\":{\"code\":...,\"message\":...}} and the stream goes on;\n"
-        "the exit status is then 1 (2 for a usage or model error).\n"
+        "the exit status is then 1 (2 for a usage or model error). Ctrl-C (SIGINT) or SIGTERM stops\n"
+        "cleanly: the lines done are written whole (npy: a valid array of their rows), stderr says\n"
+        "how many, and the exit status is 130 (143).\n"
         "\n"
         "options:\n"
         "  --model DIR          Hugging Face / sentence-transformers folder: config.json,\n"
@@ -58,25 +64,28 @@ static void usage(FILE *f)
         "                       [lines, dim] for sentence (a failed line is a row of NaN),\n"
         "                       [total tokens, hidden] for tokens/input (the lines' rows\n"
         "                       concatenated in input order; `zembed tokenize` gives the counts;\n"
-        "                       a failed line has no rows). Errors go to stderr. npy output is\n"
-        "                       held in memory until the end, as its header needs the row count.\n"
-        "  -h, --help           this text\n");
-}
+        "                       a failed line has no rows). Errors go to stderr. Into a file,\n"
+        "                       rows are written as they come and the header is rewritten at\n"
+        "                       the end; into a pipe they are held in memory until the end.\n"
+        "  --quiet              no progress bar (it is drawn on stderr only when that is a terminal)\n"
+        "  -h, --help           this text         --version   the version of zembed\n";
 
 typedef enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT } out_mode;
 
 typedef struct {
-    tok_tokenizer *tok;
+    zm_model *zm;           /* the model folder, settled (max_length, pooling, normalize) */
+    const tok_tokenizer *tok;
     tok_options topt;
-    enc_model *model;
+    const enc_model *model;
     enc_runner *runner;
     pool_config pc;
     out_mode mode;
     int npy;
     int hidden;
-    /* npy: everything written so far */
-    float *npy_data;
-    size_t npy_rows, npy_cap;
+    int quiet;                          /* no progress bar */
+    zb_input *in;                       /* the text lines */
+    cli_npy *npy_out;                   /* --format npy: the array being written */
+    long lines_done;                    /* lines whose output is written */
 } ctx;
 
 /* One window of lines. */
@@ -89,32 +98,6 @@ typedef struct {
     int32_t *ids, *types;               /* good lines' tokens, packed */
     size_t n_tok, cap_tok;
 } window;
-
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
-{
-    return zb_parse_int("zembed encode", flag, v, lo, hi, out);
-}
-
-/* Next line of stdin into buf (cap MAX_LINE + 1): 1 read, 0 EOF. *too_long when the line had
- * more than MAX_LINE bytes (the rest is skipped). */
-static int read_line(char *buf, size_t *len, int *too_long)
-{
-    size_t n = 0;
-    int c;
-    *too_long = 0;
-    while ((c = getchar_unlocked()) != EOF && c != '\n') {
-        if (n < MAX_LINE)
-            buf[n++] = (char)c;
-        else
-            *too_long = 1;
-    }
-    if (c == EOF && n == 0 && !*too_long)
-        return 0;
-    if (n && buf[n - 1] == '\r')
-        n--;
-    *len = n;
-    return 1;
-}
 
 static void fail_line(window *w, int i, int code, const char *fmt_msg)
 {
@@ -191,23 +174,6 @@ static void put_token(const tok_tokenizer *t, int32_t id)
     json_decref(j);
 }
 
-static int npy_append(ctx *c, const float *rows, size_t n_rows, size_t dim)
-{
-    if (c->npy_rows + n_rows > c->npy_cap) {
-        size_t nc = c->npy_cap ? c->npy_cap * 2 : 1024;
-        while (nc < c->npy_rows + n_rows)
-            nc *= 2;
-        float *p = realloc(c->npy_data, nc * dim * sizeof *p);
-        if (!p)
-            return ZB_ENOMEM;
-        c->npy_data = p;
-        c->npy_cap = nc;
-    }
-    memcpy(c->npy_data + c->npy_rows * dim, rows, n_rows * dim * sizeof *rows);
-    c->npy_rows += n_rows;
-    return ZB_OK;
-}
-
 /* Encode the window's good lines and write every line of it. Returns 1 if a line failed, 2 on a
  * fault that ends the run. */
 static int flush_window(ctx *c, window *w)
@@ -253,7 +219,7 @@ static int flush_window(ctx *c, window *w)
                     float *nan = malloc(dim * sizeof *nan);
                     for (size_t j = 0; nan && j < dim; j++)
                         nan[j] = NAN;
-                    if (!nan || npy_append(c, nan, 1, dim))
+                    if (!nan || cli_npy_append(c->npy_out, nan, 1))
                         rc = 2;
                     free(nan);
                 }
@@ -265,14 +231,14 @@ static int flush_window(ctx *c, window *w)
         if (c->mode == OUT_SENTENCE) {
             const float *v = out + (size_t)g * dim;
             if (c->npy)
-                rc |= npy_append(c, v, 1, dim) ? 2 : 0;
+                rc |= cli_npy_append(c->npy_out, v, 1) ? 2 : 0;
             else {
                 fputs("{\"embedding\":", stdout);
                 put_floats(v, (int)dim);
                 fputs("}\n", stdout);
             }
         } else if (c->npy) {
-            rc |= npy_append(c, out + t0 * dim, (size_t)w->len[i], dim) ? 2 : 0;
+            rc |= cli_npy_append(c->npy_out, out + t0 * dim, (size_t)w->len[i]) ? 2 : 0;
         } else {
             fputs("{\"tokens\":[", stdout);
             for (int k = 0; k < w->len[i]; k++) {
@@ -293,9 +259,10 @@ static int flush_window(ctx *c, window *w)
     }
     free(lens), free(out);
     if (rc) {
-        fprintf(stderr, "zembed encode: out of memory holding the npy output\n");
+        fprintf(stderr, "zembed encode: writing the npy output failed (out of memory or disk)\n");
         return 2;
     }
+    c->lines_done = w->lineno[w->n - 1];
     return any_failed;
 }
 
@@ -307,180 +274,210 @@ static void window_reset(window *w)
     w->n_tok = 0;
 }
 
-/* NumPy .npy v1.0: magic, header dict padded with spaces to a multiple of 64, then the data. */
-static void write_npy(const float *data, size_t rows, size_t cols)
+/* SIGINT/SIGTERM during a run: the signal's number. The run stops at the next window boundary
+ * (the window being written is finished, lines read but not encoded are dropped) and a read
+ * waiting for input gives up. SA_RESETHAND: a second Ctrl-C kills at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
 {
-    char hdr[160];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
-    int total = (10 + n + 1 + 63) / 64 * 64;
-    int hlen = total - 10;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, stdout);
-    putchar_unlocked(hlen & 0xff);
-    putchar_unlocked(hlen >> 8);
-    fwrite(hdr, 1, (size_t)n, stdout);
-    for (int i = 10 + n; i < total - 1; i++)
-        putchar_unlocked(' ');
-    putchar_unlocked('\n');
-    fwrite(data, sizeof *data, rows * cols, stdout);
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;   /* writes restart; zb_input's poll() does not */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 static int run(ctx *c)
 {
     static window w;
-    char *line = malloc(MAX_LINE + 1);
+    char *line;
     tok_encoding enc;
     tok_encoding_init(&enc);
     int status = 0, too_long;
     long lineno = 0;
     size_t len;
     size_t window_tokens = (size_t)enc_runner_max_tokens(c->runner) * WINDOW_TOKEN_BUDGETS;
-    if (!line) {
-        fprintf(stderr, "zembed encode: out of memory\n");
+    zb_err e;
+    uint64_t tokens_done = 0;
+    if (c->npy && !(c->npy_out = cli_npy_new(stdout, c->mode == OUT_SENTENCE ? (size_t)c->pc.out_dim
+                                                                             : (size_t)c->hidden))) {
+        fprintf(stderr, "zembed encode: cannot start the npy output: %s\n", strerror(errno));
         return 2;
     }
+    zb_progress *bar = zb_progress_new(&(zb_progress_opts){.label = "zembed encode", .fd = 2,
+                                                           .quiet = c->quiet,
+                                                           .total = zb_input_bytes_total(c->in)});
+    zb_input_set_stop(c->in, &stop_signal);
+    catch_stop_signals();
     for (;;) {
-        int more = read_line(line, &len, &too_long);
-        if (more) {
+        /* Input that would block (a person typing, a slow producer): encode and show what we
+         * have first, so `zembed encode` answers line by line in a pipe. */
+        int more = 1;
+        if (w.n && !zb_input_ready(c->in))
+            more = 0;
+        else if ((more = zb_input_line(c->in, &line, &len, &too_long, &e)) < 0) {
+            fprintf(stderr, "zembed encode: %s\n", e.msg);
+            status = 2;
+            break;
+        }
+        if (stop_signal)
+            break;
+        if (more > 0) {
             w.lineno[w.n] = ++lineno;
             add_line(c, &w, line, len, too_long, &enc);
         }
         if (w.n && (!more || w.n == WINDOW_LINES || w.n_tok >= window_tokens)) {
             int r = flush_window(c, &w);
+            tokens_done += w.n_tok;
+            zb_progress_update(bar, zb_input_bytes_done(c->in), (uint64_t)c->lines_done, tokens_done);
             window_reset(&w);
             if (r == 2) {
                 status = 2;
                 break;
             }
             status |= r;
+            if (!more)
+                fflush(stdout);         /* the reader of a pipe sees these lines now */
+            continue;
         }
         if (!more)
             break;
     }
-    if (status != 2 && c->npy)
-        write_npy(c->npy_data, c->npy_rows, c->mode == OUT_SENTENCE ? (size_t)c->pc.out_dim : (size_t)c->hidden);
+    zb_progress_end(&bar);
+    if (c->npy && status != 2 && cli_npy_finish(c->npy_out))
+        status = 2;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "zembed encode: writing the output failed\n");
+        status = 2;
+    }
+    if (stop_signal) {
+        fprintf(stderr, "zembed encode: interrupted: %ld line%s done, the output holds %s (%ld read)\n",
+                c->lines_done, c->lines_done == 1 ? "" : "s",
+                c->npy ? "a valid .npy of their rows" : "each of them complete", lineno);
+        status = 128 + stop_signal;
+    }
     window_reset(&w);
     free(w.ids), free(w.types);
     w.ids = w.types = NULL;
     w.cap_tok = 0;
-    free(line);
     tok_encoding_free(&enc);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "zembed encode: writing the output failed\n");
+    return status;
+}
+
+typedef struct {
+    const char *model;
+    int pooling;                    /* a pool_mode, -1: the model's */
+    int max_len, no_trunc, normalize, threads, batch_tokens, npy, quiet;
+    out_mode mode;
+    char **files;                   /* input files; none: stdin */
+    int n_files;
+} encode_opts;
+
+enum { O_MODEL = 0x100, O_OUTPUT, O_POOLING, O_FORMAT, O_NORMALIZE, O_NO_TRUNC, O_MAXLEN, O_THREADS,
+       O_BATCH_TOKENS, O_QUIET };
+
+/* parse: argv -> o. ZB_OPT_RUN to go on, else the exit status (--help, --version: 0). */
+static int parse(int argc, char **argv, encode_opts *o)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, O_MODEL}, {"output", required_argument, NULL, O_OUTPUT},
+        {"pooling", required_argument, NULL, O_POOLING}, {"format", required_argument, NULL, O_FORMAT},
+        {"normalize", no_argument, NULL, O_NORMALIZE}, {"no-truncate", no_argument, NULL, O_NO_TRUNC},
+        {"max-length", required_argument, NULL, O_MAXLEN}, {"threads", required_argument, NULL, O_THREADS},
+        {"batch-tokens", required_argument, NULL, O_BATCH_TOKENS}, {"quiet", no_argument, NULL, O_QUIET},
+        ZB_OPT_STD};
+    static const char *const outputs[] = {"sentence", "tokens", "input", NULL};
+    static const char *const formats[] = {"jsonl", "npy", NULL};
+    const char *poolings[POOL_N_MODES + 1] = {NULL};
+    for (int m = 0; m < POOL_N_MODES; m++)
+        poolings[m] = pool_mode_name((pool_mode)m);
+    zb_opt p = {.prog = "zembed encode", .usage = usage_text, .longopts = longopts};
+    int c, status, mode = OUT_SENTENCE;
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_MODEL: o->model = optarg; break;
+        case O_OUTPUT: bad = zb_opt_choice(p.prog, "--output", optarg, outputs, &mode); break;
+        case O_POOLING: bad = zb_opt_choice(p.prog, "--pooling", optarg, poolings, &o->pooling); break;
+        case O_FORMAT: bad = zb_opt_choice(p.prog, "--format", optarg, formats, &o->npy); break;
+        case O_NORMALIZE: o->normalize = 1; break;
+        case O_NO_TRUNC: o->no_trunc = 1; break;
+        case O_MAXLEN: bad = zb_parse_int(p.prog, "--max-length", optarg, 1, 1 << 20, &o->max_len); break;
+        case O_THREADS: bad = zb_parse_int(p.prog, "--threads", optarg, 1, 256, &o->threads); break;
+        case O_BATCH_TOKENS:
+            bad = zb_parse_int(p.prog, "--batch-tokens", optarg, 1, 1 << 20, &o->batch_tokens);
+            break;
+        case O_QUIET: o->quiet = 1; break;
+        default: return status;
+        }
+        if (bad)
+            return 2;
+    }
+    o->mode = (out_mode)mode;
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (!o->model) {
+        fprintf(stderr, "zembed encode: --model DIR is required (zembed encode --help)\n");
         return 2;
     }
-    return status;
+    if (zb_opt_require_dir("zembed encode", "--model", o->model))
+        return 2;
+    return ZB_OPT_RUN;
+}
+
+/* load: the model, tokenizer, pooling and runner o asks for, into c. 0 or 2 (said why). */
+static int load(const encode_opts *o, ctx *c)
+{
+    zb_err e;
+    zb_clear(&e);
+    c->mode = o->mode;
+    c->npy = o->npy;
+    c->quiet = o->quiet;
+    enc_set_threads(o->threads);
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.max_length = o->max_len;
+    zo.no_truncate = o->no_trunc;
+    zo.batch_tokens = o->batch_tokens;
+    zo.pooling = o->pooling;
+    zo.normalize = o->normalize ? 1 : -1;
+    if (!(c->zm = zm_open(o->model, &zo, &e))) {
+        fprintf(stderr, "zembed encode: cannot load the model: %s\n", e.msg);
+        return 2;
+    }
+    c->tok = zm_tokenizer(c->zm);
+    c->model = zm_weights(c->zm);
+    c->runner = zm_runner(c->zm);
+    c->pc = *zm_pooling(c->zm);
+    c->hidden = zm_info_get(c->zm)->hidden;
+    zm_tok_options(c->zm, &c->topt);
+    if (!(c->in = zb_input_open(o->files, o->n_files, MAX_LINE, &e))) {
+        fprintf(stderr, "zembed encode: %s\n", e.msg);
+        return 2;
+    }
+    return 0;
 }
 
 int cli_encode(int argc, char **argv)
 {
-    const char *model = NULL, *pooling = NULL;
-    int max_len = 0, no_trunc = 0, normalize = 0, threads = 0, batch_tokens = 2048, npy = 0;
-    out_mode mode = OUT_SENTENCE;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--model") && v) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--output") && v) {
-            i++;
-            if (!strcmp(v, "sentence")) mode = OUT_SENTENCE;
-            else if (!strcmp(v, "tokens")) mode = OUT_TOKENS;
-            else if (!strcmp(v, "input")) mode = OUT_INPUT;
-            else {
-                fprintf(stderr, "zembed encode: --output is sentence, tokens or input, not '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--pooling") && v) {
-            pool_mode pm;
-            if (pool_mode_parse(v, &pm)) {
-                fprintf(stderr, "zembed encode: --pooling is mean, cls, max, mean_sqrt_len_tokens or lasttoken, not '%s'\n", v);
-                return 2;
-            }
-            pooling = argv[++i];
-        } else if (!strcmp(a, "--format") && v) {
-            i++;
-            if (!strcmp(v, "jsonl")) npy = 0;
-            else if (!strcmp(v, "npy")) npy = 1;
-            else {
-                fprintf(stderr, "zembed encode: --format is jsonl or npy, not '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--normalize")) {
-            normalize = 1;
-        } else if (!strcmp(a, "--no-truncate")) {
-            no_trunc = 1;
-        } else if (!strcmp(a, "--max-length")) {
-            if (parse_int(a, v, 1, 1 << 20, &max_len)) return 2;
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            if (parse_int(a, v, 1, 256, &threads)) return 2;
-            i++;
-        } else if (!strcmp(a, "--batch-tokens")) {
-            if (parse_int(a, v, 1, 1 << 20, &batch_tokens)) return 2;
-            i++;
-        } else {
-            fprintf(stderr, "zembed encode: unknown option or missing value: '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model) {
-        fprintf(stderr, "zembed encode: --model DIR is required (zembed encode --help)\n");
-        return 2;
-    }
-
-    ctx c = {.mode = mode, .npy = npy};
-    zb_err e;
-    zb_clear(&e);
-    int status = 2;
-    enc_set_threads(threads);
-    if (!(c.model = enc_model_load(model, &e)) || !(c.tok = tok_load(model, &e)) ||
-        pool_config_load(model, enc_model_config(c.model)->hidden, &c.pc, &e)) {
-        fprintf(stderr, "zembed encode: cannot load the model: %s\n", e.msg);
-        goto out;
-    }
-    const enc_config *cfg = enc_model_config(c.model);
-    c.hidden = cfg->hidden;
-    if (tok_vocab_size(c.tok) > cfg->vocab_size) {
-        fprintf(stderr, "zembed encode: %s: the tokenizer has %d tokens but config.json vocab_size is %d\n",
-                model, tok_vocab_size(c.tok), cfg->vocab_size);
-        goto out;
-    }
-    tok_options_default(c.tok, &c.topt);
-    if (max_len)
-        c.topt.max_length = max_len;
-    else if (c.topt.max_length > cfg->max_position)
-        c.topt.max_length = cfg->max_position;   /* e.g. a tokenizer saying 512 on a 256-position model */
-    if (c.topt.max_length > cfg->max_position) {
-        fprintf(stderr, "zembed encode: --max-length %d is more than the model's max_position_embeddings %d\n",
-                c.topt.max_length, cfg->max_position);
-        goto out;
-    }
-    if (no_trunc)
-        c.topt.truncate = 0;
-    if (batch_tokens < c.topt.max_length) {
-        fprintf(stderr, "zembed encode: --batch-tokens %d is less than max-length %d: a long line would not fit\n",
-                batch_tokens, c.topt.max_length);
-        goto out;
-    }
-    if (pooling) {
-        pool_mode pm;
-        pool_mode_parse(pooling, &pm);
-        pool_config_set_mode(&c.pc, pm);
-    }
-    if (normalize)
-        c.pc.normalize = 1;
-    if (!(c.runner = enc_runner_new(c.model, batch_tokens, &e))) {
-        fprintf(stderr, "zembed encode: %s\n", e.msg);
-        goto out;
-    }
-    status = run(&c);
-out:
-    free(c.npy_data);
-    enc_runner_free(c.runner);
-    tok_free(c.tok);
-    enc_model_free(c.model);
+    encode_opts o = {.batch_tokens = 2048, .pooling = -1};
+    int status = parse(argc, argv, &o);
+    if (status != ZB_OPT_RUN)
+        return status;
+    ctx c = {0};
+    status = load(&o, &c);
+    if (!status)
+        status = run(&c);
+    zb_input_destroy(&c.in);
+    cli_npy_free(&c.npy_out);
+    zm_close(&c.zm);
     return status;
 }

@@ -15,6 +15,7 @@
 #include "viz_stats.h"
 #include "viz_sts.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static const char usage_text[] =
     "usage: zembed eval sts (--model DIR | --endpoint E) --data FILE [options]\n"
@@ -54,19 +55,17 @@ static int parse(int argc, char **argv, eval_opts *o)
         {"data", required_argument, 0, 'd'}, {"split", required_argument, 0, 's'},
         {"format", required_argument, 0, 'f'}, {"threads", required_argument, 0, 't'},
         {"batch", required_argument, 0, 'b'}, {"timeout-ms", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        ZB_OPT_STD};
     const char *who = "zembed eval sts";
     *o = (eval_opts){.batch = 32, .timeout_ms = 30000};
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    int c, status;
+    zb_opt p = {.prog = who, .usage = usage_text, .longopts = longs};
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'e': o->endpoint = optarg; break;
         case 'd': o->data = optarg; break;
         case 's': o->split = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 1;
         case 't': if (zb_parse_int(who, "--threads", optarg, 1, 256, &o->threads)) return -1; break;
         case 'b': if (zb_parse_int(who, "--batch", optarg, 1, 1 << 16, &o->batch)) return -1; break;
         case 'T': if (zb_parse_int(who, "--timeout-ms", optarg, 1, 86400000, &o->timeout_ms)) return -1; break;
@@ -75,9 +74,7 @@ static int parse(int argc, char **argv, eval_opts *o)
             else if (!strcmp(optarg, "json")) o->json = 1;
             else { fprintf(stderr, "%s: --format is table or json, not '%s'\n", who, optarg); return -1; }
             break;
-        default:
-            fprintf(stderr, "%s: unknown option or missing value: '%s' (zembed eval sts --help)\n", who, argv[optind - 1]);
-            return -1;
+        default: return status == 0 ? 1 : -1;      /* --help / --version done, or a usage error */
         }
     }
     if (optind < argc) {

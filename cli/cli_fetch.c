@@ -4,10 +4,9 @@
 
 #include "cli.h"
 #include "hub.h"
+#include "zb_opt.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char usage_text[] =
             "usage: zembed fetch-model [REPO] [--revision R] [--cache DIR] [--pin FILE] [--offline]\n"
             "                          [--refresh] [--quiet]\n"
             "\n"
@@ -22,43 +21,48 @@ static void usage(FILE *f)
             "  --refresh       ask the server again even if the revision is cached\n"
             "  --quiet         no progress lines on stderr\n"
             "environment: HF_ENDPOINT (a mirror, default " HUB_DEFAULT_ENDPOINT "), HF_TOKEN\n"
-            "exit status: 0 ok, 2 usage error or the model could not be resolved\n");
+            "exit status: 0 ok, 2 usage error or the model could not be resolved\n";
+
+enum { O_REVISION = 0x100, O_CACHE, O_PIN, O_OFFLINE, O_REFRESH, O_QUIET };
+
+/* parse: argv -> o (hub options; o->repo NULL: resolve the default). ZB_OPT_RUN to go on, else
+ * the exit status (--help, --version: 0). */
+static int parse(int argc, char **argv, hub_opts *o)
+{
+    static const struct option longopts[] = {
+        {"revision", required_argument, NULL, O_REVISION}, {"cache", required_argument, NULL, O_CACHE},
+        {"pin", required_argument, NULL, O_PIN}, {"offline", no_argument, NULL, O_OFFLINE},
+        {"refresh", no_argument, NULL, O_REFRESH}, {"quiet", no_argument, NULL, O_QUIET}, ZB_OPT_STD};
+    zb_opt p = {.prog = "zembed fetch-model", .usage = usage_text, .longopts = longopts};
+    int c, status;
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        switch (c) {
+        case O_REVISION: o->revision = optarg; break;
+        case O_CACHE: o->cache_dir = optarg; break;
+        case O_PIN: o->pin_file = optarg; break;
+        case O_OFFLINE: o->offline = 1; break;
+        case O_REFRESH: o->refresh = 1; break;
+        case O_QUIET: o->log = NULL; break;
+        default: return status;
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "zembed fetch-model: one REPO at a time, not '%s' too\n", argv[optind + 1]);
+        return 2;
+    }
+    o->repo = optind < argc ? argv[optind] : NULL;
+    return ZB_OPT_RUN;
 }
 
 int cli_fetch_model(int argc, char **argv)
 {
     hub_opts o = {.log = stderr};
-    const char *repo = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--revision") && has_val) {
-            o.revision = argv[++i];
-        } else if (!strcmp(a, "--cache") && has_val) {
-            o.cache_dir = argv[++i];
-        } else if (!strcmp(a, "--pin") && has_val) {
-            o.pin_file = argv[++i];
-        } else if (!strcmp(a, "--offline")) {
-            o.offline = 1;
-        } else if (!strcmp(a, "--refresh")) {
-            o.refresh = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            o.log = NULL;
-        } else if (a[0] != '-' && !repo) {
-            repo = a;
-        } else {
-            fprintf(stderr, "zembed fetch-model: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    o.repo = repo;
+    int status = parse(argc, argv, &o);
+    if (status != ZB_OPT_RUN)
+        return status;
     char dir[HUB_PATH_MAX];
     zb_err err = {0};
-    int rc = repo ? hub_fetch(&o, dir, sizeof dir, &err) : hub_resolve(&o, dir, sizeof dir, &err);
+    int rc = o.repo ? hub_fetch(&o, dir, sizeof dir, &err) : hub_resolve(&o, dir, sizeof dir, &err);
     if (rc) {
         fprintf(stderr, "zembed fetch-model: %s: %s\n", zb_code_name(rc), err.msg);
         return 2;

@@ -8,10 +8,9 @@
 #include "cli.h"
 #include "enc_genmodel.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
+static const char usage_text[] =
         "usage: zembed gen-model --out DIR --vocab FILE [options]\n"
         "Writes a BERT sentence-transformers model folder with seeded random weights (random\n"
         "weights, not meaningful: for tests and benchmarks). Same seed, same bytes.\n"
@@ -32,108 +31,120 @@ static void usage(FILE *f)
         "  --hidden N, --layers N, --heads N, --intermediate N, --max-position N\n"
         "                         override the preset's dimensions\n"
         "  --tokenizer-json FILE  also copy a tokenizer.json\n"
-        "  --force                write into a non-empty folder (old weight files are removed)\n");
-}
+        "  --force                write into a non-empty folder (old weight files are removed)\n"
+        "  -h, --help             this text          --version   the version of zembed\n";
 
-/* Strict integer in [lo, hi]: the whole string must be a number. */
-static int parse_ll(const char *flag, const char *s, long long lo, long long hi, long long *out)
-{
-    return zb_parse_ll("zembed gen-model", flag, s, lo, hi, out);
-}
+typedef struct {
+    const char *out, *vocab, *preset;
+    enc_genmodel_opts g;        /* the preset, with every other flag on top */
+} gen_opts;
 
-int cli_gen_model(int argc, char **argv)
+enum { O_OUT = 0x100, O_VOCAB, O_PRESET, O_POOLING, O_HIDDEN_ACT, O_TOKENIZER_JSON, O_DTYPE, O_FORCE,
+       O_PREFIX_BERT, O_NORMALIZE, O_SEED, O_SHARDS, O_MAX_SEQ, O_HIDDEN, O_LAYERS, O_HEADS,
+       O_INTERMEDIATE, O_MAX_POSITION };
+
+static const struct option longopts[] = {
+    {"out", required_argument, NULL, O_OUT}, {"vocab", required_argument, NULL, O_VOCAB},
+    {"preset", required_argument, NULL, O_PRESET}, {"pooling", required_argument, NULL, O_POOLING},
+    {"hidden-act", required_argument, NULL, O_HIDDEN_ACT},
+    {"tokenizer-json", required_argument, NULL, O_TOKENIZER_JSON},
+    {"dtype", required_argument, NULL, O_DTYPE}, {"force", no_argument, NULL, O_FORCE},
+    {"prefix-bert", no_argument, NULL, O_PREFIX_BERT}, {"normalize", no_argument, NULL, O_NORMALIZE},
+    {"seed", required_argument, NULL, O_SEED}, {"shards", required_argument, NULL, O_SHARDS},
+    {"max-seq-length", required_argument, NULL, O_MAX_SEQ}, {"hidden", required_argument, NULL, O_HIDDEN},
+    {"layers", required_argument, NULL, O_LAYERS}, {"heads", required_argument, NULL, O_HEADS},
+    {"intermediate", required_argument, NULL, O_INTERMEDIATE},
+    {"max-position", required_argument, NULL, O_MAX_POSITION}, ZB_OPT_STD};
+
+/* parse: argv -> o. The preset is applied first (a first pass finds it), then every other flag
+ * on top, whatever their order. ZB_OPT_RUN to go on, else the exit status. */
+static int parse(int argc, char **argv, gen_opts *o)
 {
-    const char *out = NULL, *vocab = NULL, *preset = "tiny";
+    const char *prog = "zembed gen-model";
+    zb_opt p = {.prog = prog, .usage = usage_text, .longopts = longopts};
     zb_err err = {0};
-    /* The preset is applied first, then every other flag on top, whatever their order. */
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--preset") && i + 1 < argc)
-            preset = argv[i + 1];
-    }
-    enc_genmodel_opts o;
-    if (enc_genmodel_preset(preset, &o, &err)) {
-        fprintf(stderr, "zembed gen-model: %s\n", err.msg);
+    int c, status;
+    o->preset = "tiny";
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1)
+        if (c == ZB_OPT_EXIT)
+            return status;
+        else if (c == O_PRESET)
+            o->preset = optarg;
+    if (enc_genmodel_preset(o->preset, &o->g, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
         return 2;
     }
-    long long seed = (long long)o.seed, shards = 1;
+    long long seed = (long long)o->g.seed, shards = 1, n;
     int seq_set = 0;
     /* Integer flags: where each goes and its allowed range. */
-    struct { const char *flag; long long *ll; int *dst; long long lo, hi; } ints[] = {
-        {"--seed", &seed, NULL, 0, (1ll << 53) - 1},
-        {"--shards", &shards, NULL, 1, 99999},
-        {"--max-seq-length", NULL, &o.max_seq_length, 1, 1 << 20},
-        {"--hidden", NULL, &o.hidden, 1, 16384},
-        {"--layers", NULL, &o.layers, 1, 256},
-        {"--heads", NULL, &o.heads, 1, 1024},
-        {"--intermediate", NULL, &o.intermediate, 1, 65536},
-        {"--max-position", NULL, &o.max_position, 1, 1 << 20},
+    struct { int opt; const char *flag; long long *ll; int *dst; long long lo, hi; } ints[] = {
+        {O_SEED, "--seed", &seed, NULL, 0, (1ll << 53) - 1},
+        {O_SHARDS, "--shards", &shards, NULL, 1, 99999},
+        {O_MAX_SEQ, "--max-seq-length", NULL, &o->g.max_seq_length, 1, 1 << 20},
+        {O_HIDDEN, "--hidden", NULL, &o->g.hidden, 1, 16384},
+        {O_LAYERS, "--layers", NULL, &o->g.layers, 1, 256},
+        {O_HEADS, "--heads", NULL, &o->g.heads, 1, 1024},
+        {O_INTERMEDIATE, "--intermediate", NULL, &o->g.intermediate, 1, 65536},
+        {O_MAX_POSITION, "--max-position", NULL, &o->g.max_position, 1, 1 << 20},
     };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--force")) {
-            o.force = 1;
-            continue;
-        }
-        if (!strcmp(a, "--prefix-bert")) {
-            o.prefix_bert = 1;
-            continue;
-        }
-        if (!strcmp(a, "--normalize")) {
-            o.normalize = 1;
-            continue;
-        }
+    zb_opt p2 = {.prog = prog, .usage = usage_text, .longopts = longopts};
+    while ((c = zb_opt_next(&p2, argc, argv, &status)) != -1) {
         size_t k = 0;
-        while (k < sizeof ints / sizeof ints[0] && strcmp(a, ints[k].flag))
+        while (k < sizeof ints / sizeof ints[0] && ints[k].opt != c)
             k++;
-        int known = k < sizeof ints / sizeof ints[0] || !strcmp(a, "--out") ||
-                    !strcmp(a, "--vocab") || !strcmp(a, "--preset") || !strcmp(a, "--pooling") ||
-                    !strcmp(a, "--hidden-act") || !strcmp(a, "--tokenizer-json") ||
-                    !strcmp(a, "--dtype");
-        if (!known || !v) {
-            fprintf(stderr, "zembed gen-model: %s: %s\n", a, known ? "missing value" : "unknown option");
-            usage(stderr);
-            return 2;
-        }
-        i++;
         if (k < sizeof ints / sizeof ints[0]) {
-            long long n;
-            if (parse_ll(a, v, ints[k].lo, ints[k].hi, &n))
+            if (zb_parse_ll(prog, ints[k].flag, optarg, ints[k].lo, ints[k].hi, &n))
                 return 2;
             if (ints[k].ll)
                 *ints[k].ll = n;
             else
                 *ints[k].dst = (int)n;
-            seq_set |= ints[k].dst == &o.max_seq_length;
-        } else if (!strcmp(a, "--out")) {
-            out = v;
-        } else if (!strcmp(a, "--vocab")) {
-            vocab = v;
-        } else if (!strcmp(a, "--pooling")) {
-            o.pooling = v;
-        } else if (!strcmp(a, "--hidden-act")) {
-            o.hidden_act = v;
-        } else if (!strcmp(a, "--tokenizer-json")) {
-            o.tokenizer_json = v;
-        } else if (!strcmp(a, "--dtype") && enc_genmodel_parse_dtype(v, &o.dtype, &err)) {
-            fprintf(stderr, "zembed gen-model: --dtype: %s\n", err.msg);
-            return 2;
+            seq_set |= c == O_MAX_SEQ;
+            continue;
+        }
+        switch (c) {
+        case O_OUT: o->out = optarg; break;
+        case O_VOCAB: o->vocab = optarg; break;
+        case O_PRESET: break;
+        case O_POOLING: o->g.pooling = optarg; break;
+        case O_HIDDEN_ACT: o->g.hidden_act = optarg; break;
+        case O_TOKENIZER_JSON: o->g.tokenizer_json = optarg; break;
+        case O_FORCE: o->g.force = 1; break;
+        case O_PREFIX_BERT: o->g.prefix_bert = 1; break;
+        case O_NORMALIZE: o->g.normalize = 1; break;
+        case O_DTYPE:
+            if (enc_genmodel_parse_dtype(optarg, &o->g.dtype, &err)) {
+                fprintf(stderr, "%s: --dtype: %s\n", prog, err.msg);
+                return 2;
+            }
+            break;
+        default: return status;
         }
     }
-    o.seed = (uint64_t)seed;
-    o.shards = (int)shards;
-    if (!out || !vocab) {
-        fprintf(stderr, "zembed gen-model: --out and --vocab are required\n");
-        usage(stderr);
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return 2;
+    }
+    o->g.seed = (uint64_t)seed;
+    o->g.shards = (int)shards;
+    if (!o->out || !o->vocab) {
+        fprintf(stderr, "%s: --out and --vocab are required (zembed gen-model --help)\n", prog);
         return 2;
     }
     /* A smaller --max-position without --max-seq-length: keep the pair consistent. */
-    if (!seq_set && o.max_seq_length > o.max_position)
-        o.max_seq_length = o.max_position;
-    if (enc_genmodel_write(out, vocab, &o, &err)) {
+    if (!seq_set && o->g.max_seq_length > o->g.max_position)
+        o->g.max_seq_length = o->g.max_position;
+    return ZB_OPT_RUN;
+}
+
+int cli_gen_model(int argc, char **argv)
+{
+    gen_opts o = {0};
+    int status = parse(argc, argv, &o);
+    if (status != ZB_OPT_RUN)
+        return status;
+    zb_err err = {0};
+    if (enc_genmodel_write(o.out, o.vocab, &o.g, &err)) {
         fprintf(stderr, "zembed gen-model: %s\n", err.msg);
         return 2;
     }

@@ -6,17 +6,16 @@
 #include "cli_local.h"
 #include "enc_embed.h"
 #include "pool.h"
-#include "svc.h"
+#include "zm.h"
 
-#define BATCH_TOKENS 2048   /* tokens per forward pass, as zembed encode's default */
-
+/* The model handle (model/zm.h) settles max_length, pooling and the runner's budget. */
 struct cli_local {
-    enc_model *model;
+    zm_model *zm;
+    const enc_model *model;
     enc_runner *runner;
-    tok_tokenizer *tok;
+    const tok_tokenizer *tok;
     tok_options topt;       /* truncation at the model's length */
-    pool_config pc;
-    svc_model_meta meta;    /* name, demo flag */
+    const zm_info *info;    /* name, demo flag, dim */
 };
 
 cli_local *cli_local_open(const char *model_dir, int threads, zb_err *err)
@@ -27,25 +26,15 @@ cli_local *cli_local_open(const char *model_dir, int threads, zb_err *err)
         return NULL;
     }
     enc_set_threads(threads);
-    if (!(h->model = enc_model_load(model_dir, err)) || !(h->tok = tok_load(model_dir, err)) ||
-        pool_config_load(model_dir, enc_model_config(h->model)->hidden, &h->pc, err) ||
-        !(h->runner = enc_runner_new(h->model, BATCH_TOKENS, err)) ||
-        svc_model_meta_load(model_dir, &h->meta, err)) {
-        cli_local_close(&h);
+    if (!(h->zm = zm_open(model_dir, NULL, err))) {
+        free(h);
         return NULL;
     }
-    const enc_config *cfg = enc_model_config(h->model);
-    if (tok_vocab_size(h->tok) > cfg->vocab_size) {
-        zb_fail(err, ZB_EFORMAT, "%s: the tokenizer has %d tokens but config.json vocab_size is %d",
-                model_dir, tok_vocab_size(h->tok), cfg->vocab_size);
-        cli_local_close(&h);
-        return NULL;
-    }
-    tok_options_default(h->tok, &h->topt);
-    if (h->topt.max_length > cfg->max_position)
-        h->topt.max_length = cfg->max_position;
-    if (h->topt.max_length > BATCH_TOKENS)
-        h->topt.max_length = BATCH_TOKENS;
+    h->model = zm_weights(h->zm);
+    h->runner = zm_runner(h->zm);
+    h->tok = zm_tokenizer(h->zm);
+    h->info = zm_info_get(h->zm);
+    zm_tok_options(h->zm, &h->topt);
     return h;
 }
 
@@ -54,17 +43,15 @@ void cli_local_close(cli_local **hp)
     cli_local *h = *hp;
     if (!h)
         return;
-    enc_runner_free(h->runner);
-    tok_free(h->tok);
-    enc_model_free(h->model);
+    zm_close(&h->zm);
     free(h);
     *hp = NULL;
 }
 
 const tok_tokenizer *cli_local_tokenizer(const cli_local *h) { return h->tok; }
 const enc_model *cli_local_model(const cli_local *h) { return h->model; }
-int cli_local_is_demo(const cli_local *h) { return h->meta.demo; }
-const char *cli_local_name(const cli_local *h) { return h->meta.name; }
+int cli_local_is_demo(const cli_local *h) { return h->info->demo; }
+const char *cli_local_name(const cli_local *h) { return h->info->name; }
 
 /* Tokenize n texts end to end: ids/types (malloc'd) and lens. */
 static int tokenize_all(cli_local *h, const char *const *texts, int n, int32_t **ids, int32_t **types,
@@ -109,17 +96,10 @@ static int tokenize_all(cli_local *h, const char *const *texts, int n, int32_t *
 
 int cli_local_embed(cli_local *h, const char *const *texts, int n, float **vecs, int *dim, zb_err *err)
 {
-    int32_t *ids = NULL, *types = NULL;
-    size_t total = 0;
-    int *lens = malloc(((size_t)n + 1) * sizeof *lens);
-    *vecs = malloc(((size_t)n + 1) * (size_t)h->pc.out_dim * sizeof **vecs);
-    *dim = h->pc.out_dim;
-    int rc = !lens || !*vecs ? zb_fail(err, ZB_ENOMEM, "embedding %d texts: out of memory", n) : ZB_OK;
-    if (!rc)
-        rc = tokenize_all(h, texts, n, &ids, &types, lens, &total, err);
-    if (!rc)
-        rc = enc_embed_sentences(h->runner, &h->pc, ids, types, lens, n, *vecs, err);
-    free(ids), free(types), free(lens);
+    *dim = h->info->dim;
+    *vecs = malloc(((size_t)n + 1) * (size_t)h->info->dim * sizeof **vecs);
+    int rc = *vecs ? zm_encode(h->zm, texts, NULL, n, *vecs, err)
+                   : zb_fail(err, ZB_ENOMEM, "embedding %d texts: out of memory", n);
     if (rc) {
         free(*vecs);
         *vecs = NULL;
@@ -147,7 +127,7 @@ int cli_local_token_similarity(cli_local *h, const char *a, const char *b, int i
     int32_t *ids = NULL, *types = NULL;
     int lens[2];
     size_t total = 0;
-    int hidden = enc_model_config(h->model)->hidden;
+    int hidden = h->info->hidden;
     memset(out, 0, sizeof *out);
     int rc = tokenize_all(h, texts, 2, &ids, &types, lens, &total, err);
     float *states = rc ? NULL : malloc(total * (size_t)hidden * sizeof *states);
@@ -163,7 +143,7 @@ int cli_local_token_similarity(cli_local *h, const char *a, const char *b, int i
     if (!rc)
         rc = pool_cosine_matrix(states, lens[0], states + (size_t)lens[0] * hidden, lens[1], hidden, out->v, err);
     if (!rc) {
-        out->demo = h->meta.demo;
+        out->demo = h->info->demo;
         out->rows = lens[0];
         out->cols = lens[1];
         if (!(out->row_labels = labels_of(h->tok, ids, lens[0])) ||
@@ -190,7 +170,7 @@ int cli_local_similarity(cli_local *h, const char *const *a, int na, const char 
     if (!rc)
         rc = pool_cosine_matrix(va, na, vb, nb, dim, out->v, err);
     if (!rc)
-        out->rows = na, out->cols = nb, out->demo = h->meta.demo;
+        out->rows = na, out->cols = nb, out->demo = h->info->demo;
     free(va), free(vb);
     if (rc)
         cli_matrix_free(out);

@@ -17,6 +17,7 @@
 #include "viz_page.h"
 #include "viz_tsne.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 #define PAGE_NEIGHBOURS 10     /* nearest neighbours per point the page's search highlights */
 
@@ -76,14 +77,13 @@ static int parse(int argc, char **argv, map_opts *o)
         {"init", required_argument, 0, 'I'}, {"limit", required_argument, 0, 'L'},
         {"threads", required_argument, 0, 't'}, {"html", required_argument, 0, 'H'},
         {"tsv", required_argument, 0, 'T'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        ZB_OPT_STD};
     const char *who = "zembed map";
     *o = (map_opts){.iterations = 1000, .perplexity = 30, .metric = VIZ_METRIC_COSINE, .seed = 42};
-    int c;
+    int c, status;
     long long ll;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    zb_opt p = {.prog = who, .usage = usage_text, .longopts = longs};
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'i': o->input = optarg; break;
@@ -91,7 +91,6 @@ static int parse(int argc, char **argv, map_opts *o)
         case 'H': o->html = optarg; break;
         case 'T': o->tsv = optarg; break;
         case 'q': o->quiet = 1; break;
-        case 'h': fputs(usage_text, stdout); return 1;
         case 'n': if (zb_parse_int(who, "--iterations", optarg, 1, 1000000, &o->iterations)) return -1; break;
         case 'L': if (zb_parse_int(who, "--limit", optarg, 2, 1 << 30, &o->limit)) return -1; break;
         case 't': if (zb_parse_int(who, "--threads", optarg, 1, 256, &o->threads)) return -1; break;
@@ -120,9 +119,7 @@ static int parse(int argc, char **argv, map_opts *o)
             else if (!strcmp(optarg, "random")) o->random_init = 1;
             else { fprintf(stderr, "%s: --init is pca or random, not '%s'\n", who, optarg); return -1; }
             break;
-        default:
-            fprintf(stderr, "%s: unknown option or missing value: '%s' (zembed map --help)\n", who, argv[optind - 1]);
-            return -1;
+        default: return status == 0 ? 1 : -1;      /* --help / --version done, or a usage error */
         }
     }
     if (optind < argc) {

@@ -13,15 +13,19 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "cli_conn.h"
 #include "svc.h"
 #include "wire.h"
 #include "zb_args.h"
+#include "zb_input.h"
+#include "zb_opt.h"
 
 static const char usage_text[] =
-    "usage: zembed embed|tokenize|similarity|info --endpoint E [options] < lines.txt\n"
+    "usage: zembed embed|tokenize|similarity|info --endpoint E [options] [FILE...]\n"
     "\n"
     "Talks to a running pipeline (bin/gateway + workers; `make run`). E defaults to $ZEMBED_ENDPOINT,\n"
-    "else tcp://127.0.0.1:5555. One JSON object per input line on stdout, as the local commands:\n"
+    "else tcp://127.0.0.1:5555. Reads the FILEs in order (\"-\" is stdin), else stdin; one JSON\n"
+    "object per input line on stdout, as the local commands:\n"
     "  embed       {\"embedding\":[...]}  (--output tokens|input: {\"tokens\":[...],\"token_embeddings\":[[...]]})\n"
     "  tokenize    {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...],\"offsets\":[...]}\n"
     "  similarity  lines \"text A<TAB>text B\" -> {\"similarity\":x}\n"
@@ -33,6 +37,7 @@ static const char usage_text[] =
     "options:\n"
     "  --endpoint E            the gateway's client endpoint\n"
     "  --timeout-ms N          give up when a reply takes longer (default 30000)\n"
+    "  --connect-timeout-ms N  give up when no gateway answers the connection in N ms (default 1000)\n"
     "  --batch N               lines per request (default 32; at most the gateway's max_texts)\n"
     "  --max-length N          at most N tokens per line, [CLS]/[SEP] included (default: the model's)\n"
     "  --no-truncate           a line longer than max-length is an error (too_long)\n"
@@ -43,94 +48,16 @@ static const char usage_text[] =
     "similarity: --tokens   --space output|input (token-by-token, on contextual or input embeddings)\n";
 
 typedef struct {
-    void *ctx, *sock;
+    const char *cmd;            /* embed, tokenize, similarity or info */
     const char *endpoint;
-    int timeout_ms;
-    long next_id;
-} conn;
-
-typedef struct {
-    const char *cmd;
+    int timeout_ms, connect_ms;
     int batch, truncate, left, normalize, dimensions, dtype, output, special, tokens, input_space;
     int max_length;
+    char **files;               /* input files (argv's positional arguments); none: stdin */
+    int n_files;
 } ropts;
 
 enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
-
-/* ---- the connection -------------------------------------------------------------------------- */
-
-static int conn_open(conn *c, const char *endpoint, int timeout_ms)
-{
-    zb_err err;
-    c->ctx = zmq_ctx_new();
-    c->endpoint = endpoint;
-    c->timeout_ms = timeout_ms;
-    c->sock = svc_socket(c->ctx, ZMQ_DEALER, endpoint, 0, NULL, &err);
-    if (!c->sock) {
-        fprintf(stderr, "zembed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void conn_close(conn *c)
-{
-    if (c->sock)
-        zmq_close(c->sock);
-    zmq_ctx_term(c->ctx);
-}
-
-/* Send one request (its id is ours: a counter) and wait for the reply with the same id. Returns 0
- * with *reply unpacked, or -1 after printing why nothing usable came back. */
-static int conn_call(conn *c, msgpack_sbuffer *req, long id, msgpack_unpacked *reply, zmq_msg_t *msg)
-{
-    if (zmq_send(c->sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(c->sock, req->data, req->size, 0) < 0) {
-        fprintf(stderr, "zembed: sending to %s: %s\n", c->endpoint, zmq_strerror(errno));
-        return -1;
-    }
-    int64_t deadline = 0;
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + c->timeout_ms;
-    }
-    for (;;) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0) {
-            fprintf(stderr, "zembed: no reply from %s within %d ms: is the gateway running and are "
-                    "workers connected? (`make run` starts both; --timeout-ms waits longer)\n",
-                    c->endpoint, c->timeout_ms);
-            return -1;
-        }
-        /* [empty delimiter][body]: read frames up to the last one */
-        zmq_msg_init(msg);
-        int more = 1;
-        while (more) {
-            zmq_msg_close(msg);
-            zmq_msg_init(msg);
-            if (zmq_msg_recv(msg, c->sock, 0) < 0)
-                return -1;
-            more = zmq_msg_more(msg);
-        }
-        zb_err err;
-        size_t off = 0;
-        if (wire_check(zmq_msg_data(msg), zmq_msg_size(msg), WIRE_MAX_DEPTH, &err) ||
-            msgpack_unpack_next(reply, zmq_msg_data(msg), zmq_msg_size(msg), &off) !=
-                MSGPACK_UNPACK_SUCCESS ||
-            reply->data.type != MSGPACK_OBJECT_MAP) {
-            fprintf(stderr, "zembed: %s sent something that is not a protocol reply\n", c->endpoint);
-            zmq_msg_close(msg);
-            return -1;
-        }
-        const msgpack_object *rid = wire_map_get(&reply->data, "id");
-        if (rid && rid->type == MSGPACK_OBJECT_POSITIVE_INTEGER && (long)rid->via.u64 == id)
-            return 0;
-        zmq_msg_close(msg);     /* a late reply to an earlier request: not ours any more */
-    }
-}
 
 /* ---- msgpack -> JSON ------------------------------------------------------------------------- */
 
@@ -364,7 +291,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
 
 /* One batch of lines (first_line is the 1-based number of lines[0]). Returns 0 all printed,
  * 1 some lines failed (printed as error objects), 2 nothing usable came back (stop). */
-static int run_batch(conn *c, const ropts *o, char **lines, int n, int first_line)
+static int run_batch(cli_conn *c, const ropts *o, char **lines, int n, int first_line)
 {
     for (int i = 0; i < n; i++)
         if (!strcmp(o->cmd, "similarity") && !strchr(lines[i], '\t')) {
@@ -380,7 +307,7 @@ static int run_batch(conn *c, const ropts *o, char **lines, int n, int first_lin
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
-    int rc = conn_call(c, &sb, id, &up, &msg);
+    int rc = cli_conn_call(c, &sb, id, &up, &msg);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
         msgpack_unpacked_destroy(&up);
@@ -433,7 +360,7 @@ one_by_one:
 }
 
 /* Sends info; prints the reply when print, else returns the model's max_length (or -1). */
-static int run_info(conn *c, int print)
+static int run_info(cli_conn *c, int print)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -449,7 +376,7 @@ static int run_info(conn *c, int print)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     zmq_msg_t msg;
-    int rc = conn_call(c, &sb, id, &up, &msg);
+    int rc = cli_conn_call(c, &sb, id, &up, &msg);
     msgpack_sbuffer_destroy(&sb);
     if (!rc) {
         const msgpack_object *ok = wire_map_get(&up.data, "ok"), *ml = wire_map_get(&up.data, "max_length");
@@ -470,129 +397,171 @@ static int run_info(conn *c, int print)
     return rc;
 }
 
-static int model_max_length(conn *c)
+static int model_max_length(cli_conn *c)
 {
     return run_info(c, 0);
 }
 
 /* ---- flags ----------------------------------------------------------------------------------- */
 
+/* Does argv name flag (exactly, or as "--flag=value")? The command table decides local vs remote
+ * before getopt runs. */
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    size_t n = strlen(flag);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strncmp(argv[i], flag, n) && (argv[i][n] == 0 || argv[i][n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 int cli_wants_remote(int argc, char **argv)
 {
-    int model = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--endpoint"))
-            return 1;
-        if (!strcmp(argv[i], "--model"))
-            model = 1;
-    }
+    if (has_flag(argc, argv, "--endpoint"))
+        return 1;
     const char *env = getenv("ZEMBED_ENDPOINT");
-    return !model && env && *env;
+    return !has_flag(argc, argv, "--model") && env && *env;
 }
 
-static int int_arg(const char *cmd, const char *flag, const char *v, int lo, int hi, int *out)
+int cli_refuse_model(const char *cmd, const char *local_alt, int argc, char **argv)
 {
-    char who[64];
-    snprintf(who, sizeof who, "zembed %s", cmd);
-    return zb_parse_int(who, flag, v, lo, hi, out);
+    if (!has_flag(argc, argv, "--model"))
+        return 0;
+    if (local_alt)
+        fprintf(stderr, "zembed %s: there is no local %s: `zembed %s --model DIR` does this work in this "
+                "process; `zembed %s --endpoint E` asks a running pipeline\n", cmd, cmd, local_alt, cmd);
+    else
+        fprintf(stderr, "zembed %s: asks a running pipeline (--endpoint E or $ZEMBED_ENDPOINT) and has "
+                "no --model; `make run` or deploy/zembed-up starts one\n", cmd);
+    return 1;
 }
 
-static int pick(const char *cmd, const char *flag, const char *v, const char *const *names, int *out)
-{
-    for (int i = 0; v && names[i]; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return 0;
-        }
-    fprintf(stderr, "zembed %s: %s: unknown value '%s'\n", cmd, flag, v ? v : "");
-    return -1;
-}
+enum {
+    O_ENDPOINT = 0x100, O_TIMEOUT, O_CONNECT_TIMEOUT, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
+    O_DIMS, O_DTYPE, O_NO_SPECIAL, O_TOKENS, O_SPACE,
+};
 
-int cli_remote(const char *cmd, int argc, char **argv)
+/* Which commands take a flag: a bit per command. */
+enum { C_EMBED = 1, C_TOK = 2, C_SIM = 4, C_INFO = 8, C_ALL = 15 };
+
+static const struct { struct option o; int cmds; } remote_flags[] = {
+    {{"endpoint", required_argument, NULL, O_ENDPOINT}, C_ALL},
+    {{"timeout-ms", required_argument, NULL, O_TIMEOUT}, C_ALL},
+    {{"connect-timeout-ms", required_argument, NULL, O_CONNECT_TIMEOUT}, C_ALL},
+    {{"batch", required_argument, NULL, O_BATCH}, C_EMBED | C_TOK | C_SIM},
+    {{"no-truncate", no_argument, NULL, O_NO_TRUNC}, C_EMBED | C_TOK | C_SIM},
+    {{"truncation-side", required_argument, NULL, O_SIDE}, C_EMBED | C_TOK | C_SIM},
+    {{"max-length", required_argument, NULL, O_MAXLEN}, C_EMBED | C_TOK | C_SIM},
+    {{"output", required_argument, NULL, O_OUTPUT}, C_EMBED},
+    {{"normalize", no_argument, NULL, O_NORM}, C_EMBED},
+    {{"no-normalize", no_argument, NULL, O_NO_NORM}, C_EMBED},
+    {{"dimensions", required_argument, NULL, O_DIMS}, C_EMBED},
+    {{"dtype", required_argument, NULL, O_DTYPE}, C_EMBED},
+    {{"no-special-tokens", no_argument, NULL, O_NO_SPECIAL}, C_TOK},
+    {{"tokens", no_argument, NULL, O_TOKENS}, C_SIM},
+    {{"space", required_argument, NULL, O_SPACE}, C_SIM},
+};
+enum { N_REMOTE_FLAGS = sizeof remote_flags / sizeof remote_flags[0] };
+
+/* parse: argv -> o. ZB_OPT_RUN to go on, else the exit status (--help, --version: 0). */
+static int parse_remote(int argc, char **argv, ropts *o)
 {
     static const char *const outputs[] = {"sentence", "tokens", "input", NULL};
     static const char *const dtypes[] = {"float32", "float16", "int8", "uint8", "binary", "ubinary", NULL};
     static const char *const sides[] = {"right", "left", NULL};
     static const char *const spaces[] = {"output", "input", NULL};
-    ropts o = {.cmd = cmd, .batch = 32, .truncate = 1, .normalize = -1, .special = 1};
-    const char *endpoint = getenv("ZEMBED_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = SVC_DEFAULT_ENDPOINT;
-    int timeout_ms = 30000, bad = 0;
-    int is_embed = !strcmp(cmd, "embed"), is_tok = !strcmp(cmd, "tokenize"),
-        is_sim = !strcmp(cmd, "similarity"), is_info = !strcmp(cmd, "info");
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (!strcmp(f, "--endpoint") && v) { endpoint = v; i++; }
-        else if (!strcmp(f, "--timeout-ms")) { bad = int_arg(cmd, f, v, 1, 86400000, &timeout_ms); i++; }
-        else if (!strcmp(f, "--batch")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.batch); i++; }
-        else if (!strcmp(f, "--no-truncate")) o.truncate = 0;
-        else if (!strcmp(f, "--truncation-side")) { bad = pick(cmd, f, v, sides, &o.left); i++; }
-        else if (!strcmp(f, "--max-length") && !is_info) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.max_length); i++; }
-        else if (is_embed && !strcmp(f, "--output")) { bad = pick(cmd, f, v, outputs, &o.output); i++; }
-        else if (is_embed && !strcmp(f, "--normalize")) o.normalize = 1;
-        else if (is_embed && !strcmp(f, "--no-normalize")) o.normalize = 0;
-        else if (is_embed && !strcmp(f, "--dimensions")) { bad = int_arg(cmd, f, v, 1, 1 << 20, &o.dimensions); i++; }
-        else if (is_embed && !strcmp(f, "--dtype")) { bad = pick(cmd, f, v, dtypes, &o.dtype); i++; }
-        else if (is_tok && !strcmp(f, "--no-special-tokens")) o.special = 0;
-        else if (is_sim && !strcmp(f, "--tokens")) o.tokens = 1;
-        else if (is_sim && !strcmp(f, "--space")) { bad = pick(cmd, f, v, spaces, &o.input_space); i++; }
-        else {
-            fprintf(stderr, "zembed %s: %s is not an option of the remote command%s\n%s", cmd, f,
-                    !strcmp(f, "--model") ? " (give either --model for local work or --endpoint)" : "",
-                    usage_text);
-            return 2;
+    const char *cmd = o->cmd;
+    int bit = !strcmp(cmd, "embed") ? C_EMBED : !strcmp(cmd, "tokenize") ? C_TOK
+              : !strcmp(cmd, "similarity") ? C_SIM : C_INFO;
+    struct option longopts[N_REMOTE_FLAGS + 3];
+    const struct option std[] = {ZB_OPT_STD};
+    int n = 0;
+    for (int i = 0; i < N_REMOTE_FLAGS; i++)
+        if (remote_flags[i].cmds & bit)
+            longopts[n++] = remote_flags[i].o;
+    memcpy(longopts + n, std, sizeof std);
+    char prog[64];
+    snprintf(prog, sizeof prog, "zembed %s", cmd);
+    zb_opt p = {.prog = prog, .usage = usage_text, .longopts = longopts};
+    int c, status, bad = 0;
+    while (!bad && (c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        switch (c) {
+        case O_ENDPOINT: o->endpoint = optarg; break;
+        case O_TIMEOUT: bad = zb_parse_int(prog, "--timeout-ms", optarg, 1, 86400000, &o->timeout_ms); break;
+        case O_CONNECT_TIMEOUT:
+            bad = zb_parse_int(prog, "--connect-timeout-ms", optarg, 1, 86400000, &o->connect_ms);
+            break;
+        case O_BATCH: bad = zb_parse_int(prog, "--batch", optarg, 1, 1 << 20, &o->batch); break;
+        case O_NO_TRUNC: o->truncate = 0; break;
+        case O_SIDE: bad = zb_opt_choice(prog, "--truncation-side", optarg, sides, &o->left); break;
+        case O_MAXLEN: bad = zb_parse_int(prog, "--max-length", optarg, 1, 1 << 20, &o->max_length); break;
+        case O_OUTPUT: bad = zb_opt_choice(prog, "--output", optarg, outputs, &o->output); break;
+        case O_NORM: o->normalize = 1; break;
+        case O_NO_NORM: o->normalize = 0; break;
+        case O_DIMS: bad = zb_parse_int(prog, "--dimensions", optarg, 1, 1 << 20, &o->dimensions); break;
+        case O_DTYPE: bad = zb_opt_choice(prog, "--dtype", optarg, dtypes, &o->dtype); break;
+        case O_NO_SPECIAL: o->special = 0; break;
+        case O_TOKENS: o->tokens = 1; break;
+        case O_SPACE: bad = zb_opt_choice(prog, "--space", optarg, spaces, &o->input_space); break;
+        default: return status;
         }
     }
     if (bad)
         return 2;
-    if ((o.dimensions || o.dtype) && o.output != OUT_SENTENCE) {
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (bit == C_INFO && o->n_files) {
+        fprintf(stderr, "zembed info: takes no input, not '%s'\n", o->files[0]);
+        return 2;
+    }
+    if ((o->dimensions || o->dtype) && o->output != OUT_SENTENCE) {
         fprintf(stderr, "zembed %s: --dimensions and --dtype apply to sentence embeddings only\n", cmd);
         return 2;
     }
-    if (o.input_space && !o.tokens) {
+    if (o->input_space && !o->tokens) {
         fprintf(stderr, "zembed similarity: --space needs --tokens\n");
         return 2;
     }
-    conn c = {0};
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    return ZB_OPT_RUN;
+}
+
+/* run: the lines of the input files (or stdin), batch by batch. */
+static int run_lines(cli_conn *c, ropts *o)
+{
+    zb_err err;
+    zb_input *in = zb_input_open(o->files, o->n_files, 0, &err);
+    if (!in) {
+        fprintf(stderr, "zembed %s: %s\n", o->cmd, err.msg);
         return 2;
     }
-    if (is_tok && !o.truncate && !o.max_length) {
-        /* the protocol's tokenize without truncation has no limit; the local command's limit is
-         * the model's max length, so ask for it */
-        if ((o.max_length = model_max_length(&c)) < 0) {
-            conn_close(&c);
-            return 2;
-        }
-    }
-    if (!strcmp(cmd, "info")) {
-        int rc = run_info(&c, 1);
-        conn_close(&c);
-        return rc;
-    }
-    int batch = o.tokens ? 1 : o.batch;      /* token-by-token similarity: one pair per request */
+    int batch = o->tokens ? 1 : o->batch;      /* token-by-token similarity: one pair per request */
     char **lines = calloc(batch, sizeof *lines);
-    int n = 0, line_no = 0, status = 0, nul = 0;
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while (lines && status < 2) {
-        len = getline(&buf, &cap, stdin);
-        if (len >= 0) {
-            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+    int n = 0, line_no = 0, status = 0, nul = 0, more = 1;
+    char *buf;
+    size_t len;
+    while (lines && status < 2 && more) {
+        more = zb_input_line(in, &buf, &len, NULL, &err);
+        if (more < 0) {
+            fprintf(stderr, "zembed %s: %s\n", o->cmd, err.msg);
+            status = 2;
+            break;
+        }
+        if (more) {
+            while (len > 0 && buf[len - 1] == '\r')
                 buf[--len] = 0;
             nul = memchr(buf, 0, len) != NULL;  /* C strings cannot carry it: the line is bad */
-            if (!nul)
-                lines[n++] = strdup(buf);
+            if (!nul && !(lines[n] = strdup(buf))) {
+                fprintf(stderr, "zembed %s: out of memory\n", o->cmd);
+                status = 2;
+                break;
+            }
+            n += !nul;
         }
-        if (n && (n == batch || len < 0 || nul)) {
-            int r = run_batch(&c, &o, lines, n, line_no + 1);
+        if (n && (n == batch || !more || nul)) {
+            int r = run_batch(c, o, lines, n, line_no + 1);
             status = r > status ? r : status;
             line_no += n;
             for (int i = 0; i < n; i++)
@@ -604,24 +573,48 @@ int cli_remote(const char *cmd, int argc, char **argv)
             status = status > 1 ? status : 1;
             nul = 0;
         }
-        if (len < 0)
-            break;
     }
     for (int i = 0; i < n; i++)
         free(lines[i]);
     free(lines);
-    free(buf);
-    conn_close(&c);
+    zb_input_destroy(&in);
     return status;
+}
+
+int cli_remote(int argc, char **argv)
+{
+    ropts o = {.cmd = argv[0], .batch = 32, .truncate = 1, .normalize = -1, .special = 1,
+               .timeout_ms = 30000, .connect_ms = CLI_CONNECT_MS, .endpoint = getenv("ZEMBED_ENDPOINT")};
+    if (!o.endpoint || !*o.endpoint)
+        o.endpoint = SVC_DEFAULT_ENDPOINT;
+    int rc = parse_remote(argc, argv, &o);
+    if (rc != ZB_OPT_RUN)
+        return rc;
+    cli_conn c = {0};
+    if (cli_conn_open(&c, o.endpoint, o.timeout_ms, o.connect_ms)) {
+        cli_conn_close(&c);
+        return 2;
+    }
+    if (!strcmp(o.cmd, "tokenize") && !o.truncate && !o.max_length) {
+        /* the protocol's tokenize without truncation has no limit; the local command's limit is
+         * the model's max length, so ask for it */
+        if ((o.max_length = model_max_length(&c)) < 0) {
+            cli_conn_close(&c);
+            return 2;
+        }
+    }
+    rc = !strcmp(o.cmd, "info") ? run_info(&c, 1) : run_lines(&c, &o);
+    cli_conn_close(&c);
+    return rc;
 }
 
 /* ---- numbers for other commands (similarity --level, eval sts) ------------------------------- */
 
 /* One request already packed in sb; the reply's map in *up (0), or 2 after saying why on stderr
  * (an error reply is printed with its code and message). */
-static int call_ok(conn *c, msgpack_sbuffer *sb, long id, msgpack_unpacked *up, zmq_msg_t *msg)
+static int call_ok(cli_conn *c, msgpack_sbuffer *sb, long id, msgpack_unpacked *up, zmq_msg_t *msg)
 {
-    if (conn_call(c, sb, id, up, msg))
+    if (cli_conn_call(c, sb, id, up, msg))
         return 2;
     const msgpack_object *ok = wire_map_get(&up->data, "ok");
     if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
@@ -672,12 +665,12 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
                      float **vecs, int *dim)
 {
     ropts o = {.cmd = "embed", .truncate = 1, .normalize = -1};
-    conn c = {0};
+    cli_conn c = {0};
     int status = 0;
     *vecs = NULL;
     *dim = 0;
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    if (cli_conn_open(&c, endpoint, timeout_ms, CLI_CONNECT_MS)) {
+        cli_conn_close(&c);
         return 2;
     }
     for (int i0 = 0; i0 < n && !status; i0 += batch) {
@@ -717,7 +710,7 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
         }
         msgpack_unpacked_destroy(&up);
     }
-    conn_close(&c);
+    cli_conn_close(&c);
     if (status) {
         free(*vecs);
         *vecs = NULL;
@@ -729,10 +722,10 @@ int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *cons
                           const char *const *b, int nb, int tokens, int input_space, cli_matrix *out)
 {
     ropts o = {.truncate = 1};
-    conn c = {0};
+    cli_conn c = {0};
     memset(out, 0, sizeof *out);
-    if (conn_open(&c, endpoint, timeout_ms)) {
-        conn_close(&c);
+    if (cli_conn_open(&c, endpoint, timeout_ms, CLI_CONNECT_MS)) {
+        cli_conn_close(&c);
         return 2;
     }
     msgpack_sbuffer sb;
@@ -780,7 +773,7 @@ int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *cons
         zmq_msg_close(&msg);
     }
     msgpack_unpacked_destroy(&up);
-    conn_close(&c);
+    cli_conn_close(&c);
     if (status)
         cli_matrix_free(out);
     return status;

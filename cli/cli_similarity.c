@@ -13,6 +13,7 @@
 #include "cli_local.h"
 #include "viz_page.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static const char usage_text[] =
     "usage: zembed similarity (--model DIR | --endpoint E) [options] TEXT_A TEXT_B\n"
@@ -72,21 +73,18 @@ static int parse(int argc, char **argv, sim_opts *o)
         {"level", required_argument, 0, 'l'}, {"layer", required_argument, 0, 'L'},
         {"csv", no_argument, 0, 'c'}, {"format", required_argument, 0, 'f'},
         {"html", required_argument, 0, 'H'}, {"file", required_argument, 0, 'F'},
-        {"threads", required_argument, 0, 't'}, {"timeout-ms", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 't'}, {"timeout-ms", required_argument, 0, 'T'}, ZB_OPT_STD};
     const char *who = "zembed similarity";
     *o = (sim_opts){.layers = LAYER_OUTPUT, .timeout_ms = 30000};
-    int c, layer_set = 0;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    int c, layer_set = 0, status;
+    zb_opt p = {.prog = who, .usage = usage_text, .longopts = longs};
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'e': o->endpoint = optarg; break;
         case 'F': o->file = optarg; break;
         case 'H': o->html = optarg; break;
         case 'c': o->format = FMT_CSV; break;
-        case 'h': fputs(usage_text, stdout); return 1;
         case 't': if (zb_parse_int(who, "--threads", optarg, 1, 256, &o->threads)) return -1; break;
         case 'T': if (zb_parse_int(who, "--timeout-ms", optarg, 1, 86400000, &o->timeout_ms)) return -1; break;
         case 'l':
@@ -107,10 +105,7 @@ static int parse(int argc, char **argv, sim_opts *o)
             else if (!strcmp(optarg, "json")) o->format = FMT_JSON;
             else { fprintf(stderr, "%s: --format is table, csv or json, not '%s'\n", who, optarg); return -1; }
             break;
-        default:
-            fprintf(stderr, "%s: unknown option or missing value: '%s' (zembed similarity --help)\n", who,
-                    argv[optind - 1]);
-            return -1;
+        default: return status == 0 ? 1 : -1;      /* --help / --version done, or a usage error */
         }
     }
     o->texts = argv + optind;
@@ -119,6 +114,8 @@ static int parse(int argc, char **argv, sim_opts *o)
         fprintf(stderr, "%s: give exactly one of --model DIR and --endpoint E\n", who);
         return -1;
     }
+    if (o->model && zb_opt_require_dir(who, "--model", o->model))
+        return -1;
     if (o->sentences) {
         if (layer_set && o->layers != LAYER_OUTPUT) {
             fprintf(stderr, "%s: --layer applies to --level tokens (sentences use the sentence embeddings)\n", who);

@@ -11,14 +11,15 @@
 #include "cli.h"
 #include "tok.h"
 #include "zb_args.h"
+#include "zb_input.h"
+#include "zb_opt.h"
+#include "zm.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: zembed tokenize --model DIR [options] < lines.txt\n"
+static const char usage_text[] =
+        "usage: zembed tokenize --model DIR [options] [FILE...]\n"
         "\n"
-        "Reads UTF-8 text, one input per line (a trailing \\r is dropped), and writes one JSON object\n"
-        "per line:\n"
+        "Reads UTF-8 text from the FILEs in order (\"-\" is stdin), else stdin, one input per line (a\n"
+        "trailing \\r is dropped), and writes one JSON object per line:\n"
         "  {\"input_ids\":[...],\"token_type_ids\":[...],\"attention_mask\":[...],\"tokens\":[...],\n"
         "   \"offsets\":[[start,end],...]}\n"
         "Offsets are Unicode code point indices into the line (into the second text for its tokens);\n"
@@ -30,7 +31,8 @@ static void usage(FILE *f)
         "  --model DIR             model folder: tokenizer.json, or vocab.txt + tokenizer_config.json\n"
         "  --max-length N          at most N tokens, special tokens included (default: the model's:\n"
         "                          sentence_bert_config.json max_seq_length, else tokenizer.json's\n"
-        "                          truncation, else tokenizer_config.json model_max_length, else 512)\n"
+        "                          truncation, else tokenizer_config.json model_max_length, else 512;\n"
+        "                          at most config.json's max_position_embeddings, as the pipeline)\n"
         "  --no-truncate           a line longer than max-length is an error (too_long) instead\n"
         "  --pairs                 each line holds two texts separated by the first TAB\n"
         "  --truncation S          longest_first (default), only_first or only_second\n"
@@ -40,8 +42,7 @@ static void usage(FILE *f)
         "  --lossy                 replace invalid UTF-8 by U+FFFD (one per maximal invalid\n"
         "                          subsequence, as WHATWG / Rust from_utf8_lossy) instead of failing\n"
         "  --pad-to N              pad every output to N tokens with [PAD] (attention_mask 0)\n"
-        "  -h, --help              this text\n");
-}
+        "  -h, --help              this text          --version   the version of zembed\n";
 
 typedef struct {
     char *p;
@@ -141,91 +142,117 @@ static void emit_encoding(obuf *b, const tok_tokenizer *t, const tok_encoding *e
     ob_lit(b, "]}\n");
 }
 
-static int parse_int(const char *flag, const char *v, int lo, int *out)
+typedef struct {
+    const char *model;
+    int max_len, no_trunc, pairs, no_special, lossy, pad_to;
+    int strategy, side;             /* a tok_trunc_strategy / tok_direction, -1: the model's */
+    char **files;                   /* input files; none: stdin */
+    int n_files;
+} tokenize_opts;
+
+enum { O_MODEL = 0x100, O_MAXLEN, O_PAD_TO, O_NO_TRUNC, O_PAIRS, O_NO_SPECIAL, O_LOSSY, O_STRATEGY,
+       O_SIDE };
+
+/* parse: argv -> o. ZB_OPT_RUN to go on, else the exit status (--help, --version: 0). */
+static int parse(int argc, char **argv, tokenize_opts *o)
 {
-    return zb_parse_int("zembed tokenize", flag, v, lo, INT_MAX, out);
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, O_MODEL}, {"max-length", required_argument, NULL, O_MAXLEN},
+        {"pad-to", required_argument, NULL, O_PAD_TO}, {"no-truncate", no_argument, NULL, O_NO_TRUNC},
+        {"pairs", no_argument, NULL, O_PAIRS}, {"no-special-tokens", no_argument, NULL, O_NO_SPECIAL},
+        {"lossy", no_argument, NULL, O_LOSSY}, {"truncation", required_argument, NULL, O_STRATEGY},
+        {"truncation-strategy", required_argument, NULL, O_STRATEGY},
+        {"truncation-side", required_argument, NULL, O_SIDE}, ZB_OPT_STD};
+    /* in tok_trunc_strategy / tok_direction order */
+    static const char *const strategies[] = {"longest_first", "only_first", "only_second", NULL};
+    static const char *const sides[] = {"right", "left", NULL};
+    _Static_assert(TOK_LONGEST_FIRST == 0 && TOK_ONLY_FIRST == 1 && TOK_ONLY_SECOND == 2 &&
+                   TOK_RIGHT == 0 && TOK_LEFT == 1, "strategies[] and sides[] follow tok.h's enums");
+    zb_opt p = {.prog = "zembed tokenize", .usage = usage_text, .longopts = longopts};
+    int c, status;
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_MODEL: o->model = optarg; break;
+        case O_MAXLEN: bad = zb_parse_int(p.prog, "--max-length", optarg, 1, INT_MAX, &o->max_len); break;
+        case O_PAD_TO: bad = zb_parse_int(p.prog, "--pad-to", optarg, 1, INT_MAX, &o->pad_to); break;
+        case O_NO_TRUNC: o->no_trunc = 1; break;
+        case O_PAIRS: o->pairs = 1; break;
+        case O_NO_SPECIAL: o->no_special = 1; break;
+        case O_LOSSY: o->lossy = 1; break;
+        case O_STRATEGY: bad = zb_opt_choice(p.prog, "--truncation", optarg, strategies, &o->strategy); break;
+        case O_SIDE: bad = zb_opt_choice(p.prog, "--truncation-side", optarg, sides, &o->side); break;
+        default: return status;
+        }
+        if (bad)
+            return 2;
+    }
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (!o->model) {
+        fprintf(stderr, "zembed tokenize: --model DIR is required (zembed tokenize --help)\n");
+        return 2;
+    }
+    if (zb_opt_require_dir("zembed tokenize", "--model", o->model))
+        return 2;
+    return ZB_OPT_RUN;
 }
 
 int cli_tokenize(int argc, char **argv)
 {
-    const char *model = NULL;
-    int max_len = -1, no_trunc = 0, pairs = 0, no_special = 0, lossy = 0, pad_to = 0;
-    int strategy = -1, side = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--model") && v) { model = v; i++; }
-        else if (!strcmp(a, "--max-length")) { if (parse_int(a, v, 1, &max_len)) return 2; i++; }
-        else if (!strcmp(a, "--pad-to")) { if (parse_int(a, v, 1, &pad_to)) return 2; i++; }
-        else if (!strcmp(a, "--no-truncate")) no_trunc = 1;
-        else if (!strcmp(a, "--pairs")) pairs = 1;
-        else if (!strcmp(a, "--no-special-tokens")) no_special = 1;
-        else if (!strcmp(a, "--lossy")) lossy = 1;
-        else if ((!strcmp(a, "--truncation") || !strcmp(a, "--truncation-strategy")) && v) {
-            strategy = !strcmp(v, "longest_first") ? TOK_LONGEST_FIRST : !strcmp(v, "only_first") ? TOK_ONLY_FIRST
-                     : !strcmp(v, "only_second") ? TOK_ONLY_SECOND : -2;
-            if (strategy == -2) {
-                fprintf(stderr, "zembed tokenize: --truncation is longest_first, only_first or only_second, "
-                        "not '%s'\n", v);
-                return 2;
-            }
-            i++;
-        } else if (!strcmp(a, "--truncation-side") && v) {
-            side = !strcmp(v, "right") ? TOK_RIGHT : !strcmp(v, "left") ? TOK_LEFT : -2;
-            if (side == -2) {
-                fprintf(stderr, "zembed tokenize: --truncation-side is right or left, not '%s'\n", v);
-                return 2;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "zembed tokenize: unknown option or missing value: '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model) {
-        fprintf(stderr, "zembed tokenize: --model DIR is required (zembed tokenize --help)\n");
-        return 2;
-    }
+    tokenize_opts o = {.max_len = -1, .strategy = -1, .side = -1};
+    int status = parse(argc, argv, &o);
+    if (status != ZB_OPT_RUN)
+        return status;
+    /* load */
     zb_err err;
     zb_clear(&err);
-    tok_tokenizer *t = tok_load(model, &err);
-    if (!t) {
+    /* the tokenizer part of the model handle: the default max_length is the pipeline's (capped at
+     * config.json's positions when there is one); an explicit one is taken as given */
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_TOKENIZER;
+    zm_model *zm = zm_open(o.model, &zo, &err);
+    if (!zm) {
         fprintf(stderr, "zembed tokenize: cannot load the model: %s\n", err.msg);
         return 2;
     }
+    const tok_tokenizer *t = zm_tokenizer(zm);
+    zb_input *in = zb_input_open(o.files, o.n_files, 0, &err);
+    if (!in) {
+        fprintf(stderr, "zembed tokenize: %s\n", err.msg);
+        zm_close(&zm);
+        return 2;
+    }
     tok_options opt;
-    tok_options_default(t, &opt);
-    if (max_len > 0) opt.max_length = max_len;
-    if (no_trunc) opt.truncate = 0;
-    if (no_special) opt.add_special_tokens = 0;
-    if (lossy) opt.lossy_utf8 = 1;
-    if (strategy >= 0) opt.strategy = (tok_trunc_strategy)strategy;
-    if (side >= 0) opt.direction = (tok_direction)side;
+    zm_tok_options(zm, &opt);
+    if (o.max_len > 0) opt.max_length = o.max_len;
+    if (o.no_trunc) opt.truncate = 0;
+    if (o.no_special) opt.add_special_tokens = 0;
+    if (o.lossy) opt.lossy_utf8 = 1;
+    if (o.strategy >= 0) opt.strategy = (tok_trunc_strategy)o.strategy;
+    if (o.side >= 0) opt.direction = (tok_direction)o.side;
 
+    /* run */
     tok_encoding enc;
     tok_encoding_init(&enc);
     obuf out = {0};
-    char *line = NULL, msg[ZB_ERR_MSG_MAX + 64];
-    size_t lcap = 0;
-    ssize_t got;
+    char *line, msg[ZB_ERR_MSG_MAX + 64];
+    size_t len;
     long lineno = 0;
-    int any_failed = 0;
-    while ((got = getline(&line, &lcap, stdin)) >= 0) {
+    int any_failed = 0, got;
+    while ((got = zb_input_line(in, &line, &len, NULL, &err)) > 0) {
         lineno++;
-        size_t len = (size_t)got;
-        if (len && line[len - 1] == '\n') len--;
-        if (len && line[len - 1] == '\r') len--;
         size_t bad;
         int rc;
-        if (!lossy && tok_utf8_check(line, len, &bad)) {
+        if (!o.lossy && tok_utf8_check(line, len, &bad)) {
             snprintf(msg, sizeof msg, "line %ld: invalid UTF-8 at byte %zu", lineno, bad);
             emit_error(&out, ZB_EUTF8, msg);
             any_failed = 1;
         } else {
             const char *b = NULL;
             size_t a_len = len, b_len = 0;
-            if (pairs) {
+            if (o.pairs) {
                 char *tab = memchr(line, '\t', len);
                 if (tab) {
                     a_len = (size_t)(tab - line);
@@ -234,12 +261,12 @@ int cli_tokenize(int argc, char **argv)
                 }
             }
             zb_clear(&err);
-            if (pairs && !b) {
+            if (o.pairs && !b) {
                 snprintf(msg, sizeof msg, "line %ld: no TAB between the two texts of a pair", lineno);
                 emit_error(&out, ZB_EINVAL, msg);
                 any_failed = 1;
             } else if ((rc = tok_encode(t, line, a_len, b, b_len, &opt, &enc, &err)) ||
-                       (pad_to && (rc = tok_pad(t, &enc, 1, pad_to, 0, &err)))) {
+                       (o.pad_to && (rc = tok_pad(t, &enc, 1, o.pad_to, 0, &err)))) {
                 snprintf(msg, sizeof msg, "line %ld: %s", lineno, err.msg);
                 emit_error(&out, rc, msg);
                 any_failed = 1;
@@ -252,15 +279,19 @@ int cli_tokenize(int argc, char **argv)
             out.n = 0;
         }
     }
+    if (got < 0) {
+        fprintf(stderr, "zembed tokenize: %s\n", err.msg);
+        any_failed = 2;
+    }
     fwrite(out.p, 1, out.n, stdout);
     int werr = fflush(stdout) != 0 || ferror(stdout);
     free(out.p);
-    free(line);
+    zb_input_destroy(&in);
     tok_encoding_free(&enc);
-    tok_free(t);
+    zm_close(&zm);
     if (werr) {
         fprintf(stderr, "zembed tokenize: writing the output failed\n");
         return 2;
     }
-    return any_failed ? 1 : 0;
+    return any_failed;
 }

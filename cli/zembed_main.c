@@ -1,63 +1,105 @@
-/* zembed: the command-line front of the project. Local subcommands run the libraries in-process;
- * with --endpoint the same subcommands talk to a running pipeline and print the same JSON lines. */
+/* zembed: the command-line front of the project. Local commands run the libraries in-process;
+ * remote ones talk to a running pipeline (--endpoint) and print the same JSON lines.
+ *
+ * One row per command in the table below (as redis's command table): its name, the handler that
+ * runs it here and/or the one that asks a pipeline, its key flags and one line of help. `zembed
+ * --help` is generated from it; adding a command is a row here and a handler declared in cli.h. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "svc.h"
+#include "zb_opt.h"
+
+typedef struct {
+    const char *name;
+    cli_fn local;           /* runs in this process (--model DIR ...); NULL: none */
+    cli_fn remote;          /* asks a running pipeline (--endpoint E); NULL: none */
+    const char *local_alt;  /* remote-only: the local command that does the same work, if any */
+    cli_fn use_local;       /* both: 1 when argv asks for local; NULL: local unless --endpoint
+                             * (or $ZEMBED_ENDPOINT without --model) */
+    const char *args;       /* the flags that say what to work on */
+    const char *help;       /* one line: what the local command does */
+    const char *remote_help;/* one line: what the remote one does (NULL: as help) */
+} cli_command;
+
+static const cli_command commands[] = {
+    {"tokenize", cli_tokenize, cli_remote, NULL, NULL, "--model DIR", "text lines -> ids, tokens, offsets (JSON lines)"},
+    {"encode", cli_encode, NULL, NULL, NULL, "--model DIR", "text lines -> sentence or token embeddings (JSON lines or .npy)"},
+    {"gen-model", cli_gen_model, NULL, NULL, NULL, "--out DIR", "write a seeded random Hugging Face model folder"},
+    {"fetch-model", cli_fetch_model, NULL, NULL, NULL, "[REPO]", "download a Hugging Face model folder into the cache"},
+    {"train-tokenizer", cli_train_tokenizer, NULL, NULL, NULL, "--out DIR",
+     "corpus files -> a BPE/WordPiece/WordLevel/char tokenizer, as HF's trainers"},
+    {"tokstats", cli_tokstats, NULL, NULL, NULL, "--corpus FILE",
+     "char / word / stemmed / BPE / WordPiece tokenizers side by side"},
+    {"vocab", cli_vocab, NULL, NULL, NULL, "--model DIR", "vocabulary size, token groups and a random sample"},
+    {"decode", cli_decode, NULL, NULL, NULL, "--model DIR", "id lists (JSON arrays) -> text and tokens"},
+    /* similarity: TEXT arguments (or --model, --level, --html ...) ask for the matrix command, local or
+     * remote; plain --endpoint with "a<TAB>b" lines on stdin is the line-oriented remote one */
+    {"similarity", cli_similarity, cli_remote, NULL, cli_similarity_is_matrix, "--model DIR",
+     "TEXT_A TEXT_B -> cosine matrices (table, CSV, JSON, HTML)",
+     "\"a<TAB>b\" lines -> cosine similarity; TEXT_A TEXT_B: the matrices"},
+    {"eval", cli_eval, NULL, NULL, NULL, "sts --data F", "STS Benchmark / SICK correlations (--model DIR or --endpoint E)"},
+    {"map", cli_map, NULL, NULL, NULL, "--model DIR", "t-SNE / PCA map of the vocabulary: canvas page and TSV"},
+    {"embed", NULL, cli_remote, "encode", NULL, "", "text lines -> embeddings, computed by the pipeline"},
+    {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: zembed COMMAND [options]   (zembed COMMAND --help for its options)\n"
-            "\n"
-            "local, in this process:\n"
-            "  tokenize --model DIR      text lines -> ids, tokens, offsets (JSON lines)\n"
-            "  encode   --model DIR      text lines -> sentence or token embeddings (JSON lines)\n"
-            "  gen-model --out DIR       write a seeded random Hugging Face model folder\n"
-            "  fetch-model [REPO]        download a Hugging Face model folder into the cache\n"
-            "  compare-tokenizers --model DIR   character vs word vs subword tokenization of a corpus\n"
-            "  similarity (--model DIR | --endpoint E) TEXT_A TEXT_B   token or sentence cosine matrices,\n"
-            "                            as a table, CSV, JSON and an HTML heatmap\n"
-            "  eval sts (--model DIR | --endpoint E) --data FILE   STS Benchmark / SICK correlations\n"
-            "  map --model DIR --html FILE   t-SNE / PCA map of the vocabulary, interactive page and TSV\n"
-            "\n"
-            "remote, against a running pipeline (--endpoint, default $ZEMBED_ENDPOINT or\n"
-            "tcp://127.0.0.1:5555):\n"
-            "  embed | tokenize | similarity | info --endpoint E\n");
+    fprintf(f, "usage: zembed COMMAND [options] [FILE...]   (zembed COMMAND --help for its options)\n"
+               "\nlocal, in this process:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (commands[i].local)
+            fprintf(f, "  %-19s %-13s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(f, "\nremote, against a running pipeline (--endpoint E; default $ZEMBED_ENDPOINT, else\n"
+               "%s; `make run` or deploy/zembed-up starts one):\n", SVC_DEFAULT_ENDPOINT);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (commands[i].remote)
+            fprintf(f, "  %-19s %-13s %s\n", commands[i].name, "--endpoint E",
+                    commands[i].remote_help ? commands[i].remote_help : commands[i].help);
+    fprintf(f, "\nText comes from the FILE arguments in order, else stdin. --version prints the version.\n");
+}
+
+static const cli_command *find(const char *name)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    const char *cmd = argv[1];
-    int sub_argc = argc - 1;
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        zb_opt_print_version("zembed");
+        return 0;
+    }
+    const cli_command *c = find(name);
+    if (!c) {
+        const char *names[N_COMMANDS];
+        for (int i = 0; i < N_COMMANDS; i++)
+            names[i] = commands[i].name;
+        const char *near = zb_opt_closest(name, names, N_COMMANDS);
+        fprintf(stderr, "zembed: unknown command '%s'%s%s%s (zembed --help lists them)\n", name,
+                near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
+        return 2;
+    }
+    int sub_argc = argc - 1;        /* the command sees argv[0] = its own name */
     char **sub_argv = argv + 1;
-
-    if (!strcmp(cmd, "tokenize"))
-        return cli_wants_remote(sub_argc, sub_argv) ? cli_remote(cmd, sub_argc, sub_argv)
-                                                    : cli_tokenize(sub_argc, sub_argv);
-    if (!strcmp(cmd, "encode"))
-        return cli_encode(sub_argc, sub_argv);
-    if (!strcmp(cmd, "gen-model"))
-        return cli_gen_model(sub_argc, sub_argv);
-    if (!strcmp(cmd, "fetch-model"))
-        return cli_fetch_model(sub_argc, sub_argv);
-    if (!strcmp(cmd, "compare-tokenizers"))
-        return cli_compare_tokenizers(sub_argc, sub_argv);
-    if (!strcmp(cmd, "map"))
-        return cli_map(sub_argc, sub_argv);
-    if (!strcmp(cmd, "eval"))
-        return cli_eval(sub_argc, sub_argv);
-    if (!strcmp(cmd, "similarity"))
-        return cli_similarity_is_matrix(sub_argc, sub_argv) ? cli_similarity(sub_argc, sub_argv)
-                                                            : cli_remote(cmd, sub_argc, sub_argv);
-    if (!strcmp(cmd, "embed") || !strcmp(cmd, "info"))
-        return cli_remote(cmd, sub_argc, sub_argv);
-
-    fprintf(stderr, "zembed: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    if (!c->local)
+        return cli_refuse_model(c->name, c->local_alt, sub_argc, sub_argv) ? 2 : c->remote(sub_argc, sub_argv);
+    if (c->remote && (c->use_local ? !c->use_local(sub_argc, sub_argv) : cli_wants_remote(sub_argc, sub_argv)))
+        return c->remote(sub_argc, sub_argv);
+    return c->local(sub_argc, sub_argv);
 }

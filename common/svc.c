@@ -1,6 +1,6 @@
 /* svc: shared process plumbing (see svc.h). */
+#include <assert.h>
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,9 +12,8 @@
 #include <zmq.h>
 
 #include "svc.h"
-#include "zb_file.h"
-#include "zb_json.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static char log_stage[32] = "zembed";
 static svc_counters counters;           /* updated with __atomic builtins: workers have threads */
@@ -112,6 +111,11 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->immediate)
             zmq_setsockopt(s, ZMQ_IMMEDIATE, &o->immediate, sizeof o->immediate);
+        if (o->monitor && zmq_socket_monitor(s, o->monitor, ZMQ_EVENT_ALL) != 0) {
+            zb_fail(err, ZB_EIO, "monitoring %s: %s", endpoint, zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
     }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
@@ -238,94 +242,79 @@ int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, 
     return rc;
 }
 
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err)
+/* One extra flag's value into its destination: an int in [lo, hi], a string, or a choice. */
+static int extra_flag(const char *prog, const svc_int_flag *f, const char *v)
 {
-    char path[4096];
-    int rc = zb_path_join(path, sizeof path, dir, "config.json", err);
-    if (rc)
-        return rc;
-    json_t *root;
-    rc = zb_json_load_file(path, 1 << 20, 0, &root, err);
-    if (rc)
-        return rc;
-    out->demo = json_is_true(json_object_get(root, "zembed_random_weights"));
-    const char *nm = json_string_value(json_object_get(root, "_name_or_path"));
-    if (nm && *nm && !strchr(nm, '/')) {
-        snprintf(out->name, sizeof out->name, "%s", nm);
-    } else if (nm && *nm && nm[0] != '/' && nm[0] != '.') {
-        snprintf(out->name, sizeof out->name, "%s", nm);        /* a hub id: org/name */
-    } else {
-        /* the folder's own name, without trailing slashes */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s", dir);
-        size_t l = strlen(tmp);
-        while (l > 1 && tmp[l - 1] == '/')
-            tmp[--l] = 0;
-        const char *slash = strrchr(tmp, '/');
-        snprintf(out->name, sizeof out->name, "%.95s", slash ? slash + 1 : tmp);
+    if (f->choices)
+        return zb_opt_choice(prog, f->name, v, f->choices, f->val) ? 2 : 0;
+    if (f->str) {
+        *f->str = v;
+        return 0;
     }
-    json_decref(root);
-    return ZB_OK;
+    return zb_parse_int(prog, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
-static int int_flag(const char *name, const char *v, const svc_int_flag *f)
-{
-    return zb_parse_int(name, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
-}
+enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_CONTROL, W_THREADS, W_EXTRA };
+#define MAX_EXTRA 16
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
                           svc_worker_args *a, const svc_int_flag *extra)
 {
-    const char *name = argv[0];
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     memset(a, 0, sizeof *a);
     a->gateway = getenv("ZEMBED_GATEWAY");
     if (!a->gateway || !*a->gateway)
         a->gateway = SVC_DEFAULT_ENDPOINT;
     a->threads = -1;        /* the stage's default */
-    svc_int_flag threads = {"--threads", &a->threads, 0, 256};
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: unknown flag or missing value: %s\n%s", name, f, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(f, "--model")) a->model = v;
-        else if (!strcmp(f, "--gateway")) a->gateway = v;
-        else if (!strcmp(f, "--in")) a->in = v;
-        else if (!strcmp(f, "--out") && out_off >= 0) a->out = v;
-        else if (!strcmp(f, "--sink")) a->sink = v;
-        else if (!strcmp(f, "--threads")) {
-            if (int_flag(name, v, &threads))
-                return 2;
-        } else {
-            const svc_int_flag *x = extra;
-            while (x && x->name && strcmp(x->name, f))
-                x++;
-            if (!x || !x->name) {
-                fprintf(stderr, "%s: unknown flag: %s\n%s", name, f, usage);
-                return 2;
-            }
-            if (int_flag(name, v, x))
-                return 2;
+    struct option longopts[7 + MAX_EXTRA + 3] = {
+        {"model", required_argument, NULL, W_MODEL}, {"gateway", required_argument, NULL, W_GATEWAY},
+        {"in", required_argument, NULL, W_IN}, {"sink", required_argument, NULL, W_SINK},
+        {"threads", required_argument, NULL, W_THREADS}, {"control", required_argument, NULL, W_CONTROL}};
+    int n = 6;
+    if (out_off >= 0)
+        longopts[n++] = (struct option){"out", required_argument, NULL, W_OUT};
+    for (int k = 0; extra && extra[k].name; k++) {
+        assert(k < MAX_EXTRA && !strncmp(extra[k].name, "--", 2));
+        longopts[n++] = (struct option){extra[k].name + 2, required_argument, NULL, W_EXTRA + k};
+    }
+    const struct option std[] = {ZB_OPT_STD};
+    memcpy(longopts + n, std, sizeof std);
+    zb_opt p = {.prog = prog, .usage = usage, .longopts = longopts};
+    int c, status, bad = 0;
+    while (!bad && (c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        switch (c) {
+        case W_MODEL: a->model = optarg; break;
+        case W_GATEWAY: a->gateway = optarg; break;
+        case W_IN: a->in = optarg; break;
+        case W_OUT: a->out = optarg; break;
+        case W_SINK: a->sink = optarg; break;
+        case W_CONTROL: a->control = optarg; break;
+        case W_THREADS: bad = zb_parse_int(prog, "--threads", optarg, 0, 256, &a->threads) ? 2 : 0; break;
+        case ZB_OPT_EXIT: return status == 0 ? 1 : 2;
+        default: bad = extra_flag(prog, &extra[c - W_EXTRA], optarg); break;
         }
     }
-    if (!a->model) {
-        fprintf(stderr, "%s: --model DIR is required\n%s", name, usage);
+    if (bad)
+        return 2;
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (%s --help lists the flags)\n", prog, argv[optind], prog);
         return 2;
     }
+    if (!a->model) {
+        fprintf(stderr, "%s: --model DIR is required (%s --help lists the flags)\n", prog, prog);
+        return 2;
+    }
+    if (zb_opt_require_dir(prog, "--model", a->model))
+        return 2;
     zb_err err;
     struct { const char **ep; char *buf; int off; } d[] = {
-        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK}};
-    for (int k = 0; k < 3; k++) {
+        {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},
+        {&a->control, a->control_buf, SVC_OFF_CONTROL}};
+    for (int k = 0; k < 4; k++) {
         if (*d[k].ep || d[k].off < 0)
             continue;
         if (svc_endpoint(d[k].buf, 256, a->gateway, d[k].off, NULL, &err)) {
-            fprintf(stderr, "%s: --gateway %s\n", name, err.msg);
+            fprintf(stderr, "%s: --gateway %s\n", prog, err.msg);
             return 2;
         }
         *d[k].ep = d[k].buf;

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include <zmq.h>
 #include "wire.h"
 #include "zb_err.h"
 
 #define SVC_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define SVC_LINGER_MS 200
-#define SVC_ZEMBED_VERSION "0.1.0"
 /* Tokens per stage job a worker takes by default (--max-job-tokens): twice what the gateway's default
  * limits can produce (256 texts x 512 tokens), so a forged job cannot make a worker allocate hidden
  * states for millions of tokens. */
@@ -20,7 +20,7 @@
 
 /* Port offsets from the client endpoint's port (PROTOCOL.md §1). */
 enum {
-    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_TOK = 5,
+    SVC_OFF_CLIENT = 0, SVC_OFF_INGEST = 1, SVC_OFF_RESULTS = 2, SVC_OFF_CONTROL = 3, SVC_OFF_TOK = 5,
     SVC_OFF_ENC_IN = 6, SVC_OFF_ENC = 7, SVC_OFF_POOL_IN = 8, SVC_OFF_POOL = 9, SVC_OFF_SINK = 10,
 };
 
@@ -56,6 +56,8 @@ typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
     int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
+    const char *monitor;    /* an inproc:// address: zmq_socket_monitor (all events) is set up there
+                             * before the bind/connect, so no connection event is missed */
 } svc_sockopt;
 
 /* A socket with a finite linger, bound or connected to endpoint. NULL + err on failure. Every
@@ -85,30 +87,28 @@ int svc_send_sbuf(void *sock, msgpack_sbuffer *sb, int flags);
 int svc_send_result(void *sink, uint64_t j, msgpack_sbuffer *reply);
 int svc_send_error(void *sink, uint64_t j, const wire_id *id, int op, int code, const char *msg);
 
-/* What config.json of a model folder says about it: a display name and whether it is a generated
- * demo model ("zembed_random_weights": true). */
-typedef struct {
-    char name[96];
-    int demo;
-} svc_model_meta;
-int svc_model_meta_load(const char *dir, svc_model_meta *out, zb_err *err);
 
 /* Flags every worker takes. */
 typedef struct {
-    const char *model, *gateway, *in, *out, *sink;
+    const char *model, *gateway, *in, *out, *sink, *control;
     int threads;            /* -1 when not given */
-    char in_buf[256], out_buf[256], sink_buf[256];
+    char in_buf[256], out_buf[256], sink_buf[256], control_buf[256];
 } svc_worker_args;
 
+/* A stage's own flag (each takes a value): an int in [lo, hi] into *val; or, with str, the string
+ * into *str; or, with choices (NULL-terminated names), the index of the name given into *val. */
 typedef struct {
-    const char *name;
+    const char *name;       /* "--max-batch-tokens" */
     int *val;
     int lo, hi;
+    const char **str;
+    const char *const *choices;
 } svc_int_flag;
 
-/* Parses --model --gateway --in --out --sink --threads plus extra int flags (NULL-name terminated);
- * fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
- * Returns 0 to run, 1 after --help (printed usage), 2 on a usage error (printed). */
+/* Parses --model --gateway --in --out --sink --control --threads plus the stage's own flags (NULL-name
+ * terminated, at most 16) with zb_opt (common/zb_opt.h: getopt_long, --help, --version, "did you
+ * mean"); fills derived endpoints. in_off/out_off: port offsets of this stage (out_off < 0: no --out).
+ * Returns 0 to run, 1 after --help / --version (printed), 2 on a usage error (printed). */
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
                           svc_worker_args *a, const svc_int_flag *extra);
 

@@ -3,8 +3,8 @@
  * Three kinds of message:
  * - requests from clients (wire_req): parsed and validated here, by the gateway and again by the
  *   tokenizer worker, with the same code;
- * - replies to clients: a head (v, id, op, ok [, demo_model]) written by wire_reply_head, then the
- *   op's fields; errors by wire_reply_error;
+ * - replies to clients: a head (v, id, op, ok [, demo_model]) written by wire_reply_begin, then the
+ *   op's fields, in a map that counts its own entries (wire_map_*); errors by wire_reply_error;
  * - jobs between stages (wire_job): what later stages need, packed and unpacked here only.
  *
  * Everything received is untrusted: wire_check walks a frame before msgpack-c unpacks it, so a
@@ -272,6 +272,10 @@ typedef struct {
  * ones it would compute); the pooler needs them where the op has any (wire_op_hidden), of the
  * model's width, with 1..max_position tokens per text. */
 int wire_job_accept(const wire_job *job, wire_stage stage, const wire_stage_limits *lim, zb_err *err);
+
+/* The job number of a stage frame without decoding it: jobs (and {j, req}) are maps whose first key
+ * is "j". 0 when the frame does not start that way. For routing only: nothing else is checked. */
+uint64_t wire_peek_j(const void *buf, size_t len);
 
 /* Gateway -> tokenizer: {j, req: <the client's request bytes, unchanged>}. */
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len);

@@ -286,12 +286,37 @@ int wire_job_unpack(const void *buf, size_t len, wire_job *job, zb_err *err)
     msgpack_unpacked_destroy(&up);
     if (rc) {
         wire_id keep = job->id;      /* so the error reply can still echo the id */
-        uint64_t j = job->j;
+        uint64_t j = job->j ? job->j : wire_peek_j(buf, len);   /* a refused frame is answered */
         wire_job_free(job);
         job->id = keep;
         job->j = j;
     }
     return rc;
+}
+
+uint64_t wire_peek_j(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    size_t at;
+    if (len >= 1 && (p[0] & 0xf0) == 0x80 && (p[0] & 0x0f))
+        at = 1;                                         /* fixmap */
+    else if (len >= 3 && p[0] == 0xde && (p[1] | p[2]))
+        at = 3;                                         /* map16 */
+    else
+        return 0;
+    if (len < at + 3 || p[at] != 0xa1 || p[at + 1] != 'j')
+        return 0;
+    at += 2;
+    unsigned c = p[at++];
+    if (c <= 0x7f)
+        return c;
+    int n = c == 0xcc ? 1 : c == 0xcd ? 2 : c == 0xce ? 4 : c == 0xcf ? 8 : 0;
+    if (!n || len < at + n)
+        return 0;
+    uint64_t j = 0;
+    for (int i = 0; i < n; i++)
+        j = j << 8 | p[at + i];
+    return j;
 }
 
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len)
@@ -314,8 +339,10 @@ int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req,
     *op_known = 0;
     *j = 0;
     int rc = wire_unpack_checked(buf, len, &req->up_, "job", err);
-    if (rc)
+    if (rc) {
+        *j = wire_peek_j(buf, len);     /* a refused frame is still answered */
         return rc;
+    }
     const msgpack_object *jv = wire_map_get(&req->up_.data, "j"),
                          *r = wire_map_get(&req->up_.data, "req");
     if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !r)

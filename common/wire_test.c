@@ -554,6 +554,8 @@ static void test_op_table(void)
         /* texts are tokenized; hidden states come from the encoder and go to the pooler */
         if (d->texts != WIRE_TEXTS_NONE)
             ZT_CHECK(wire_op_at(op, WIRE_STAGE_TOKENIZER));
+        /* the gateway answers its own ops and hands every other one to the tokenizers */
+        ZT_CHECK((r == WIRE_STAGE_GATEWAY) != wire_op_at(op, WIRE_STAGE_TOKENIZER));
         if (d->hidden != WIRE_HIDDEN_NONE)
             ZT_CHECK(wire_op_at(op, WIRE_STAGE_ENCODER) && r == WIRE_STAGE_POOLER);
         ZT_CHECK(!(d->keys & (WIRE_KEY(WIRE_K_TEXTS))) == (d->texts != WIRE_TEXTS_LIST));

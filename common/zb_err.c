@@ -55,6 +55,7 @@ const char *zb_code_name(int code)
     case ZB_ETIMEOUT:     return "timeout";
     case ZB_EUNAVAILABLE: return "unavailable";
     case ZB_EINTERNAL:    return "internal";
+    case ZB_EPOISON:      return "poisoned";
     default:              return "unknown";
     }
 }

@@ -31,6 +31,8 @@ typedef enum {
     ZB_ETIMEOUT     = -11,  /* "timeout"                                                       */
     ZB_EUNAVAILABLE = -12,  /* "unavailable": no worker or service can take the request        */
     ZB_EINTERNAL    = -13,  /* "internal": a bug on our side reported to a remote peer         */
+    ZB_EPOISON      = -14,  /* "poisoned": workers died repeatedly while working on a request;
+                               it is not dispatched again                                      */
 } zb_code;
 
 #define ZB_ERR_MSG_MAX 512

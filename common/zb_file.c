@@ -103,3 +103,23 @@ int zb_is_file(const char *path)
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+int zb_require_dir(const char *path, const char *what, zb_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return zb_fail(err, errno == ENOENT ? ZB_ENOTFOUND : ZB_EIO, "%s %s: %s", what, path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return ZB_OK;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    return zb_fail(err, ZB_EINVAL, "%s %s is a %s; it takes a folder (the one holding it: %s)", what, path,
+                   S_ISREG(st.st_mode) ? "file" : "special file", parent);
+}

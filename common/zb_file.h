@@ -25,4 +25,9 @@ int zb_path_join(char *buf, size_t cap, const char *dir, const char *name, zb_er
 /* 1 if path exists and is a regular file. */
 int zb_is_file(const char *path);
 
+/* A flag that takes a folder (what: "--model"): ZB_OK when path is one; otherwise a message that
+ * says what path is instead, naming the folder that holds a file given in its place
+ * ("--model /m/config.json is a file; it takes the model folder: /m"). */
+int zb_require_dir(const char *path, const char *what, zb_err *err);
+
 #endif

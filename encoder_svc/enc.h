@@ -16,7 +16,7 @@
 
 typedef enum { ENC_ACT_GELU, ENC_ACT_GELU_NEW, ENC_ACT_RELU } enc_act;
 
-typedef struct {
+typedef struct enc_config {
     char    model_type[32];   /* "bert", ... */
     int     vocab_size;
     int     hidden;           /* hidden_size */
@@ -41,6 +41,8 @@ int enc_config_parse(const char *path, const char *text, size_t len, enc_config 
 /* Load config.json and model.safetensors (or a sharded index) from a folder. Every fault names the
  * file and, where there is one, the tensor. */
 enc_model *enc_model_load(const char *model_dir, zb_err *err);
+/* The same with config.json already parsed (model/zm.h reads it once for every part of a model). */
+enc_model *enc_model_load_config(const char *model_dir, const enc_config *cfg, zb_err *err);
 void enc_model_free(enc_model *m);
 const enc_config *enc_model_config(const enc_model *m);
 

@@ -240,6 +240,14 @@ static int load_weights(loader *L, zb_err *err)
 
 enc_model *enc_model_load(const char *model_dir, zb_err *err)
 {
+    enc_config cfg;
+    if (enc_config_load(model_dir, &cfg, err))
+        return NULL;
+    return enc_model_load_config(model_dir, &cfg, err);
+}
+
+enc_model *enc_model_load_config(const char *model_dir, const enc_config *cfg, zb_err *err)
+{
     enc_model *m = calloc(1, sizeof *m);
     if (!m) {
         zb_fail(err, ZB_ENOMEM, "out of memory");
@@ -248,9 +256,8 @@ enc_model *enc_model_load(const char *model_dir, zb_err *err)
     loader L = {.m = m, .dir = model_dir, .prefix = ""};
     json_t *index = NULL;
     char single[4096];
-    int rc = enc_config_load(model_dir, &m->cfg, err);
-    if (!rc)
-        rc = zb_path_join(single, sizeof single, model_dir, "model.safetensors", err);
+    m->cfg = *cfg;
+    int rc = zb_path_join(single, sizeof single, model_dir, "model.safetensors", err);
     if (!rc)
         rc = zb_path_join(L.index_path, sizeof L.index_path, model_dir, "model.safetensors.index.json", err);
     if (!rc) {

@@ -14,7 +14,9 @@
 #include "enc.h"
 #include "enc_embed.h"
 #include "svc.h"
+#include "svc_hb.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
@@ -24,6 +26,7 @@ static const char usage[] =
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
     "  --out E                encoded jobs to the poolers (default: gateway port + 8)\n"
     "  --sink E               errors to the gateway (default: gateway port + 10)\n"
+    "  --control E            heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N            BLAS and attention threads (default 0: all cores of the cgroup)\n"
     "  --max-batch-tokens N   tokens per forward pass; bounds memory (default 8192)\n"
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
@@ -35,11 +38,13 @@ static const char usage[] =
 
 typedef struct {
     void *ctx, *in, *out, *sink;
-    enc_model *model;
+    zm_model *zm;           /* config and weights; no tokenizer, no pooling */
+    const enc_model *model;
     const enc_config *cfg;
     enc_runner *runner;
-    svc_model_meta meta;
+    const zm_info *info;
     svc_worker_args args;
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
     int budget;
     char whoami[128];
@@ -184,6 +189,7 @@ static int take(esvc *s, wire_job *job)
     }
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
+    int op = rc ? -1 : (int)job->op;    /* echoed in the error reply when it could be read */
     zmq_msg_close(&m);
     if (!rc)
         rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
@@ -194,7 +200,7 @@ static int take(esvc *s, wire_job *job)
     if (!rc)
         return 1;
     if (job->j)
-        svc_send_error(s->sink, job->j, &job->id, -1, rc, err.msg);
+        svc_send_error(s->sink, job->j, &job->id, op, rc, err.msg);
     svc_refused(job->j, err.msg);
     wire_job_free(job);
     return -1;
@@ -218,6 +224,9 @@ static void serve(esvc *s)
             if (got > 0)
                 toks += batch[n++].n_ids;
         }
+        uint64_t held[MAX_BATCH_JOBS];
+        for (int b = 0; b < n; b++)     /* the gateway re-dispatches them if this process dies now */
+            svc_hb_hold(s->hb, held[b] = batch[b].j);
         s->n_fwd = 0;
         zb_err err;
         for (int b = 0; b < n; b++) {
@@ -237,6 +246,8 @@ static void serve(esvc *s)
                 send_on(s, &batch[b]);
             wire_job_free(&batch[b]);
         }
+        for (int b = 0; b < n; b++)
+            svc_hb_release(s->hb, held[b]);
         s->jobs += n;
     }
 }
@@ -258,20 +269,20 @@ int main(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    if (!(s.model = enc_model_load(s.args.model, &err)) ||
-        svc_model_meta_load(s.args.model, &s.meta, &err)) {
-        svc_log("cannot load the model: %s", err.msg);
-        enc_model_free(s.model);
-        return 2;
-    }
-    s.cfg = enc_model_config(s.model);
-    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     enc_set_threads(s.args.threads < 0 ? 0 : s.args.threads);
-    if (!(s.runner = enc_runner_new(s.model, s.budget, &err))) {
-        svc_log("--max-batch-tokens %d: %s", s.budget, err.msg);
-        enc_model_free(s.model);
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_WEIGHTS;
+    zo.batch_tokens = s.budget;
+    if (!(s.zm = zm_open(s.args.model, &zo, &err))) {
+        svc_log("cannot load the model (--max-batch-tokens %d): %s", s.budget, err.msg);
         return 2;
     }
+    s.model = zm_weights(s.zm);
+    s.cfg = zm_config(s.zm);
+    s.runner = zm_runner(s.zm);
+    s.info = zm_info_get(s.zm);
+    s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
@@ -279,13 +290,14 @@ int main(int argc, char **argv)
     s.in = svc_socket(s.ctx, ZMQ_PULL, s.args.in, 0, &pull, &err);
     s.out = s.in ? svc_socket(s.ctx, ZMQ_PUSH, s.args.out, 0, &push, &err) : NULL;
     s.sink = s.out ? svc_socket(s.ctx, ZMQ_PUSH, s.args.sink, 0, &push, &err) : NULL;
+    s.hb = s.sink ? svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_ENCODER, s.whoami, &err) : NULL;
     rc = 0;
-    if (!s.sink) {
+    if (!s.hb) {
         svc_log("%s", err.msg);
         rc = 2;
     } else {
         svc_log("model %s%s (%s, %d layers, hidden %d), in %s, out %s, sink %s, budget %d tokens",
-                s.meta.name, s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                s.info->name, s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
                 s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
                 s.budget);
         serve(&s);
@@ -293,11 +305,11 @@ int main(int argc, char **argv)
         svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
                 s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
     }
+    svc_hb_stop(&s.hb);
     if (s.in) zmq_close(s.in);
     if (s.out) zmq_close(s.out);
     if (s.sink) zmq_close(s.sink);
     zmq_ctx_term(s.ctx);
-    enc_runner_free(s.runner);
-    enc_model_free(s.model);
+    zm_close(&s.zm);
     return rc;
 }

@@ -2,13 +2,16 @@
  * then a forward pass and input embeddings with whatever it accepted.
  * Input: config.json, a NUL byte, then model.safetensors (no NUL: only config.json, so the
  * "no weights" error path runs). A loaded model must run a small batch of in-range ids, refuse
- * out-of-range ids and over-long sequences with an error, and never read outside its tensors. */
+ * out-of-range ids and over-long sequences with an error, and never read outside its tensors.
+ * The model handle (model/zm.h) opens the same folder too: the weights with the pooling, and the
+ * tokenizer part, whose lenient config.json read runs before the (missing) tokenizer is refused. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "enc.h"
 #include "fuzz_util.h"
+#include "zm.h"
 
 static void exercise(const enc_model *m)
 {
@@ -46,6 +49,28 @@ static void exercise(const enc_model *m)
     enc_runner_free(r);
 }
 
+static void open_handle(unsigned parts)
+{
+    zm_open_opts o;
+    zm_open_opts_default(&o);
+    o.parts = parts;
+    o.batch_tokens = 16;
+    zb_err err;
+    zb_clear(&err);
+    zm_model *z = zm_open(fuzz_dir(), &o, &err);
+    if (!z) {
+        FUZZ_ASSERT(err.code < 0);
+        fuzz_check_err(err.code, &err);
+        return;
+    }
+    const zm_info *in = zm_info_get(z);
+    FUZZ_ASSERT(!(parts & ZM_TOKENIZER) == !zm_tokenizer(z) && !(parts & ZM_WEIGHTS) == !zm_runner(z));
+    if (parts & ZM_POOLING)
+        FUZZ_ASSERT(in->max_position >= 1 && in->hidden >= 1 && in->dim == in->hidden);
+    zm_close(&z);
+    FUZZ_ASSERT(z == NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *nul = memchr(data, 0, size);
@@ -54,6 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_put("model.safetensors", nul ? nul + 1 : NULL, nul ? size - clen - 1 : 0);
     zb_err err;
     zb_clear(&err);
+    open_handle(ZM_WEIGHTS | ZM_POOLING);
+    open_handle(ZM_TOKENIZER);
     enc_model *m = enc_model_load(fuzz_dir(), &err);
     if (!m) {
         FUZZ_ASSERT(err.code < 0);

@@ -1,10 +1,11 @@
 /* gateway: the front door. Binds every endpoint of the pipeline (docs/PROTOCOL.md §1): clients
- * (ROUTER), streaming ingestion (PULL in, PUSH out), the stage boundaries workers connect to (two
- * streamer threads where worker stages meet) and the result sink. It validates requests, keeps the
- * table of requests in flight with deadlines, and routes each worker's reply back to its client.
- * It needs no model: workers have it. */
+ * (ROUTER), streaming ingestion (PULL in, PUSH out), the stage boundaries workers connect to (the
+ * gateway passes frames between worker stages itself, so it knows where each job is), the result
+ * sink and the workers' heartbeats. It validates requests, keeps the table of requests in flight
+ * with deadlines, dispatches again work lost with a worker (gw_stage.c) and routes each worker's
+ * reply back to its client exactly once (gw_reply.c). It needs no model: workers have it. */
 #include <errno.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +13,25 @@
 
 #include "gw.h"
 #include "svc.h"
+#include "svc_hb.h"
 #include "wire.h"
 #include "zb_args.h"
+#include "zb_opt.h"
 
 static const char usage[] =
     "usage: gateway [--endpoint tcp://127.0.0.1:5555] [--ingest E] [--results E] [--tok E]\n"
     "               [--enc-in E] [--enc E] [--pool-in E] [--pool E] [--sink E] [--stage-host ADDR]\n"
     "               [--timeout-ms 30000] [--max-in-flight 1024] [--max-texts 256]\n"
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
+    "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
+    "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
     "  --tok E             +5  PUSH: jobs to tokenizer_svc       --enc-in E   +6  PULL: from tokenizers\n"
     "  --enc E             +7  PUSH: jobs to encoder_svc         --pool-in E  +8  PULL: from encoders\n"
     "  --pool E            +9  PUSH: jobs to pooler_svc          --sink E     +10 PULL: replies from workers\n"
+    "  --control E         +3  PULL: workers' heartbeats (which jobs each one holds)\n"
     "  --stage-host ADDR   bind the stage endpoints (+5..+10) on ADDR (e.g. 0.0.0.0 for workers on\n"
     "                      other hosts) instead of the client endpoint's host\n"
     "  --timeout-ms N      a request not answered in N ms gets a timeout error (default 30000)\n"
@@ -34,86 +40,36 @@ static const char usage[] =
     "  --max-text-bytes N  bytes per text (default 65536)\n"
     "  --max-msg-bytes N   bytes per request frame; larger frames are dropped by ZeroMQ (default 16 MiB)\n"
     "  --max-stage-bytes N bytes per frame from a worker (stage jobs, replies; default 256 MiB)\n"
-    "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
+    "  --max-in-flight-bytes N  request bytes in flight; beyond: overloaded (default 256 MiB)\n"
+    "  --max-ingest N      ingested requests accepted but not yet answered to a consumer; beyond,\n"
+    "                      the ingest socket is not read: producers are slowed down (default 1000)\n"
+    "  --dead-ms N         a worker silent for N ms is dead: its work is dispatched again (default 600)\n"
+    "  --stuck-ms N        a worker holding work N ms without progress is stuck: the same (default\n"
+    "                      30000; 0: never)\n"
+    "  --max-crashes N     a request whose work was held by N workers that died is answered\n"
+    "                      'poisoned' instead of being dispatched again (default 4)\n"
+    "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
+    "                      (default 10000), then exit\n"
+    "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it (after draining).\n";
 
+
+#define N_EP 10
 typedef struct {
-    const char *ep[9];          /* by SVC_OFF_* order below */
-    char buf[9][256];
+    const char *ep[N_EP];       /* by SVC_OFF_* order below */
+    char buf[N_EP][256];
     const char *stage_host;
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
+    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
 } gw_args;
 
 /* endpoint flags, their port offsets and the socket the gateway binds there */
-static const struct { const char *flag; int off; } eps[9] = {
+static const struct { const char *flag; int off; } eps[N_EP] = {
     {"--endpoint", SVC_OFF_CLIENT}, {"--ingest", SVC_OFF_INGEST}, {"--results", SVC_OFF_RESULTS},
     {"--tok", SVC_OFF_TOK}, {"--enc-in", SVC_OFF_ENC_IN}, {"--enc", SVC_OFF_ENC},
     {"--pool-in", SVC_OFF_POOL_IN}, {"--pool", SVC_OFF_POOL}, {"--sink", SVC_OFF_SINK},
+    {"--control", SVC_OFF_CONTROL},
 };
-enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK };
-
-typedef struct {
-    void *ctx, *router, *ingest, *results, *tok, *sink;
-    gw_table *table;
-    wire_limits limits;
-    int timeout_ms, max_in_flight;
-    int64_t started_ms;
-    long answered, failed, dropped;
-    long n_timeout, n_unavailable;      /* not yet logged */
-    int64_t last_log_ms;
-} gw;
-
-typedef struct {
-    void *front, *back;
-} streamer;
-
-static void *run_streamer(void *arg)
-{
-    streamer *st = arg;
-    zmq_proxy(st->front, st->back, NULL);       /* returns when the context shuts down */
-    zmq_close(st->front);
-    zmq_close(st->back);
-    return NULL;
-}
-
-/* ---- replies ------------------------------------------------------------------------------- */
-
-/* Send a reply to where slot-less request came from (env frames, or ingest when env == NULL). */
-static void send_reply(gw *g, zmq_msg_t *env, int n_env, int from_ingest, msgpack_sbuffer *sb,
-                       zmq_msg_t *body)
-{
-    void *sock = from_ingest ? g->results : g->router;
-    for (int k = 0; k < n_env; k++)
-        if (zmq_msg_send(&env[k], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            zmq_msg_close(&env[k]);
-    int rc = body ? zmq_msg_send(body, sock, ZMQ_DONTWAIT) : svc_send_sbuf(sock, sb, ZMQ_DONTWAIT);
-    if (rc < 0) {
-        if (body)
-            zmq_msg_close(body);
-        g->dropped++;
-        if (from_ingest)
-            svc_log("a reply to an ingested request was dropped: no consumer on the results socket "
-                    "(%s)", zmq_strerror(errno));
-    }
-    g->answered++;
-}
-
-static void reply_error_to(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_id *id,
-                           int op, int code, const char *msg)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    wire_reply_error(&sb, id, op, code, msg);
-    send_reply(g, env, n_env, from_ingest, &sb, NULL);
-    msgpack_sbuffer_destroy(&sb);
-    g->failed++;
-}
-
-static void fail_slot(gw *g, gw_slot *s, int code, const char *msg)
-{
-    reply_error_to(g, s->env, s->n_env, s->from_ingest, &s->id, s->op, code, msg);
-    s->n_env = 0;       /* sent or closed */
-    gw_table_remove(g->table, s);
-}
+enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK, E_CONTROL };
 
 static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
 {
@@ -121,23 +77,38 @@ static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wire_map r, lim;
+    int tok = gw_workers_alive(g->workers, WIRE_STAGE_TOKENIZER),
+        enc = gw_workers_alive(g->workers, WIRE_STAGE_ENCODER),
+        pool = gw_workers_alive(g->workers, WIRE_STAGE_POOLER);
+    wire_map r, sub;
     wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, 0);
-    wire_map_str(&r, "status", "serving");
+    /* serving: every stage has a live worker (by its heartbeats) */
+    wire_map_str(&r, "status", g->draining ? "draining" : tok && enc && pool ? "serving" : "degraded");
+    wire_map_key(&r, "workers");
+    wire_map_begin(&sub, &pk, &sb);
+    wire_map_int(&sub, "tokenizer", tok);
+    wire_map_int(&sub, "encoder", enc);
+    wire_map_int(&sub, "pooler", pool);
+    wire_map_end(&sub);
     wire_map_int(&r, "in_flight", gw_table_count(g->table));
     wire_map_int(&r, "waiting", gw_table_waiting(g->table));
-    wire_map_int(&r, "answered", g->answered);
-    wire_map_int(&r, "failed", g->failed);
+    wire_map_int(&r, "answered", g->c.answered);
+    wire_map_int(&r, "failed", g->c.failed);
+    wire_map_int(&r, "redispatched", g->c.redispatched);
+    wire_map_int(&r, "duplicates_dropped", g->c.duplicates);
+    wire_map_int(&r, "undeliverable", g->c.undeliverable);
+    wire_map_int(&r, "workers_lost", g->c.workers_lost);
+    wire_map_int(&r, "retries", g->c.retries);
     wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
     wire_map_key(&r, "limits");
-    wire_map_begin(&lim, &pk, &sb);
-    wire_map_int(&lim, "max_texts", g->limits.max_texts);
-    wire_map_int(&lim, "max_text_bytes", (long long)g->limits.max_text_bytes);
-    wire_map_int(&lim, "timeout_ms", g->timeout_ms);
-    wire_map_int(&lim, "max_in_flight", g->max_in_flight);
-    wire_map_end(&lim);
+    wire_map_begin(&sub, &pk, &sb);
+    wire_map_int(&sub, "max_texts", g->limits.max_texts);
+    wire_map_int(&sub, "max_text_bytes", (long long)g->limits.max_text_bytes);
+    wire_map_int(&sub, "timeout_ms", g->timeout_ms);
+    wire_map_int(&sub, "max_in_flight", g->max_in_flight);
+    wire_map_end(&sub);
     wire_map_end(&r);
-    send_reply(g, env, n_env, from_ingest, &sb, NULL);
+    gw_send_reply(g, env, n_env, from_ingest, &sb, NULL);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -150,27 +121,35 @@ static const gw_handler handlers[WIRE_OP_COUNT_] = {
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
-/* Send waiting jobs to the tokenizers while they take them. */
-static void dispatch(gw *g)
+/* A retry of an id in flight or recently answered (gw_dedup): 1 when handled here. In flight: the
+ * reply goes to the newest sender (the first one is likely gone); answered: the kept reply again. */
+static int retried(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
 {
-    gw_slot *s;
-    while ((s = gw_table_next_waiting(g->table))) {
-        int ev = 0;
-        size_t evlen = sizeof ev;
-        /* copy a (possibly large) job only when a tokenizer can take it */
-        if (zmq_getsockopt(g->tok, ZMQ_EVENTS, &ev, &evlen) || !(ev & ZMQ_POLLOUT))
-            return;
-        zmq_msg_t m;
-        size_t size = s->job.size;
-        if (zmq_msg_init_size(&m, size))
-            return;
-        memcpy(zmq_msg_data(&m), s->job.data, size);
-        if (zmq_msg_send(&m, g->tok, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return;         /* no tokenizer connected, or all busy: try again on POLLOUT */
+    gw_slot *s = gw_table_find(g->table, gw_dedup_in_flight(g->dedup, &req->id));
+    const void *reply;
+    size_t size;
+    if (s && s->from_ingest == from_ingest) {
+        for (int k = 0; k < s->n_env; k++)
+            zmq_msg_close(&s->env[k]);
+        for (int k = 0; k < n_env; k++) {
+            zmq_msg_init(&s->env[k]);
+            zmq_msg_move(&s->env[k], &env[k]);
         }
-        gw_table_dispatched(g->table, s);
+        s->n_env = n_env;
+        if (from_ingest)
+            g->ingest_pending--;    /* one reply will come, for both */
+    } else if (!s && gw_dedup_answered(g->dedup, &req->id, gw_now_ms(), &reply, &size)) {
+        zmq_msg_t m;
+        if (zmq_msg_init_size(&m, size))
+            return 0;
+        memcpy(zmq_msg_data(&m), reply, size);
+        gw_send_reply(g, env, n_env, from_ingest, NULL, &m);
+        zmq_msg_close(&m);
+    } else {
+        return 0;
     }
+    g->c.retries++;
+    return 1;
 }
 
 /* One request frame (body) from a client (env frames) or from the ingest socket (env == NULL). */
@@ -179,18 +158,29 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     wire_req req;
     int op_known;
     zb_err err;
-    int rc = wire_req_parse(zmq_msg_data(body), zmq_msg_size(body), &g->limits, &req, &op_known, &err);
+    size_t size = zmq_msg_size(body);
+    int rc = wire_req_parse(zmq_msg_data(body), size, &g->limits, &req, &op_known, &err);
     if (rc) {
-        reply_error_to(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
+        gw_reply_error(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
     } else if (handlers[req.op]) {
         handlers[req.op](g, env, n_env, from_ingest, &req);
+    } else if (gw_dedup_eligible(&req.id) && retried(g, env, n_env, from_ingest, &req)) {
+        n_env = 0;                  /* taken over, sent or closed */
+    } else if (g->draining) {
+        gw_reply_error(g, env, n_env, from_ingest, &req.id, req.op, ZB_EUNAVAILABLE, "the gateway is "
+                       "shutting down: it finishes what is in flight and takes nothing new");
+    } else if (gw_table_bytes(g->table) + size > g->max_bytes) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%zu request bytes are in flight (--max-in-flight-bytes %zu); retry "
+                 "later", gw_table_bytes(g->table), g->max_bytes);
+        gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
     } else {
         gw_slot *s = gw_table_add(g->table);
         if (!s) {
             char msg[160];
             snprintf(msg, sizeof msg, "%d requests are in flight (--max-in-flight); retry later",
                      gw_table_count(g->table));
-            reply_error_to(g, env, n_env, from_ingest, &req.id, req.op, ZB_EOVERLOAD, msg);
+            gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
             s->deadline_ms = gw_now_ms() + t;
@@ -203,8 +193,11 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
             }
             s->n_env = n_env;
             n_env = 0;
-            wire_pack_tok_job(&s->job, s->j, zmq_msg_data(body), zmq_msg_size(body));
-            dispatch(g);
+            if (gw_dedup_eligible(&s->id))
+                gw_dedup_start(g->dedup, &s->id, s->j);
+            wire_pack_tok_job(&s->job, s->j, zmq_msg_data(body), size);
+            gw_table_job_sized(g->table, s);
+            gw_dispatch(g);
         }
     }
     for (int k = 0; k < n_env; k++)
@@ -212,40 +205,11 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     wire_req_free(&req);
 }
 
-/* Read a whole multipart message: the last frame is the body, the ones before it the envelope. */
-static int recv_multipart(void *sock, zmq_msg_t *env, int *n_env, zmq_msg_t *body)
-{
-    int n = 0, more = 1, over = 0;
-    zmq_msg_init(body);
-    if (zmq_msg_recv(body, sock, ZMQ_DONTWAIT) < 0)
-        return -1;
-    while ((more = zmq_msg_more(body))) {
-        if (n < GW_MAX_ENV) {
-            zmq_msg_init(&env[n]);
-            zmq_msg_move(&env[n++], body);
-        } else {
-            over = 1;
-        }
-        zmq_msg_close(body);
-        zmq_msg_init(body);
-        if (zmq_msg_recv(body, sock, 0) < 0)
-            break;
-    }
-    *n_env = n;
-    if (over) {
-        for (int k = 0; k < n; k++)
-            zmq_msg_close(&env[k]);
-        zmq_msg_close(body);
-        return -2;
-    }
-    return 0;
-}
-
 static void on_client(gw *g, void *sock, int from_ingest)
 {
     zmq_msg_t env[GW_MAX_ENV], body;
     int n_env;
-    int rc = recv_multipart(sock, env, &n_env, &body);
+    int rc = gw_recv_multipart(sock, env, &n_env, &body);
     if (rc == -1) {
         zmq_msg_close(&body);
         return;
@@ -258,37 +222,10 @@ static void on_client(gw *g, void *sock, int from_ingest)
         for (int k = 0; k < n_env; k++)
             zmq_msg_close(&env[k]);
         n_env = 0;
+        g->ingest_pending++;        /* its reply is pending until the results socket takes it */
     }
     on_request(g, env, n_env, from_ingest, &body);
     zmq_msg_close(&body);
-}
-
-/* [j: 8 bytes LE][reply] from a worker: forward the reply unchanged to the request's client. */
-static void on_sink(gw *g)
-{
-    zmq_msg_t env[GW_MAX_ENV], body;
-    int n_env;
-    int rc = recv_multipart(g->sink, env, &n_env, &body);
-    if (rc == -1)
-        zmq_msg_close(&body);
-    if (rc)
-        return;
-    uint64_t j = 0;
-    if (n_env == 1 && zmq_msg_size(&env[0]) == 8) {
-        const unsigned char *p = zmq_msg_data(&env[0]);
-        for (int i = 7; i >= 0; i--)
-            j = j << 8 | p[i];
-    }
-    for (int k = 0; k < n_env; k++)
-        zmq_msg_close(&env[k]);
-    gw_slot *s = gw_table_find(g->table, j);
-    if (!s) {                       /* late (timed out already) or not ours */
-        zmq_msg_close(&body);
-        return;
-    }
-    send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
-    s->n_env = 0;
-    gw_table_remove(g->table, s);
 }
 
 static void expire(gw *g, int64_t now)
@@ -296,14 +233,16 @@ static void expire(gw *g, int64_t now)
     gw_slot *s;
     while ((s = gw_table_expired(g->table, now))) {
         char msg[256];
-        if (!s->dispatched)
+        int dispatched = s->dispatched;
+        if (!dispatched)
             snprintf(msg, sizeof msg, "no tokenizer_svc took the request within its deadline (none "
                      "connected, or all busy)");
         else
-            snprintf(msg, sizeof msg, "no reply within the deadline: a worker died or is too slow, or "
-                     "no encoder_svc/pooler_svc is connected (work is not re-dispatched; retry)");
-        fail_slot(g, s, s->dispatched ? ZB_ETIMEOUT : ZB_EUNAVAILABLE, msg);
-        s->dispatched ? g->n_timeout++ : g->n_unavailable++;
+            snprintf(msg, sizeof msg, "no reply within the deadline: the workers are too slow, or no "
+                     "encoder_svc/pooler_svc is connected (work lost with a worker was dispatched "
+                     "again %d time(s))", s->attempts - 1);
+        gw_fail_slot(g, s, dispatched ? ZB_ETIMEOUT : ZB_EUNAVAILABLE, msg);
+        dispatched ? g->n_timeout++ : g->n_unavailable++;
     }
     /* operators see failures, at most one line a second however many there are */
     if ((g->n_timeout || g->n_unavailable) && now - g->last_log_ms >= 1000) {
@@ -319,40 +258,79 @@ static void fail_all(gw *g)
 {
     gw_slot *s;
     while ((s = gw_table_expired(g->table, INT64_MAX)))
-        fail_slot(g, s, ZB_EUNAVAILABLE, "the gateway is shutting down");
+        gw_fail_slot(g, s, ZB_EUNAVAILABLE, "the gateway is shutting down and could not finish this "
+                     "request within --drain-ms");
 }
 
-static void serve(gw *g)
+static short next_events(void *sock)
 {
-    int64_t next_scan = 0;
-    while (!svc_stopping()) {
-        zmq_pollitem_t it[4] = {
-            {g->router, 0, ZMQ_POLLIN, 0}, {g->ingest, 0, ZMQ_POLLIN, 0},
-            {g->sink, 0, ZMQ_POLLIN, 0}, {g->tok, 0, ZMQ_POLLOUT, 0},
+    int ev = 0;
+    size_t sz = sizeof ev;
+    zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz);
+    return (short)ev;
+}
+
+/* The loop: until SIGTERM, then until what is in flight is answered (or drain_ms passed). */
+static void serve(gw *g, int drain_ms)
+{
+    int64_t next_scan = 0, drain_until = 0;
+    for (;;) {
+        int64_t now = gw_now_ms();
+        if (svc_stopping() && !g->draining) {
+            g->draining = 1;
+            drain_until = now + drain_ms;
+            svc_log("draining: %d request(s) in flight, %d repl(ies) queued; taking nothing new",
+                    gw_table_count(g->table), g->rq_len);
+        }
+        if (g->draining && ((!gw_table_count(g->table) && !g->rq_len) || now >= drain_until))
+            break;
+        enum { I_SINK, I_CTL, I_ENC_IN, I_POOL_IN, I_ROUTER, I_INGEST, I_TOK, I_ENC, I_POOL, I_RES, N_I };
+        zmq_pollitem_t it[N_I] = {
+            [I_SINK] = {g->sink, 0, ZMQ_POLLIN, 0}, [I_CTL] = {g->control, 0, ZMQ_POLLIN, 0},
+            [I_ENC_IN] = {g->stage_in[0], 0, g->has_pend[0] ? 0 : ZMQ_POLLIN, 0},
+            [I_POOL_IN] = {g->stage_in[1], 0, g->has_pend[1] ? 0 : ZMQ_POLLIN, 0},
+            [I_ROUTER] = {g->router, 0, ZMQ_POLLIN, 0},
+            [I_INGEST] = {g->ingest, 0, g->ingest_pending < g->max_ingest ? ZMQ_POLLIN : 0, 0},
+            [I_TOK] = {g->tok, 0, gw_table_waiting(g->table) ? ZMQ_POLLOUT : 0, 0},
+            [I_ENC] = {g->stage_out[0], 0, g->has_pend[0] ? ZMQ_POLLOUT : 0, 0},
+            [I_POOL] = {g->stage_out[1], 0, g->has_pend[1] ? ZMQ_POLLOUT : 0, 0},
+            [I_RES] = {g->results, 0, g->rq_len ? ZMQ_POLLOUT : 0, 0},
         };
-        int n_items = gw_table_waiting(g->table) ? 4 : 3;
-        int rc = zmq_poll(it, n_items, gw_table_count(g->table) ? 20 : 250);
+        int rc = zmq_poll(it, N_I, gw_table_count(g->table) || g->draining ? 10 : 100);
         if (rc < 0 && errno == ETERM)
             break;
         if (rc > 0) {
-            if (it[2].revents & ZMQ_POLLIN)         /* replies first: they free slots */
-                for (int k = 0; k < 64 && (it[2].revents & ZMQ_POLLIN); k++) {
-                    on_sink(g);
-                    int ev = 0;
-                    size_t sz = sizeof ev;
-                    zmq_getsockopt(g->sink, ZMQ_EVENTS, &ev, &sz);
-                    it[2].revents = (short)ev;
+            /* replies first: they free slots; then what moves work along; new requests last */
+            for (int k = 0; k < 256 && (it[I_SINK].revents & ZMQ_POLLIN); k++) {
+                gw_on_sink(g);
+                it[I_SINK].revents = next_events(g->sink);
+            }
+            for (int k = 0; k < 256 && (it[I_CTL].revents & ZMQ_POLLIN); k++) {
+                gw_on_control(g);
+                it[I_CTL].revents = next_events(g->control);
+            }
+            if (it[I_RES].revents & ZMQ_POLLOUT)
+                gw_flush_results(g);
+            for (int b = 0; b < 2; b++) {
+                zmq_pollitem_t *in = &it[b ? I_POOL_IN : I_ENC_IN], *out = &it[b ? I_POOL : I_ENC];
+                if (out->revents & ZMQ_POLLOUT)
+                    gw_stage_flush(g, b);
+                for (int k = 0; k < 64 && (in->revents & ZMQ_POLLIN) && !g->has_pend[b]; k++) {
+                    gw_stage_in(g, b);
+                    in->revents = next_events(g->stage_in[b]);
                 }
-            if (it[0].revents & ZMQ_POLLIN)
+            }
+            if (it[I_TOK].revents & ZMQ_POLLOUT)
+                gw_dispatch(g);
+            if (it[I_ROUTER].revents & ZMQ_POLLIN)
                 on_client(g, g->router, 0);
-            if (it[1].revents & ZMQ_POLLIN)
+            if ((it[I_INGEST].revents & ZMQ_POLLIN) && g->ingest_pending < g->max_ingest)
                 on_client(g, g->ingest, 1);
-            if (n_items == 4 && (it[3].revents & ZMQ_POLLOUT))
-                dispatch(g);
         }
-        int64_t now = gw_now_ms();
+        now = gw_now_ms();
         if (now >= next_scan) {
             expire(g, now);
+            gw_reap(g, now);
             next_scan = now + 10;
         }
     }
@@ -360,11 +338,12 @@ static void serve(gw *g)
 
 /* ---- setup --------------------------------------------------------------------------------- */
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
-{
-    return zb_parse_int("gateway", flag, v, lo, hi, out) ? 2 : 0;
-}
+enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
+       G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
+       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS };
 
+/* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
+ * --help / --version, 2 on a usage error (printed). */
 static int parse_args(int argc, char **argv, gw_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -374,42 +353,68 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->max_text_bytes = 65536;
     a->max_msg_bytes = 16 << 20;
     a->max_stage_bytes = (int)SVC_MAX_STAGE_MSG;
+    a->max_in_flight_bytes = 256 << 20;
+    a->max_ingest = 1000;
+    a->dead_ms = 6 * SVC_HB_MS;
+    a->stuck_ms = 30000;
+    a->max_crashes = 4;
+    a->drain_ms = 10000;
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 1;
+    /* integer flags: name, destination, range */
+    const struct { int opt; const char *name; int *dst, lo, hi; } ints[] = {
+        {G_TIMEOUT, "timeout-ms", &a->timeout_ms, 1, 3600000},
+        {G_MAX_IN_FLIGHT, "max-in-flight", &a->max_in_flight, 1, 1 << 20},
+        {G_MAX_TEXTS, "max-texts", &a->max_texts, 1, 1 << 20},
+        {G_MAX_TEXT_BYTES, "max-text-bytes", &a->max_text_bytes, 1, 1 << 30},
+        {G_MAX_MSG_BYTES, "max-msg-bytes", &a->max_msg_bytes, 64, 1 << 30},
+        {G_MAX_STAGE_BYTES, "max-stage-bytes", &a->max_stage_bytes, 4096, 1 << 30},
+        {G_MAX_IN_FLIGHT_BYTES, "max-in-flight-bytes", &a->max_in_flight_bytes, 1 << 16, INT32_MAX},
+        {G_MAX_INGEST, "max-ingest", &a->max_ingest, 1, 1 << 20},
+        {G_DEAD_MS, "dead-ms", &a->dead_ms, 2 * SVC_HB_MS, 600000},
+        {G_STUCK_MS, "stuck-ms", &a->stuck_ms, 0, 3600000},
+        {G_MAX_CRASHES, "max-crashes", &a->max_crashes, 1, 1000},
+        {G_DRAIN_MS, "drain-ms", &a->drain_ms, 0, 3600000},
+    };
+    enum { N_INTS = sizeof ints / sizeof ints[0] };
+    struct option longopts[N_EP + 1 + N_INTS + 3];
+    int n = 0;
+    for (int k = 0; k < N_EP; k++)
+        longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
+    longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
+    for (int k = 0; k < N_INTS; k++)
+        longopts[n++] = (struct option){ints[k].name, required_argument, NULL, ints[k].opt};
+    const struct option std[] = {ZB_OPT_STD};
+    memcpy(longopts + n, std, sizeof std);
+    zb_opt p = {.prog = "gateway", .usage = usage, .longopts = longopts};
+    int c, status;
+    while ((c = zb_opt_next(&p, argc, argv, &status)) != -1) {
+        if (c == ZB_OPT_EXIT)
+            return status == 0 ? 1 : 2;
+        if (c >= G_EP && c < G_EP + N_EP) {
+            a->ep[c - G_EP] = optarg;
+        } else if (c == G_STAGE_HOST) {
+            a->stage_host = optarg;
+        } else {
+            int k = 0;
+            while (ints[k].opt != c)
+                k++;
+            char flag[32];
+            snprintf(flag, sizeof flag, "--%s", ints[k].name);
+            if (zb_parse_int("gateway", flag, optarg, ints[k].lo, ints[k].hi, ints[k].dst))
+                return 2;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "gateway: unknown flag or missing value: %s\n%s", f, usage);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int k, rc = 0;
-        for (k = 0; k < 9 && strcmp(f, eps[k].flag); k++)
-            ;
-        if (k < 9) a->ep[k] = v;
-        else if (!strcmp(f, "--stage-host")) a->stage_host = v;
-        else if (!strcmp(f, "--timeout-ms")) rc = parse_int(f, v, 1, 3600000, &a->timeout_ms);
-        else if (!strcmp(f, "--max-in-flight")) rc = parse_int(f, v, 1, 1 << 20, &a->max_in_flight);
-        else if (!strcmp(f, "--max-texts")) rc = parse_int(f, v, 1, 1 << 20, &a->max_texts);
-        else if (!strcmp(f, "--max-text-bytes")) rc = parse_int(f, v, 1, 1 << 30, &a->max_text_bytes);
-        else if (!strcmp(f, "--max-msg-bytes")) rc = parse_int(f, v, 64, 1 << 30, &a->max_msg_bytes);
-        else if (!strcmp(f, "--max-stage-bytes")) rc = parse_int(f, v, 4096, 1 << 30, &a->max_stage_bytes);
-        else {
-            fprintf(stderr, "gateway: unknown flag: %s\n%s", f, usage);
-            return 2;
-        }
-        if (rc)
-            return rc;
     }
-    for (int k = 1; k < 9; k++) {
+    if (optind < argc) {
+        fprintf(stderr, "gateway: unexpected argument '%s' (gateway --help lists the flags)\n", argv[optind]);
+        return 2;
+    }
+    for (int k = 1; k < N_EP; k++) {
         if (a->ep[k])
             continue;
         zb_err err;
-        const char *host = eps[k].off >= SVC_OFF_TOK ? a->stage_host : NULL;
+        const char *host = eps[k].off >= SVC_OFF_TOK || eps[k].off == SVC_OFF_CONTROL ? a->stage_host
+                                                                                     : NULL;
         if (svc_endpoint(a->buf[k], sizeof a->buf[k], a->ep[E_CLIENT], eps[k].off, host, &err)) {
             fprintf(stderr, "gateway: %s (for %s)\n", err.msg, eps[k].flag);
             return 2;
@@ -433,63 +438,78 @@ int main(int argc, char **argv)
     g.ctx = zmq_ctx_new();
     g.timeout_ms = a.timeout_ms;
     g.max_in_flight = a.max_in_flight;
+    g.max_bytes = (size_t)a.max_in_flight_bytes;
+    g.max_ingest = a.max_ingest;
+    g.dead_ms = a.dead_ms;
+    g.stuck_ms = a.stuck_ms;
+    g.max_crashes = a.max_crashes;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
+    g.workers = gw_workers_new();
+    g.dedup = gw_dedup_new(a.max_in_flight, 60000);
+    g.rq_cap = a.max_ingest;
+    g.rq = calloc((size_t)g.rq_cap, sizeof *g.rq);
     g.started_ms = gw_now_ms();
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
-     * frames between our own stages may be large (token states) but not unbounded */
-    svc_sockopt client = {.max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
+     * frames between our own stages may be large (token states) but not unbounded. Clients get
+     * deep queues: replies wait there for slow readers rather than being lost. */
+    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes},
+                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
                 stage_out = {.sndhwm = 2, .immediate = 1},
                 stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
-                sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes};
+                sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes},
+                control = {.rcvhwm = 10000, .max_msg = 64 << 10};
     zb_err err;
-    streamer st[2] = {{0}};
-    void *socks[9] = {0};
-    const svc_sockopt *opts[9] = {&client, &client, &results, &stage_out, &stage_in, &stage_out,
-                                  &stage_in, &stage_out, &sink};
-    const int types[9] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
-                          ZMQ_PUSH, ZMQ_PULL};
-    rc = g.table ? 0 : 2;
-    for (int k = 0; k < 9 && !rc; k++)
+    void *socks[N_EP] = {0};
+    const svc_sockopt *opts[N_EP] = {&client, &ingest, &results, &stage_out, &stage_in, &stage_out,
+                                     &stage_in, &stage_out, &sink, &control};
+    const int types[N_EP] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
+                             ZMQ_PUSH, ZMQ_PULL, ZMQ_PULL};
+    rc = g.table && g.workers && g.dedup && g.rq ? 0 : 2;
+    for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
             svc_log("%s: %s", eps[k].flag, err.msg);
             rc = 2;
         }
-    pthread_t th[2];
-    int n_th = 0;
     if (!rc) {
         g.router = socks[E_CLIENT];
+        int on = 1;     /* a reply ZeroMQ cannot route is an error we count, not a silent drop */
+        zmq_setsockopt(g.router, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
         g.ingest = socks[E_INGEST];
         g.results = socks[E_RESULTS];
         g.tok = socks[E_TOK];
         g.sink = socks[E_SINK];
-        st[0] = (streamer){socks[E_ENC_IN], socks[E_ENC]};
-        st[1] = (streamer){socks[E_POOL_IN], socks[E_POOL]};
-        socks[E_ENC_IN] = socks[E_ENC] = socks[E_POOL_IN] = socks[E_POOL] = NULL;  /* the threads own them */
-        for (; n_th < 2; n_th++)
-            if (pthread_create(&th[n_th], NULL, run_streamer, &st[n_th]))
-                break;
+        g.control = socks[E_CONTROL];
+        g.stage_in[0] = socks[E_ENC_IN];
+        g.stage_out[0] = socks[E_ENC];
+        g.stage_in[1] = socks[E_POOL_IN];
+        g.stage_out[1] = socks[E_POOL];
         svc_log("clients %s, ingest %s, results %s; stages: tokenizers %s -> %s, encoders %s -> %s, "
-                "poolers %s, sink %s; timeout %d ms, max %d in flight", a.ep[E_CLIENT], a.ep[E_INGEST],
-                a.ep[E_RESULTS], a.ep[E_TOK], a.ep[E_ENC_IN], a.ep[E_ENC], a.ep[E_POOL_IN],
-                a.ep[E_POOL], a.ep[E_SINK], a.timeout_ms, a.max_in_flight);
-        serve(&g);
+                "poolers %s, sink %s, control %s; timeout %d ms, max %d in flight", a.ep[E_CLIENT],
+                a.ep[E_INGEST], a.ep[E_RESULTS], a.ep[E_TOK], a.ep[E_ENC_IN], a.ep[E_ENC],
+                a.ep[E_POOL_IN], a.ep[E_POOL], a.ep[E_SINK], a.ep[E_CONTROL], a.timeout_ms,
+                a.max_in_flight);
+        serve(&g, a.drain_ms);
         fail_all(&g);
-        svc_log("stopping: %ld replies (%ld errors from the gateway, %ld undeliverable), %d in flight",
-                g.answered, g.failed, g.dropped, gw_table_count(g.table));
+        gw_flush_results(&g);
+        svc_log("stopping: %ld replies (%ld errors from the gateway, %ld overloaded, %ld undeliverable, "
+                "%d not taken by a consumer), %ld dispatched again, %ld poisoned, %ld duplicates "
+                "dropped, %ld stage frames dropped, %ld workers lost", g.c.answered, g.c.failed,
+                g.c.overloaded, g.c.undeliverable, g.rq_len, g.c.redispatched, g.c.poisoned,
+                g.c.duplicates, g.c.stage_dropped, g.c.workers_lost);
     }
+    for (int b = 0; b < 2; b++)
+        if (g.has_pend[b])
+            zmq_msg_close(&g.pend[b]);
+    for (int k = 0; g.rq && k < g.rq_len; k++)
+        zmq_msg_close(&g.rq[(g.rq_head + k) % g.rq_cap]);
+    free(g.rq);
     gw_table_free(g.table);
-    for (int k = 0; k < 9; k++)
+    gw_workers_free(&g.workers);
+    gw_dedup_free(&g.dedup);
+    for (int k = 0; k < N_EP; k++)
         if (socks[k])
             zmq_close(socks[k]);
-    for (int k = n_th; k < 2; k++)              /* never handed to a thread */
-        if (st[k].front) {
-            zmq_close(st[k].front);
-            zmq_close(st[k].back);
-        }
-    zmq_ctx_shutdown(g.ctx);                    /* the streamers' zmq_proxy returns */
-    for (int k = 0; k < n_th; k++)
-        pthread_join(th[k], NULL);
     zmq_ctx_term(g.ctx);
     return rc;
 }

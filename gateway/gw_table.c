@@ -1,9 +1,11 @@
 /* gw_table: requests in flight (see gw.h). Slots are a fixed array; j = (sequence << 20) | slot,
  * so finding a job is an index plus one compare, and a late reply for a slot that has been reused
  * does not match. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gw.h"
 
@@ -11,6 +13,7 @@
 
 struct gw_table {
     int cap, count, waiting;
+    size_t bytes;               /* sum of the slots' job sizes */
     uint64_t seq;
     gw_slot *slots;
     int *free_list, n_free;
@@ -34,6 +37,12 @@ gw_table *gw_table_new(int cap)
     if (!t)
         return NULL;
     t->cap = cap;
+    /* job numbers of an earlier gateway on this port may still be on their way through the workers:
+     * start this one's sequence at a random point so they do not match ours */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t->seq = ((uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec * 2654435761ULL ^
+              (uint64_t)getpid() << 32) & ((1ULL << 40) - 1);
     t->slots = calloc(cap, sizeof *t->slots);
     t->free_list = malloc(sizeof *t->free_list * cap);
     t->fifo = malloc(sizeof *t->fifo * cap);
@@ -65,14 +74,18 @@ int gw_table_waiting(const gw_table *t) { return t->waiting; }
 
 static void queue(gw_table *t, gw_slot *s)
 {
-    /* at most cap slots are live and each is queued once, but stale entries of removed slots may
-     * still sit in the ring: drop the oldest stale one when full */
-    while (t->len == t->cap) {
-        gw_slot *old = gw_table_find(t, t->fifo[t->head]);
-        if (old && !old->dispatched)
-            break;                                      /* cannot happen: cap live entries */
-        t->head = (t->head + 1) % t->cap;
-        t->len--;
+    /* entries of answered (or since dispatched) slots may still sit in the ring: when it is full,
+     * keep only the entries still waiting, in order. At most cap - 1 slots other than s wait. */
+    if (t->len == t->cap) {
+        int kept = 0;
+        for (int k = 0; k < t->len; k++) {
+            uint64_t j = t->fifo[(t->head + k) % t->cap];
+            gw_slot *w = gw_table_find(t, j);
+            if (w && !w->dispatched)
+                t->fifo[(t->head + kept++) % t->cap] = j;
+        }
+        t->len = kept;
+        assert(t->len < t->cap);
     }
     t->fifo[(t->head + t->len) % t->cap] = s->j;
     t->len++;
@@ -106,6 +119,7 @@ void gw_table_remove(gw_table *t, gw_slot *s)
     for (int k = 0; k < s->n_env; k++)
         zmq_msg_close(&s->env[k]);
     s->n_env = 0;
+    t->bytes -= s->job.size;
     msgpack_sbuffer_destroy(&s->job);
     if (!s->dispatched)
         t->waiting--;
@@ -129,13 +143,28 @@ gw_slot *gw_table_next_waiting(gw_table *t)
 void gw_table_dispatched(gw_table *t, gw_slot *s)
 {
     s->dispatched = 1;
+    s->attempts++;
     t->waiting--;
-    msgpack_sbuffer_destroy(&s->job);
-    msgpack_sbuffer_init(&s->job);
     if (t->len && t->fifo[t->head] == s->j) {
         t->head = (t->head + 1) % t->cap;
         t->len--;
     }
+}
+
+void gw_table_requeue(gw_table *t, gw_slot *s)
+{
+    assert(s->dispatched);
+    s->dispatched = 0;
+    queue(t, s);
+}
+
+int gw_table_cap(const gw_table *t) { return t->cap; }
+gw_slot *gw_table_slot(gw_table *t, int i) { return &t->slots[i]; }
+size_t gw_table_bytes(const gw_table *t) { return t->bytes; }
+
+void gw_table_job_sized(gw_table *t, gw_slot *s)
+{
+    t->bytes += s->job.size;
 }
 
 gw_slot *gw_table_expired(gw_table *t, int64_t now_ms)

@@ -19,7 +19,7 @@ typedef enum {
     POOL_MEAN, POOL_CLS, POOL_MAX, POOL_MEAN_SQRT_LEN, POOL_LASTTOKEN, POOL_N_MODES
 } pool_mode;
 
-typedef struct {
+typedef struct pool_config {
     pool_mode mode;       /* the first of modes[] (what callers with one mode look at) */
     int normalize;        /* 1 when modules.json lists a Normalize module */
     int dim;              /* word_embedding_dimension (= the encoder's hidden size) */

@@ -110,7 +110,8 @@ static void test_st_folder_mean_and_normalize(void)
 
 static void test_real_all_minilm_pooling_config(void)
 {
-    char src[512];
+    ZT_NEED_SHARED("models/all-MiniLM-L6-v2/1_Pooling/config.json");
+    char src[4200];
     snprintf(src, sizeof src, "%s/models/all-MiniLM-L6-v2/1_Pooling/config.json", ZT_SHARED());
     FILE *f = fopen(src, "r");
     ZT_CHECK(f != NULL);

@@ -8,10 +8,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "enc.h"
 #include "pool.h"
 #include "svc.h"
+#include "svc_hb.h"
+#include "zb_version.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
@@ -20,16 +22,19 @@ static const char usage[] =
     "  --gateway E    the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E         encoded jobs (default: gateway port + 9)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
+    "  --control E    heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
     "  --max-job-tokens N  larger jobs are refused (bounds memory per job; default 262144)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
     void *ctx;
+    zm_model *model;        /* config.json and the pooling modules only */
     pool_config cfg;
-    svc_model_meta meta;
+    const zm_info *info;
     svc_worker_args args;
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     char whoami[128];
 } psvc;
 
@@ -81,7 +86,7 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
     int shape[2] = {job->n, (int)(row / esize)};
     wire_map r;
-    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
     wire_map_key(&r, "embeddings");
     wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
     pack_counts(&r, "tokens", job->lens, job->n);
@@ -98,7 +103,7 @@ static int reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, 
 {
     (void)err;
     wire_map r;
-    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
     wire_map_key(&r, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
@@ -170,7 +175,7 @@ static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *
         goto out;
     int shape[2] = {ra, rb};
     wire_map r;
-    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->meta.demo);
+    wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
     wire_map_key(&r, "scores");
     wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
     pack_counts(&r, "tokens_a", job->lens, na);
@@ -209,10 +214,10 @@ static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, ms
                                        "max_position"};
     wire_map r, m;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, 0);
-    wire_map_str(&r, "model", s->meta.name);
+    wire_map_str(&r, "model", s->info->name);
     const wire_info_kv *kv = info_get(job, "model_type");
     wire_map_str(&r, "model_type", kv && kv->is_str ? kv->s : "");
-    wire_map_int(&r, "dim", s->cfg.out_dim);
+    wire_map_int(&r, "dim", s->info->dim);
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         kv = info_get(job, ints[i]);
         wire_map_key(&r, ints[i]);
@@ -221,11 +226,9 @@ static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, ms
         else
             msgpack_pack_nil(pk);
     }
-    char modes[64];
-    pool_config_describe(&s->cfg, modes, sizeof modes);
-    wire_map_str(&r, "pooling", modes);
-    wire_map_bool(&r, "normalize", s->cfg.normalize);
-    wire_map_bool(&r, "demo_model", s->meta.demo);
+    wire_map_str(&r, "pooling", s->info->pooling);
+    wire_map_bool(&r, "normalize", s->info->normalize);
+    wire_map_bool(&r, "demo_model", s->info->demo);
     wire_map_key(&r, "versions");
     wire_map_begin(&m, pk, sb);
     char v[32];
@@ -233,7 +236,7 @@ static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, ms
     zmq_version(&maj, &min, &pat);
     snprintf(v, sizeof v, "%d.%d.%d", maj, min, pat);
     wire_map_int(&m, "protocol", WIRE_VERSION);
-    wire_map_str(&m, "zembed", SVC_ZEMBED_VERSION);
+    wire_map_str(&m, "zembed", ZB_VERSION);
     wire_map_str(&m, "zmq", v);
     wire_map_str(&m, "msgpack", msgpack_version());
     wire_map_end(&m);
@@ -267,13 +270,14 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
     wire_job job;
     zb_err err;
     int rc = wire_job_unpack(zmq_msg_data(m), zmq_msg_size(m), &job, &err);
+    int op = rc ? -1 : (int)job.op;     /* echoed in the error reply when it could be read */
     if (!rc)
         rc = wire_job_accept(&job, WIRE_STAGE_POOLER, &s->lim, &err);
     if (!rc && !replies[job.op])
         rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the pooler", wire_op_name(job.op));
     if (rc) {
         if (job.j)
-            svc_send_error(sink, job.j, &job.id, -1, rc, err.msg);
+            svc_send_error(sink, job.j, &job.id, op, rc, err.msg);
         svc_refused(job.j, err.msg);
         wire_job_free(&job);
         return;
@@ -302,7 +306,10 @@ typedef struct {
 static void handle_msg(void *ud, zmq_msg_t *m)
 {
     const psvc_thread *t = ud;
+    uint64_t j = wire_peek_j(zmq_msg_data(m), zmq_msg_size(m));
+    svc_hb_hold(t->s->hb, j);       /* the gateway re-dispatches it if this process dies now */
     handle(t->s, t->sink, m);
+    svc_hb_release(t->s->hb, j);
 }
 
 static void *worker(void *arg)
@@ -339,22 +346,32 @@ int main(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    enc_config ec;
-    if (svc_model_meta_load(s.args.model, &s.meta, &err) || enc_config_load(s.args.model, &ec, &err) ||
-        pool_config_load(s.args.model, ec.hidden, &s.cfg, &err)) {
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_POOLING;
+    if (!(s.model = zm_open(s.args.model, &zo, &err))) {
         svc_log("cannot load the model: %s", err.msg);
         return 2;
     }
-    s.lim = (wire_stage_limits){ec.hidden, ec.max_position, max_job_tokens};
+    s.cfg = *zm_pooling(s.model);
+    s.info = zm_info_get(s.model);
+    s.lim = (wire_stage_limits){s.info->hidden, s.info->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
-    char modes[64];
-    pool_config_describe(&s.cfg, modes, sizeof modes);
-    svc_log("model %s%s, pooling %s%s, in %s, sink %s", s.meta.name,
-            s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "", modes,
-            s.cfg.normalize ? " + normalize" : "", s.args.in, s.args.sink);
+    if (!(s.hb = svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_POOLER, s.whoami, &err))) {
+        svc_log("%s", err.msg);
+        zmq_ctx_term(s.ctx);
+        zm_close(&s.model);
+        return 2;
+    }
+    svc_log("model %s%s, pooling %s%s, in %s, sink %s, control %s", s.info->name,
+            s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
+            s.info->pooling, s.info->normalize ? " + normalize" : "", s.args.in, s.args.sink,
+            s.args.control);
     svc_run_threads(s.args.threads, worker, &s);
+    svc_hb_stop(&s.hb);
     zmq_ctx_term(s.ctx);
+    zm_close(&s.model);
     return 0;
 }

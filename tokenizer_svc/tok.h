@@ -1,5 +1,5 @@
-/* tok: text -> token ids, exactly as Hugging Face tokenizers computes them for BERT-family
- * (WordPiece) tokenizers.
+/* tok: text -> token ids, exactly as Hugging Face tokenizers computes them (WordPiece, BPE and
+ * WordLevel tokenizers: BERT, Llama-2/3, GPT-2/RoBERTa style byte-level BPE ...).
  *
  * A tok_tokenizer is loaded once from a model folder and is then immutable: tok_encode may be
  * called from any number of threads at once, each with its own tok_encoding.
@@ -13,9 +13,18 @@
  * of planes 0-3 and 14 checked), including its Unicode tables (tok_unicode.c) and its
  * longest_first rule for pairs (lengths taken after its early stop at max_length tokens).
  *
- * Supported tokenizer.json: BertNormalizer, BertPreTokenizer, WordPiece, BertProcessing or
- * TemplateProcessing, WordPiece decoder, added tokens (single_word / lstrip / rstrip /
- * normalized), truncation and padding blocks; other components are ZB_EUNSUPPORTED.
+ * Supported tokenizer.json (HF tokenizers 0.23 semantics, see tok_comp.h for the pipeline):
+ *   models          WordPiece, BPE (byte_fallback, fuse_unk, ignore_merges, prefix / suffix;
+ *                   dropout only null or 0), WordLevel
+ *   normalizers     Bert, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend,
+ *                   Sequence
+ *   pre-tokenizers  Bert, ByteLevel, Split (Oniguruma), Whitespace, WhitespaceSplit, Metaspace,
+ *                   Digits, Punctuation, CharDelimiterSplit, Sequence
+ *   post-processors TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence
+ *   decoders        WordPiece, ByteLevel, Metaspace, BPEDecoder, ByteFallback, Fuse, Strip,
+ *                   Replace, Sequence
+ *   added tokens (special / single_word / lstrip / rstrip / normalized), truncation, padding.
+ * Anything else is ZB_EUNSUPPORTED naming the component and where it sits in the file.
  */
 #ifndef TOK_H
 #define TOK_H
@@ -29,7 +38,7 @@ typedef struct tok_tokenizer tok_tokenizer;
 typedef enum { TOK_LONGEST_FIRST, TOK_ONLY_FIRST, TOK_ONLY_SECOND } tok_trunc_strategy;
 typedef enum { TOK_RIGHT, TOK_LEFT } tok_direction;
 
-typedef struct {
+typedef struct tok_options {
     int add_special_tokens;          /* 1: [CLS] A [SEP] (B [SEP]); default 1 */
     int truncate;                    /* 1: cut to max_length; 0: longer input is ZB_ETOOLONG */
     int max_length;                  /* total tokens incl. specials; default: the model's */
@@ -105,5 +114,39 @@ int32_t     tok_special_id(const tok_tokenizer *t, const char *which); /* "cls",
 /* Listing the vocabulary: for id in [0, tok_vocab_size) tok_id_to_token (NULL for an unused id);
  * tok_is_special_id tells the added special tokens ([CLS], [PAD] ...) that decode skips. */
 int         tok_is_special_id(const tok_tokenizer *t, int32_t id);
+
+/* ---- words: normalized and pre-tokenized text, for trainers and statistics -------------------
+ *
+ * tok_pretokenize runs a text through the tokenizer's added-token matching, normalizers and
+ * pre-tokenizers, exactly as tok_encode does before the model, and returns the pre-tokens: what
+ * HF's trainers count as words (tokenizer.train feeds every split, added-token splits included).
+ * Words are UTF-8 as the model sees them (for ByteLevel: GPT-2's byte chars, "Ġhello"; for
+ * Metaspace: "▁hello"). Works for every tokenizer tok_load / tok_load_json accepts, also one
+ * without a model. */
+typedef struct {
+    uint32_t off, len;               /* bytes of the word in tok_words.buf (NUL-terminated there) */
+    tok_span span;                   /* original code points it covers */
+    int32_t  added_id;               /* >= 0: an added token's split (its content), else -1 */
+} tok_word;
+
+typedef struct {
+    char     *buf;                   /* the words, each followed by a NUL */
+    size_t    buf_len, buf_cap;
+    tok_word *words;
+    int       n, cap;
+    void     *work;                  /* scratch reused across calls (internal) */
+} tok_words;
+
+void tok_words_init(tok_words *ws);
+void tok_words_free(tok_words *ws);
+/* Replaces out's words with those of text. ZB_EUTF8 (not lossy), ZB_ENOMEM. Thread-safe like
+ * tok_encode (one tok_words per thread). */
+int tok_pretokenize(const tok_tokenizer *t, const char *text, size_t len, int lossy, tok_words *out,
+                    zb_err *err);
+
+/* A tokenizer from tokenizer.json text in memory (name: for messages). The model may be null or
+ * absent ("model": null): such a tokenizer only pre-tokenizes (tok_encode says so). Defaults as
+ * tok_load without the folder's other files (max_length 512 unless the JSON truncates). */
+tok_tokenizer *tok_load_json(const char *json, size_t len, const char *name, zb_err *err);
 
 #endif

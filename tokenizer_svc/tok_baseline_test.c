@@ -171,10 +171,37 @@ static void test_long_text_bounded(void)
     free(big);
 }
 
+/* Snowball stems: the forms of a word are one unit; punctuation stays; units are kept on request. */
+static void test_stemming_and_units(void)
+{
+    zb_err err;
+    tokb_model *m = tokb_new(tk, TOKB_WORD, &err);
+    ZT_CHECK_EQ_INT(tokb_set_stemmer(m, "english", &err), 0);
+    ZT_CHECK_EQ_INT(tokb_add(m, S("Walking walked, WALKS!"), &err), 0);
+    ZT_CHECK_EQ_INT(tokb_build(m, 0, &err), 0);
+    ZT_CHECK_EQ_INT(tokb_vocab_size(m), 4);           /* walk , ! + [UNK] */
+    check_units(m, S("walk walking runs"), "walk walk [UNK]");
+    tokb_encoding e;
+    tokb_encoding_init(&e);
+    e.keep_units = 1;
+    ZT_CHECK_EQ_INT(tokb_encode(m, S("Walked runs"), &e, &err), 0);
+    ZT_CHECK_EQ_INT(e.n, 2);
+    ZT_CHECK(e.n == 2 && e.unit_off[1] == 4 && e.unit_off[2] == 7 && !memcmp(e.units, "walkrun", 7));
+    tokb_encoding_free(&e);
+    tokb_free(m);
+    m = tokb_new(tk, TOKB_WORD, &err);
+    ZT_CHECK_EQ_INT(tokb_set_stemmer(m, "klingon", &err), ZB_ENOTFOUND);
+    ZT_CHECK(strstr(err.msg, "klingon") && strstr(err.msg, "english"));
+    tokb_free(m);
+    m = tokb_new(tk, TOKB_CHAR, &err);
+    ZT_CHECK_EQ_INT(tokb_set_stemmer(m, "english", &err), ZB_EINVAL);
+    tokb_free(m);
+}
+
 int main(void)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/models/paraphrase-MiniLM-L6-v2", ZT_SHARED());
+    zt_repo_path(dir, sizeof dir, ZT_DEMO_VOCAB_DIR);     /* bert-base-uncased's vocab.txt */
     zb_err err;
     tk = tok_load(dir, &err);
     if (!tk) {
@@ -188,6 +215,7 @@ int main(void)
     ZT_RUN(test_char_level);
     ZT_RUN(test_invalid_utf8_names_byte);
     ZT_RUN(test_long_text_bounded);
+    ZT_RUN(test_stemming_and_units);
     tok_free(tk);
     return zt_done();
 }

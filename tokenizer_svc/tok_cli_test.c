@@ -96,9 +96,9 @@ static void test_lines_json_and_errors(void)
     ZT_CHECK(j != NULL);
     json_t *toks = json_object_get(j, "tokens");
     ZT_CHECK_EQ_INT(json_array_size(toks), 8);                        /* [CLS] say " hi " \ ok [SEP] */
-    ZT_CHECK(!strcmp(json_string_value(json_array_get(toks, 2)), "\""));
-    ZT_CHECK(!strcmp(json_string_value(json_array_get(toks, 5)), "\\"));
-    ZT_CHECK(!strcmp(json_string_value(json_array_get(toks, 6)), "ok"));   /* \r dropped */
+    ZT_CHECK(!strcmp(sv(json_array_get(toks, 2)), "\""));
+    ZT_CHECK(!strcmp(sv(json_array_get(toks, 5)), "\\"));
+    ZT_CHECK(!strcmp(sv(json_array_get(toks, 6)), "ok"));   /* \r dropped */
     json_t *off = json_array_get(json_object_get(j, "offsets"), 6);
     ZT_CHECK_EQ_INT(json_integer_value(json_array_get(off, 0)), 11);
     ZT_CHECK_EQ_INT(json_integer_value(json_array_get(off, 1)), 13);
@@ -158,7 +158,7 @@ int main(void)
 {
     const char *root = getenv("ZEMBED_ROOT");
     snprintf(bin, sizeof bin, "%s/bin/zembed", root && *root ? root : ".");
-    snprintf(model, sizeof model, "%s/models/paraphrase-MiniLM-L6-v2", ZT_SHARED());
+    zt_repo_path(model, sizeof model, ZT_DEMO_VOCAB_DIR);   /* a vocab.txt folder: BERT uncased */
     snprintf(dir, sizeof dir, "%s/zembed-tokcli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (access(bin, X_OK) || !mkdtemp(dir)) {
         fprintf(stderr, "setup: %s is not built or no temp dir\n", bin);

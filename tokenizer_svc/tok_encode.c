@@ -9,7 +9,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "tok_internal.h"
+#include "tok_comp.h"
 
 void tok_options_default(const tok_tokenizer *t, tok_options *opt)
 {
@@ -39,6 +39,7 @@ void tok_encoding_free(tok_encoding *e)
         free(w->wbytes);
         free(w->wboff);
         free(w->hs);
+        tok_pwork_free(w->pipe);
         for (int i = 0; i < 2; i++) {
             free(w->seq[i].ids);
             free(w->seq[i].off);
@@ -77,7 +78,7 @@ int tok_encoding_reserve(tok_encoding *e, int n)
 /* ---- added tokens in the text (HF AddedVocabulary::find_matches) ----------------------------- */
 
 /* Rust regex \w: Alphabetic, marks, decimal digits, connector punctuation, joiners. */
-static int is_word_char(uint32_t c)
+int tok_is_rust_word(uint32_t c)
 {
     if (c < 0x80)
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -119,7 +120,7 @@ static int split_added(const tok_tokenizer *t, int norm, const uint32_t *x, size
         size_t start = pos, stop = pos + (size_t)best->n_cps;
         pos = stop;
         if (best->single_word &&
-            ((start > 0 && is_word_char(x[start - 1])) || (stop < n && is_word_char(x[stop]))))
+            ((start > 0 && tok_is_rust_word(x[start - 1])) || (stop < n && tok_is_rust_word(x[stop]))))
             continue;
         if (best->lstrip) {
             size_t ns = start;
@@ -186,6 +187,8 @@ static int on_raw_piece(void *vc, int32_t id, size_t s, size_t e)
 static int encode_one(const tok_tokenizer *t, tok_work *w, const char *s, size_t len, int lossy,
                       tok_seq *seq, zb_err *err)
 {
+    if (t->gen)
+        return tok_pipe_encode(t, w, s, len, lossy, seq, err);
     seq->n = 0;
     size_t n;
     int rc = tok_utf8_decode(w, s, len, lossy, &n, err);
@@ -328,6 +331,11 @@ int tok_encode(const tok_tokenizer *t, const char *a, size_t a_len, const char *
                            opt->max_length, n_special);
         if ((rc = truncate_seqs(sa, sb, opt->max_length - n_special, opt->max_length, opt, err)))
             return rc;
+    }
+    if (t->gen && t->gen->trim) {                /* ByteLevel / RobertaProcessing, after truncation */
+        tok_trim_offsets(t, sa);
+        if (sb)
+            tok_trim_offsets(t, sb);
     }
     if (tok_encoding_reserve(out, sa->n + (sb ? sb->n : 0) + n_special))
         return zb_fail(err, ZB_ENOMEM, "cannot allocate %d tokens", sa->n + (sb ? sb->n : 0) + n_special);

@@ -356,7 +356,7 @@ static void test_threads(void)
 int main(void)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/models/paraphrase-MiniLM-L6-v2", ZT_SHARED());
+    zt_repo_path(dir, sizeof dir, ZT_DEMO_VOCAB_DIR);     /* bert-base-uncased's vocab.txt */
     zb_err err;
     tk = tok_load(dir, &err);
     if (!tk) {

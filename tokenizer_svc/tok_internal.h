@@ -55,7 +55,19 @@ typedef struct {
     int n_special;               /* ids added around the sequences */
 } tok_template;
 
+/* HF's BertNormalizer settings (on: 0 means no normalizer at all). */
+typedef struct { int on, clean_text, handle_chinese, strip_accents, lowercase; } tok_bertnorm;
+
+struct tok_gen;                  /* the general pipeline's components (tok_comp.h) */
+
 struct tok_tokenizer {
+    /* NULL: the BERT fast path below (BertNormalizer / BertPreTokenizer / WordPiece over code
+     * points); else every stage comes from gen (tok_pipe.c) and the fields below that belong to
+     * the fast path (has_normalizer, has_pretok, cont, ...) are unused. */
+    struct tok_gen *gen;
+    /* fast path only: the same normalizer / pre-tokenizer as components, for tok_pretokenize */
+    struct tok_gen *words_gen;
+
     /* BertNormalizer (has_normalizer 0: text goes to the pre-tokenizer untouched) */
     int has_normalizer, clean_text, handle_chinese, strip_accents, lowercase;
     int has_pretok;              /* BertPreTokenizer */
@@ -119,6 +131,7 @@ typedef struct {
     size_t    w_cap;
     uint32_t *hs;       size_t hs_cap;       /* WordPiece prefix hashes */
     tok_seq   seq[2];
+    void     *pipe;                          /* tok_pwork of the general pipeline (tok_comp.h) */
 } tok_work;
 
 int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end, int flags);
@@ -130,6 +143,12 @@ int tok_utf8_decode(tok_work *w, const char *s, size_t len, int lossy, size_t *n
 /* Normalize cps[0..n) (the original code point index of cps[0] is base) into w->ncp / w->norig.
  * Returns the normalized length, or ZB_ENOMEM. */
 long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, size_t n, uint32_t base);
+long tok_normalize_bert(const tok_bertnorm *bn, tok_work *w, const uint32_t *cps, size_t n, uint32_t base);
+/* Rust char::to_lowercase of c, first char (U+0130 gives "i" U+0307: callers handle it). */
+uint32_t tok_lower1(uint32_t c);
+/* Rust regex \w (Alphabetic, marks, decimal digits, connector punctuation, joiners): the
+ * word test of added tokens' single_word and of the Whitespace pre-tokenizer. */
+int tok_is_rust_word(uint32_t c);
 
 /* Pre-tokenize ncp[from..to) and run WordPiece on every word, appending to seq. */
 int tok_words_to_ids(const tok_tokenizer *t, tok_work *w, size_t from, size_t to, tok_seq *seq);
@@ -147,5 +166,23 @@ int tok_unicode_override(uint32_t c);
 int tok_unicode_nfd_unknown(uint32_t c);
 
 int tok_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* c as UTF-8 at p; returns the bytes written, 1..4 (inline: the WordPiece hot loop uses it). */
+static inline int tok_utf8_put(char *p, uint32_t c)
+{
+    if (c < 0x80) { p[0] = (char)c; return 1; }
+    if (c < 0x800) { p[0] = (char)(0xC0 | (c >> 6)); p[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) {
+        p[0] = (char)(0xE0 | (c >> 12));
+        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        p[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    p[0] = (char)(0xF0 | (c >> 18));
+    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    p[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
 
 #endif

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_comp.h"
 #include "tok_load.h"
 #include "zb_json.h"
 
 #define FAIL(code, ...) zb_fail(err, code, __VA_ARGS__)
 
-static int opt_bool(json_t *o, const char *key, int dflt, int *out, const char *file, const char *ctx,
+int tok_json_bool(json_t *o, const char *key, int dflt, int *out, const char *file, const char *ctx,
                     zb_err *err)
 {
     json_t *v = json_object_get(o, key);
@@ -25,7 +26,7 @@ static int opt_bool(json_t *o, const char *key, int dflt, int *out, const char *
     return 0;
 }
 
-static int opt_int(json_t *o, const char *key, long long lo, long long hi, long long dflt, long long *out,
+int tok_json_int(json_t *o, const char *key, long long lo, long long hi, long long dflt, long long *out,
                    const char *file, const char *ctx, zb_err *err)
 {
     json_t *v = json_object_get(o, key);
@@ -38,16 +39,16 @@ static int opt_int(json_t *o, const char *key, long long lo, long long hi, long 
     return 0;
 }
 
-static const char *type_of(json_t *o) { return json_string_value(json_object_get(o, "type")); }
+const char *tok_json_type(json_t *o) { return json_string_value(json_object_get(o, "type")); }
 
 static int parse_bert_normalizer(tok_tokenizer *t, json_t *n, const char *file, const char *ctx, zb_err *err)
 {
     int rc, strip = -1;
     t->has_normalizer = 1;
-    if ((rc = opt_bool(n, "clean_text", 1, &t->clean_text, file, ctx, err)) ||
-        (rc = opt_bool(n, "handle_chinese_chars", 1, &t->handle_chinese, file, ctx, err)) ||
-        (rc = opt_bool(n, "lowercase", 1, &t->lowercase, file, ctx, err)) ||
-        (rc = opt_bool(n, "strip_accents", -1, &strip, file, ctx, err)))
+    if ((rc = tok_json_bool(n, "clean_text", 1, &t->clean_text, file, ctx, err)) ||
+        (rc = tok_json_bool(n, "handle_chinese_chars", 1, &t->handle_chinese, file, ctx, err)) ||
+        (rc = tok_json_bool(n, "lowercase", 1, &t->lowercase, file, ctx, err)) ||
+        (rc = tok_json_bool(n, "strip_accents", -1, &strip, file, ctx, err)))
         return rc;
     t->strip_accents = strip < 0 ? t->lowercase : strip;   /* null follows lowercase */
     return 0;
@@ -59,7 +60,7 @@ static int parse_normalizer(tok_tokenizer *t, json_t *n, const char *file, zb_er
         return 0;
     if (!json_is_object(n))
         return FAIL(ZB_EFORMAT, "%s: normalizer: expected an object or null", file);
-    const char *ty = type_of(n);
+    const char *ty = tok_json_type(n);
     if (ty && !strcmp(ty, "BertNormalizer"))
         return parse_bert_normalizer(t, n, file, "normalizer", err);
     if (ty && !strcmp(ty, "Sequence")) {
@@ -69,7 +70,7 @@ static int parse_normalizer(tok_tokenizer *t, json_t *n, const char *file, zb_er
         size_t i;
         json_t *it;
         json_array_foreach(list, i, it) {
-            const char *ity = json_is_object(it) ? type_of(it) : NULL;
+            const char *ity = json_is_object(it) ? tok_json_type(it) : NULL;
             if (!ity || strcmp(ity, "BertNormalizer") || t->has_normalizer)
                 return FAIL(ZB_EUNSUPPORTED,
                             "%s: normalizer.normalizers[%zu]: type '%s' is not supported (only one "
@@ -90,14 +91,14 @@ static int parse_pretok(tok_tokenizer *t, json_t *p, const char *file, zb_err *e
 {
     if (!p || json_is_null(p))
         return 0;
-    const char *ty = json_is_object(p) ? type_of(p) : NULL;
+    const char *ty = json_is_object(p) ? tok_json_type(p) : NULL;
     if (ty && !strcmp(ty, "BertPreTokenizer")) {
         t->has_pretok = 1;
         return 0;
     }
     if (ty && !strcmp(ty, "Sequence")) {
         json_t *list = json_object_get(p, "pretokenizers");
-        const char *ity = json_array_size(list) == 1 ? type_of(json_array_get(list, 0)) : NULL;
+        const char *ity = json_array_size(list) == 1 ? tok_json_type(json_array_get(list, 0)) : NULL;
         if (ity && !strcmp(ity, "BertPreTokenizer")) {
             t->has_pretok = 1;
             return 0;
@@ -105,7 +106,7 @@ static int parse_pretok(tok_tokenizer *t, json_t *p, const char *file, zb_err *e
         if (!json_array_size(list))
             return 0;
         return FAIL(ZB_EUNSUPPORTED, "%s: pre_tokenizer Sequence of '%s' is not supported "
-                    "(BertPreTokenizer only)", file, ity ? ity : type_of(json_array_get(list, 0)));
+                    "(BertPreTokenizer only)", file, ity ? ity : tok_json_type(json_array_get(list, 0)));
     }
     return FAIL(ZB_EUNSUPPORTED, "%s: pre_tokenizer type '%s' is not supported (BertPreTokenizer only)",
                 file, ty ? ty : "?");
@@ -115,7 +116,7 @@ static int parse_model(tok_tokenizer *t, json_t *m, const char *file, zb_err *er
 {
     if (!json_is_object(m))
         return FAIL(ZB_EFORMAT, "%s: model: expected an object", file);
-    const char *ty = type_of(m);
+    const char *ty = tok_json_type(m);
     if (!ty || strcmp(ty, "WordPiece"))
         return FAIL(ZB_EUNSUPPORTED, "%s: model type '%s' is not supported (WordPiece only)", file,
                     ty ? ty : "?");
@@ -137,7 +138,7 @@ static int parse_model(tok_tokenizer *t, json_t *m, const char *file, zb_err *er
     if (pre && !json_is_null(pre) && !json_is_string(pre))
         return FAIL(ZB_EFORMAT, "%s: model.continuing_subword_prefix: expected a string", file);
     long long maxc;
-    int rc = opt_int(m, "max_input_chars_per_word", 0, 1 << 30, 100, &maxc, file, "model", err);
+    int rc = tok_json_int(m, "max_input_chars_per_word", 0, 1 << 30, 100, &maxc, file, "model", err);
     if (rc)
         return rc;
     t->max_chars_per_word = (int)maxc;
@@ -161,15 +162,15 @@ static int parse_added(tok_tokenizer *t, json_t *list, const char *file, zb_err 
         int rc, sw = 0, ls = 0, rs = 0, norm = 0, special = 0;
         if (!json_is_object(a) || !json_is_string(content))
             return FAIL(ZB_EFORMAT, "%s: %s.content: expected a string", file, ctx);
-        if ((rc = opt_int(a, "id", 0, TOK_MAX_IDS - 1, -1, &id, file, ctx, err)))
+        if ((rc = tok_json_int(a, "id", 0, TOK_MAX_IDS - 1, -1, &id, file, ctx, err)))
             return rc;
         if (id < 0)
             return FAIL(ZB_EFORMAT, "%s: %s.id: missing", file, ctx);
-        if ((rc = opt_bool(a, "special", 0, &special, file, ctx, err)) ||
-            (rc = opt_bool(a, "single_word", 0, &sw, file, ctx, err)) ||
-            (rc = opt_bool(a, "lstrip", 0, &ls, file, ctx, err)) ||
-            (rc = opt_bool(a, "rstrip", 0, &rs, file, ctx, err)) ||
-            (rc = opt_bool(a, "normalized", !special, &norm, file, ctx, err)))
+        if ((rc = tok_json_bool(a, "special", 0, &special, file, ctx, err)) ||
+            (rc = tok_json_bool(a, "single_word", 0, &sw, file, ctx, err)) ||
+            (rc = tok_json_bool(a, "lstrip", 0, &ls, file, ctx, err)) ||
+            (rc = tok_json_bool(a, "rstrip", 0, &rs, file, ctx, err)) ||
+            (rc = tok_json_bool(a, "normalized", !special, &norm, file, ctx, err)))
             return rc;
         tok_added_spec s = {json_string_value(content), (int32_t)id, special, norm, ls, rs, sw};
         if ((rc = tok_add_token(t, &s, file, err)))
@@ -196,7 +197,7 @@ static int parse_template(json_t *list, json_t *specials, tok_template *out,
         if (!json_is_object(body) || !id)
             return FAIL(ZB_EFORMAT, "%s: %s: expected {\"SpecialToken\"|\"Sequence\": {\"id\", \"type_id\"}}",
                         file, ctx);
-        int rc = opt_int(body, "type_id", 0, 255, 0, &type_id, file, ctx, err);
+        int rc = tok_json_int(body, "type_id", 0, 255, 0, &type_id, file, ctx, err);
         if (rc)
             return rc;
         if (sq) {
@@ -228,29 +229,85 @@ static int parse_template(json_t *list, json_t *specials, tok_template *out,
     return 0;
 }
 
-static int parse_post(tok_tokenizer *t, json_t *p, const char *file, zb_err *err)
+/* RobertaProcessing: <s> A </s> (</s> B </s>), every type id 0, offsets trimmed. */
+static int roberta_template(tok_tokenizer *t, json_t *p, const char *file, zb_err *err)
+{
+    int32_t ids[2] = {0, 2};                     /* HF's defaults: sep ("</s>", 2), cls ("<s>", 0) */
+    const char *keys[2] = {"cls", "sep"};
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(p, keys[k]);
+        if (!v)
+            continue;
+        json_t *id = json_array_get(v, 1);
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TOK_MAX_IDS)
+            return FAIL(ZB_EFORMAT, "%s: post_processor.%s: expected [token, id]", file, keys[k]);
+        ids[k] = (int32_t)json_integer_value(id);
+    }
+    int rc;
+    if ((rc = tok_json_bool(p, "trim_offsets", 1, &t->gen->trim, file, "post_processor", err)) ||
+        (rc = tok_json_bool(p, "add_prefix_space", 1, &t->gen->trim_prefix_space, file, "post_processor", err)))
+        return rc;
+    t->has_post = 1;
+    tok_template *s1 = &t->single, *s2 = &t->pair;
+    return tok_tpl_add(s1, TOK_TPL_SPECIAL, 0, &ids[0], 1) || tok_tpl_add(s1, TOK_TPL_SEQ_A, 0, NULL, 0) ||
+           tok_tpl_add(s1, TOK_TPL_SPECIAL, 0, &ids[1], 1) ||
+           tok_tpl_add(s2, TOK_TPL_SPECIAL, 0, &ids[0], 1) || tok_tpl_add(s2, TOK_TPL_SEQ_A, 0, NULL, 0) ||
+           tok_tpl_add(s2, TOK_TPL_SPECIAL, 0, &ids[1], 1) || tok_tpl_add(s2, TOK_TPL_SPECIAL, 0, &ids[1], 1) ||
+           tok_tpl_add(s2, TOK_TPL_SEQ_B, 0, NULL, 0) || tok_tpl_add(s2, TOK_TPL_SPECIAL, 0, &ids[1], 1)
+               ? FAIL(ZB_ENOMEM, "%s: out of memory", file) : 0;
+}
+
+static int parse_post(tok_tokenizer *t, json_t *p, const char *file, const char *ctx, zb_err *err)
 {
     if (!p || json_is_null(p))
         return 0;
-    const char *ty = json_is_object(p) ? type_of(p) : NULL;
-    t->has_post = 1;
+    const char *ty = json_is_object(p) ? tok_json_type(p) : NULL;
     if (ty && !strcmp(ty, "TemplateProcessing")) {
+        if (t->has_post)
+            return FAIL(ZB_EUNSUPPORTED, "%s: %s: a second template post-processor is not supported", file, ctx);
+        t->has_post = 1;
         json_t *sp = json_object_get(p, "special_tokens");
         int rc = parse_template(json_object_get(p, "single"), sp, &t->single, file, "single", err);
         return rc ? rc : parse_template(json_object_get(p, "pair"), sp, &t->pair, file, "pair", err);
     }
     if (ty && !strcmp(ty, "BertProcessing")) {
+        if (t->has_post)
+            return FAIL(ZB_EUNSUPPORTED, "%s: %s: a second template post-processor is not supported", file, ctx);
         json_t *cls = json_object_get(p, "cls"), *sep = json_object_get(p, "sep");
         json_t *ci = json_array_get(cls, 1), *si = json_array_get(sep, 1);
         if (!json_is_integer(ci) || !json_is_integer(si) || json_integer_value(ci) < 0 ||
             json_integer_value(si) < 0 || json_integer_value(ci) >= TOK_MAX_IDS ||
             json_integer_value(si) >= TOK_MAX_IDS)
-            return FAIL(ZB_EFORMAT, "%s: post_processor.cls / .sep: expected [token, id]", file);
+            return FAIL(ZB_EFORMAT, "%s: %s.cls / .sep: expected [token, id]", file, ctx);
         return tok_bert_template(t, (int32_t)json_integer_value(ci), (int32_t)json_integer_value(si))
                    ? FAIL(ZB_ENOMEM, "%s: out of memory", file) : 0;
     }
-    return FAIL(ZB_EUNSUPPORTED, "%s: post_processor type '%s' is not supported (BertProcessing or "
-                "TemplateProcessing)", file, ty ? ty : "?");
+    /* the rest trims offsets, which only the general pipeline does */
+    if (t->gen && ty && !strcmp(ty, "RobertaProcessing")) {
+        if (t->has_post)
+            return FAIL(ZB_EUNSUPPORTED, "%s: %s: a second template post-processor is not supported", file, ctx);
+        return roberta_template(t, p, file, err);
+    }
+    if (t->gen && ty && !strcmp(ty, "ByteLevel")) {
+        int rc = tok_json_bool(p, "trim_offsets", 1, &t->gen->trim, file, ctx, err);
+        return rc ? rc : tok_json_bool(p, "add_prefix_space", 1, &t->gen->trim_prefix_space, file, ctx, err);
+    }
+    if (ty && !strcmp(ty, "Sequence")) {
+        json_t *list = json_object_get(p, "processors"), *it;
+        if (!json_is_array(list))
+            return FAIL(ZB_EFORMAT, "%s: %s.processors: expected an array", file, ctx);
+        size_t i;
+        json_array_foreach(list, i, it) {
+            char c[128];
+            snprintf(c, sizeof c, "%s.processors[%zu]", ctx, i);
+            int rc = parse_post(t, it, file, c, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    return FAIL(ZB_EUNSUPPORTED, "%s: %s: post-processor type '%s' is not supported (TemplateProcessing, "
+                "BertProcessing, RobertaProcessing, ByteLevel, Sequence)", file, ctx, ty ? ty : "?");
 }
 
 static int parse_decoder(tok_tokenizer *t, json_t *d, const char *file, zb_err *err)
@@ -259,7 +316,7 @@ static int parse_decoder(tok_tokenizer *t, json_t *d, const char *file, zb_err *
         t->dec_cleanup = 0;
         return 0;
     }
-    const char *ty = json_is_object(d) ? type_of(d) : NULL;
+    const char *ty = json_is_object(d) ? tok_json_type(d) : NULL;
     if (!ty || strcmp(ty, "WordPiece"))
         return FAIL(ZB_EUNSUPPORTED, "%s: decoder type '%s' is not supported (WordPiece only)", file,
                     ty ? ty : "?");
@@ -270,7 +327,7 @@ static int parse_decoder(tok_tokenizer *t, json_t *d, const char *file, zb_err *
     t->dec_prefix = strdup(pre ? json_string_value(pre) : "##");
     if (!t->dec_prefix)
         return FAIL(ZB_ENOMEM, "%s: out of memory", file);
-    return opt_bool(d, "cleanup", 1, &t->dec_cleanup, file, "decoder", err);
+    return tok_json_bool(d, "cleanup", 1, &t->dec_cleanup, file, "decoder", err);
 }
 
 static int parse_trunc_pad(tok_tokenizer *t, json_t *root, const char *file, zb_err *err, int *json_max)
@@ -282,7 +339,7 @@ static int parse_trunc_pad(tok_tokenizer *t, json_t *root, const char *file, zb_
     if (tr && !json_is_null(tr)) {
         if (!json_is_object(tr))
             return FAIL(ZB_EFORMAT, "%s: truncation: expected an object or null", file);
-        if ((rc = opt_int(tr, "max_length", 0, 1 << 30, 0, &v, file, "truncation", err)))
+        if ((rc = tok_json_int(tr, "max_length", 0, 1 << 30, 0, &v, file, "truncation", err)))
             return rc;
         *json_max = (int)v;
         const char *s = json_string_value(json_object_get(tr, "strategy"));
@@ -299,13 +356,13 @@ static int parse_trunc_pad(tok_tokenizer *t, json_t *root, const char *file, zb_
     if (pad && !json_is_null(pad)) {
         if (!json_is_object(pad))
             return FAIL(ZB_EFORMAT, "%s: padding: expected an object or null", file);
-        if ((rc = opt_int(pad, "pad_id", 0, TOK_MAX_IDS - 1, -1, &v, file, "padding", err)))
+        if ((rc = tok_json_int(pad, "pad_id", 0, TOK_MAX_IDS - 1, -1, &v, file, "padding", err)))
             return rc;
         if (v >= 0) t->pad_id = (int32_t)v;
-        if ((rc = opt_int(pad, "pad_type_id", 0, 255, 0, &v, file, "padding", err)))
+        if ((rc = tok_json_int(pad, "pad_type_id", 0, 255, 0, &v, file, "padding", err)))
             return rc;
         t->pad_type_id = (int32_t)v;
-        if ((rc = opt_int(pad, "pad_to_multiple_of", 0, 1 << 20, 0, &v, file, "padding", err)))
+        if ((rc = tok_json_int(pad, "pad_to_multiple_of", 0, 1 << 20, 0, &v, file, "padding", err)))
             return rc;
         t->pad_multiple = (int)v;
         json_t *st = json_object_get(pad, "strategy");
@@ -326,19 +383,28 @@ int tok_load_tokenizer_json(tok_tokenizer *t, const char *path, int *json_max, z
 {
     json_t *root;
     int rc = zb_json_load_file(path, TOK_MAX_FILE, 0, &root, err);
-    if (rc)
-        return rc;
+    return rc ? rc : tok_json_root(t, root, path, json_max, err);
+}
+
+int tok_json_root(tok_tokenizer *t, json_t *root, const char *path, int *json_max, zb_err *err)
+{
+    int rc;
     if (!json_is_object(root)) {
         json_decref(root);
         return FAIL(ZB_EFORMAT, "%s: expected a JSON object", path);
     }
     /* Order matters: the normalizer first (normalized added tokens are stored normalized), the
      * model before added tokens (an added token that is in the vocabulary keeps its id). */
-    if (!(rc = parse_normalizer(t, json_object_get(root, "normalizer"), path, err)) &&
+    if (!tok_json_is_bert(root)) {
+        if (!(rc = tok_json_general(t, root, path, err)) &&
+            !(rc = parse_added(t, json_object_get(root, "added_tokens"), path, err)) &&
+            !(rc = parse_post(t, json_object_get(root, "post_processor"), path, "post_processor", err)))
+            rc = parse_trunc_pad(t, root, path, err, json_max);
+    } else if (!(rc = parse_normalizer(t, json_object_get(root, "normalizer"), path, err)) &&
         !(rc = parse_pretok(t, json_object_get(root, "pre_tokenizer"), path, err)) &&
         !(rc = parse_model(t, json_object_get(root, "model"), path, err)) &&
         !(rc = parse_added(t, json_object_get(root, "added_tokens"), path, err)) &&
-        !(rc = parse_post(t, json_object_get(root, "post_processor"), path, err)) &&
+        !(rc = parse_post(t, json_object_get(root, "post_processor"), path, "post_processor", err)) &&
         !(rc = parse_decoder(t, json_object_get(root, "decoder"), path, err)))
         rc = parse_trunc_pad(t, root, path, err, json_max);
     json_decref(root);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_comp.h"
 #include "tok_load.h"
 #include "zb_json.h"
 
@@ -58,10 +59,11 @@ int tok_bert_template(tok_tokenizer *t, int32_t cls, int32_t sep)
 
 int tok_set_wordpiece(tok_tokenizer *t, const char *unk, const char *prefix, const char *file, zb_err *err)
 {
+    char *u = strdup(unk), *p = strdup(prefix);     /* unk may be t->unk_name itself */
     free(t->unk_name);
     free(t->prefix);
-    t->unk_name = strdup(unk);
-    t->prefix = strdup(prefix);
+    t->unk_name = u;
+    t->prefix = p;
     if (!t->unk_name || !t->prefix)
         return FAIL(ZB_ENOMEM, "%s: out of memory", file);
     t->prefix_len = strlen(prefix);
@@ -232,13 +234,14 @@ static int load_vocab_txt(tok_tokenizer *t, const char *dir, json_t *cfg, const 
 
 /* ---- common ------------------------------------------------------------------------------------- */
 
-static json_t *load_json_opt(const char *dir, const char *name, char *path, size_t cap, zb_err *err, int *rc)
+static json_t *load_json_opt(const char *dir, const char *name, size_t flags, char *path, size_t cap,
+                             zb_err *err, int *rc)
 {
     *rc = zb_path_join(path, cap, dir, name, err);
     if (*rc || !zb_is_file(path))
         return NULL;
     json_t *j;
-    if ((*rc = zb_json_load_file(path, 16 << 20, 0, &j, err)))
+    if ((*rc = zb_json_load_file(path, 16 << 20, flags, &j, err)))
         return NULL;
     if (!json_is_object(j)) {
         *rc = FAIL(ZB_EFORMAT, "%s: expected a JSON object", path);
@@ -250,12 +253,15 @@ static json_t *load_json_opt(const char *dir, const char *name, char *path, size
 
 static int finalize(tok_tokenizer *t, const char *where, json_t *cfg, zb_err *err)
 {
-    t->unk_id = tok_strmap_get(&t->vocab, t->unk_name, strlen(t->unk_name));
-    if (t->unk_id < 0)
+    int rc;
+    t->unk_id = t->unk_name ? tok_strmap_get(&t->vocab, t->unk_name, strlen(t->unk_name)) : -1;
+    /* BPE / WordLevel: HF loads a file whose unk token is missing and fails only when a text needs
+     * it; WordPiece's fast path needs it up front. */
+    if (t->unk_id < 0 && !t->gen)
         return FAIL(ZB_EFORMAT, "%s: the unknown token '%.40s' is not in the vocabulary", where, t->unk_name);
     t->n_ids = max_vocab_id(t) + 1;
-    t->id_tok = calloc((size_t)t->n_ids, sizeof *t->id_tok);
-    t->id_special = calloc((size_t)t->n_ids, 1);
+    t->id_tok = calloc((size_t)t->n_ids + 1, sizeof *t->id_tok);
+    t->id_special = calloc((size_t)t->n_ids + 1, 1);
     if (!t->id_tok || !t->id_special)
         return FAIL(ZB_ENOMEM, "%s: out of memory", where);
     for (uint32_t e = 0; e < t->vocab.n; e++) {
@@ -291,6 +297,8 @@ static int finalize(tok_tokenizer *t, const char *where, json_t *cfg, zb_err *er
                     return FAIL(ZB_EFORMAT, "%s: post_processor: special token id %d is not in the vocabulary "
                                 "(%d ids)", where, id, t->n_ids);
             }
+    if ((rc = t->gen ? tok_gen_finalize(t, t->gen, 0, where, err) : tok_gen_for_bert(t, where, err)))
+        return rc;
     if (t->pad_id >= t->n_ids || (t->pad_id >= 0 && !t->id_tok[t->pad_id]))
         return FAIL(ZB_EFORMAT, "%s: padding.pad_id %d is not in the vocabulary (%d ids)", where, t->pad_id,
                     t->n_ids);
@@ -306,7 +314,7 @@ static int finalize(tok_tokenizer *t, const char *where, json_t *cfg, zb_err *er
     return 0;
 }
 
-tok_tokenizer *tok_load(const char *dir, zb_err *err)
+static tok_tokenizer *new_tokenizer(zb_err *err)
 {
     tok_tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
@@ -318,12 +326,42 @@ tok_tokenizer *tok_load(const char *dir, zb_err *err)
     t->dec_cleanup = 1;
     t->strategy = TOK_LONGEST_FIRST;
     t->direction = TOK_RIGHT;
+    return t;
+}
+
+tok_tokenizer *tok_load_json(const char *json, size_t len, const char *name, zb_err *err)
+{
+    tok_tokenizer *t = new_tokenizer(err);
+    if (!t)
+        return NULL;
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je);
+    int rc, json_max = 0;
+    if (!root)
+        rc = FAIL(ZB_EFORMAT, "%s: invalid JSON at line %d column %d: %s", name, je.line, je.column, je.text);
+    else
+        rc = tok_json_root(t, root, name, &json_max, err);
+    if (rc || (rc = finalize(t, name, NULL, err))) {
+        tok_free(t);
+        return NULL;
+    }
+    t->max_length = json_max > 0 ? json_max : 512;
+    return t;
+}
+
+tok_tokenizer *tok_load(const char *dir, zb_err *err)
+{
+    tok_tokenizer *t = new_tokenizer(err);
+    if (!t)
+        return NULL;
     char path[4096], cfg_path[4096], sb_path[4096];
     int rc, json_max = 0;
     json_t *cfg = NULL, *sb = NULL;
     if ((rc = zb_path_join(path, sizeof path, dir, "tokenizer.json", err)))
         goto fail;
-    cfg = load_json_opt(dir, "tokenizer_config.json", cfg_path, sizeof cfg_path, err, &rc);
+    /* transformers writes model_max_length 1e30 as an integer literal, beyond 64 bits: read
+     * numbers as reals here (nothing in this file needs an exact integer). */
+    cfg = load_json_opt(dir, "tokenizer_config.json", JSON_DECODE_INT_AS_REAL, cfg_path, sizeof cfg_path, err, &rc);
     if (rc)
         goto fail;
     if (zb_is_file(path)) {
@@ -338,7 +376,7 @@ tok_tokenizer *tok_load(const char *dir, zb_err *err)
     if (rc || (rc = finalize(t, dir, cfg, err)))
         goto fail;
 
-    sb = load_json_opt(dir, "sentence_bert_config.json", sb_path, sizeof sb_path, err, &rc);
+    sb = load_json_opt(dir, "sentence_bert_config.json", 0, sb_path, sizeof sb_path, err, &rc);
     if (rc)
         goto fail;
     json_t *v = json_object_get(sb, "max_seq_length");
@@ -377,6 +415,8 @@ void tok_free(tok_tokenizer *t)
 {
     if (!t)
         return;
+    tok_gen_free(t->gen);
+    tok_gen_free(t->words_gen);
     tok_strmap_free(&t->vocab);
     tok_strmap_free(&t->cont);
     tok_strmap_free(&t->names);

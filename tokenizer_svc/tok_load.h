@@ -4,6 +4,8 @@
 #define TOK_LOAD_H
 
 #include "tok_internal.h"
+#include <jansson.h>
+
 #include "zb_file.h"
 
 #define TOK_MAX_IDS  (1 << 24)             /* ids beyond 16M are surely a corrupt file */
@@ -24,5 +26,20 @@ int tok_tpl_add(tok_template *tpl, int kind, int type_id, const int32_t *ids, in
 int tok_bert_template(tok_tokenizer *t, int32_t cls, int32_t sep);
 /* Fill t from tokenizer.json; *json_max = truncation.max_length (0 if none). */
 int tok_load_tokenizer_json(tok_tokenizer *t, const char *path, int *json_max, zb_err *err);
+/* The same from a parsed root (consumed: decref'd). */
+int tok_json_root(tok_tokenizer *t, json_t *root, const char *path, int *json_max, zb_err *err);
+
+/* tokenizer.json field readers: absent or null gives dflt; a wrong type is ZB_EFORMAT naming
+ * file, ctx and key. */
+int tok_json_bool(json_t *o, const char *key, int dflt, int *out, const char *file, const char *ctx,
+                  zb_err *err);
+int tok_json_int(json_t *o, const char *key, long long lo, long long hi, long long dflt, long long *out,
+                 const char *file, const char *ctx, zb_err *err);
+const char *tok_json_type(json_t *o);          /* the "type" string, or NULL */
+
+/* The general pipeline's components (tok_json_comp.c): fill t->gen from the root object. */
+int tok_json_general(tok_tokenizer *t, json_t *root, const char *file, zb_err *err);
+/* 1 when the file fits the BERT fast path (Bert normalizer / pre-tokenizer, WordPiece). */
+int tok_json_is_bert(json_t *root);
 
 #endif

@@ -203,7 +203,7 @@ static int sort_run(tok_work *w, size_t from, size_t to, uint32_t prev_orig)
     return 0;
 }
 
-static uint32_t lower1(uint32_t c)
+uint32_t tok_lower1(uint32_t c)
 {
     if (c < 0x80)
         return c >= 'A' && c <= 'Z' ? c + 32 : c;
@@ -249,6 +249,12 @@ static inline void put1(tok_work *w, size_t *o, uint32_t c, uint32_t orig, unsig
 
 long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, size_t n, uint32_t base)
 {
+    tok_bertnorm bn = {t->has_normalizer, t->clean_text, t->handle_chinese, t->strip_accents, t->lowercase};
+    return tok_normalize_bert(&bn, w, cps, n, base);
+}
+
+long tok_normalize_bert(const tok_bertnorm *bn, tok_work *w, const uint32_t *cps, size_t n, uint32_t base)
+{
     /* Worst case per input char: NFD (utf8proc gives at most 4 code points) plus the two CJK
      * spaces, or lowercase U+0130 (2); 40 per char is reserved near the end of the buffer. */
     if (ensure_norm(w, n + 64))
@@ -257,10 +263,10 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
     int run_plain = 0;               /* the run holds a char that stays (not Mn) */
     uint32_t run_prev = 0;           /* original char consumed just before the run (HF's cursor) */
     uint32_t last_orig = base;       /* original index of the last char kept by clean_text */
-    const int clean = t->has_normalizer && t->clean_text;
-    const int cjk = t->has_normalizer && t->handle_chinese;
-    const int strip = t->has_normalizer && t->strip_accents;
-    const int lower = t->has_normalizer && t->lowercase;
+    const int clean = bn->on && bn->clean_text;
+    const int cjk = bn->on && bn->handle_chinese;
+    const int strip = bn->on && bn->strip_accents;
+    const int lower = bn->on && bn->lowercase;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cps[i], orig = base + (uint32_t)i;
         int pad_after = 0;
@@ -290,7 +296,7 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
         last_orig = orig;
         if (c < 0x80) {                       /* ASCII: no decomposition, no CJK, ccc 0 */
             END_RUN();
-            put1(w, &o, lower ? lower1(c) : c, orig, 0);
+            put1(w, &o, lower ? tok_lower1(c) : c, orig, 0);
             continue;
         }
         if (cjk && tok_is_chinese(c)) {
@@ -305,7 +311,7 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
                 put1(w, &o, 'i', orig, 0);
                 put1(w, &o, 0x307, orig, 0);
             } else {
-                put1(w, &o, lower ? lower1(c) : c, orig, 0);
+                put1(w, &o, lower ? tok_lower1(c) : c, orig, 0);
             }
             if (pad_after)
                 put1(w, &o, ' ', orig, 0);
@@ -335,7 +341,7 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
             if (ccc == 0) {
                 END_RUN();
                 if (!mn)
-                    put1(w, &o, lower ? lower1(x) : x, orig, 0);
+                    put1(w, &o, lower ? tok_lower1(x) : x, orig, 0);
                 continue;
             }
             if (run == (size_t)-1) {
@@ -344,7 +350,7 @@ long tok_normalize(const tok_tokenizer *t, tok_work *w, const uint32_t *cps, siz
                 run_prev = k ? orig : before;
             }
             run_plain |= !mn;
-            put1(w, &o, (mn ? x | MN_BIT : lower ? lower1(x) : x) | (k ? 0 : CONS_BIT), orig, ccc);
+            put1(w, &o, (mn ? x | MN_BIT : lower ? tok_lower1(x) : x) | (k ? 0 : CONS_BIT), orig, ccc);
         }
         if (pad_after) {
             END_RUN();

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok_internal.h"
+#include "tok_comp.h"
 
 int tok_padding_default(const tok_tokenizer *t, int *fixed_length, int *pad_to_multiple_of)
 {
@@ -94,6 +94,8 @@ static int replace_all(sbuf *io, sbuf *tmp, const char *from, const char *to)
 
 int tok_decode(const tok_tokenizer *t, const int32_t *ids, int n, int skip_special, char **out, zb_err *err)
 {
+    if (t->gen)
+        return tok_decode_gen(t, ids, n, skip_special, out, err);
     sbuf res = {0}, tokb = {0}, tmp = {0};
     int rc = sb_add(&res, "", 0), first = 1;
     for (int i = 0; i < n && !rc; i++) {

@@ -6,16 +6,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "tok_comp.h"          /* tok_byte_char: GPT-2's byte -> char table */
 #include "tok_train_internal.h"
-
-/* TEMPORARY until engineer bpe's tok_comp.h lands on main (it is the one home of this table). */
-static uint16_t tok_byte_char[256];
-__attribute__((constructor)) static void byte_char_init(void)
-{
-    int n = 0;
-    for (int b = 0; b < 256; b++)
-        tok_byte_char[b] = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE ? b : 0x100 + n++;
-}
 
 void tokt_options_default(tokt_options *o, tokt_type type)
 {
@@ -34,6 +26,7 @@ void tokt_result_free(tokt_result *r)
     for (int i = 0; i < r->n_ids; i++)
         free(r->tokens[i]);
     free(r->tokens);
+    free(r->lens);
     free(r->merges);
     memset(r, 0, sizeof *r);
 }
@@ -44,7 +37,8 @@ int32_t tokt_vocab_id(tokt_vocab *v, const char *s, size_t len)
     int32_t id = tok_strmap_get(&v->map, s, len);
     if (id >= 0)
         return id;
-    if (v->n == INT32_MAX || tok_grow((void **)&v->tok, &v->cap, (size_t)v->n + 1, sizeof *v->tok))
+    if (v->n == INT32_MAX || len > UINT32_MAX || tok_grow((void **)&v->tok, &v->cap, (size_t)v->n + 1, sizeof *v->tok) ||
+        tok_grow((void **)&v->len, &v->len_cap, (size_t)v->n + 1, sizeof *v->len))
         return ZB_ENOMEM;
     char *c = malloc(len + 1);
     if (!c)
@@ -56,6 +50,7 @@ int32_t tokt_vocab_id(tokt_vocab *v, const char *s, size_t len)
         return ZB_ENOMEM;
     }
     v->tok[v->n] = c;
+    v->len[v->n] = (uint32_t)len;
     return v->n++;
 }
 
@@ -64,6 +59,7 @@ static void vocab_free(tokt_vocab *v)
     for (int i = 0; i < v->n; i++)
         free(v->tok[i]);
     free(v->tok);
+    free(v->len);
     tok_strmap_free(&v->map);
 }
 
@@ -281,59 +277,46 @@ static int add_specials(tokt_vocab *v, const tokt_options *o, int *n_added)
     return 0;
 }
 
-typedef struct {
-    const char *s;
-    size_t len;
-    int64_t count;
-} wcount;
-
-/* Count descending, then bytes ascending: HF WordLevelTrainer's order. */
-static int cmp_wordlevel(const void *x, const void *y)
-{
-    const wcount *a = x, *b = y;
-    if (a->count != b->count)
-        return a->count > b->count ? -1 : 1;
-    str sa = {a->s, a->len}, sb = {b->s, b->len};
-    return cmp_str(&sa, &sb);
-}
-
 /* HF's WordLevelTrainer: specials (not de-duplicated) then words, cut at vocab_size; a string
  * listed twice keeps its later id and leaves a hole at the earlier one. */
 static int train_wordlevel(const tokt_words *w, const tokt_options *o, tokt_result *r)
 {
-    size_t n = tokt_words_count(w);
-    wcount *wc = malloc((n ? n : 1) * sizeof *wc);
+    size_t n = tokt_words_count(w), *order = tokt_words_by_count(w);
     tok_strmap ids = {0};
     int rc = ZB_ENOMEM;
-    if (!wc)
+    if (!order)
         goto out;
-    size_t m = 0;
-    for (size_t k = 0; k < n; k++) {
-        wc[m].s = tokt_words_get(w, k, &wc[m].len, &wc[m].count);
-        m += wc[m].count >= o->min_frequency;
-    }
-    qsort(wc, m, sizeof *wc, cmp_wordlevel);
+    size_t m = 0;                             /* words kept: the first m of order */
+    for (int64_t c; m < n && (tokt_words_get(w, order[m], NULL, &c), c >= o->min_frequency); m++)
+        ;
     size_t total = (size_t)o->n_special + m;
     if (total > (size_t)o->vocab_size)
         total = (size_t)o->vocab_size;
-    if (!(r->tokens = calloc(total ? total : 1, sizeof *r->tokens)))
+    if (!(r->tokens = calloc(total ? total : 1, sizeof *r->tokens)) ||
+        !(r->lens = calloc(total ? total : 1, sizeof *r->lens)))
         goto out;
     r->n_ids = (int)total;
     for (size_t id = 0; id < total; id++) {
-        const char *s = id < (size_t)o->n_special ? o->special[id] : wc[id - (size_t)o->n_special].s;
-        size_t len = id < (size_t)o->n_special ? strlen(s) : wc[id - (size_t)o->n_special].len;
+        size_t len;
+        const char *s = id < (size_t)o->n_special ? o->special[id]
+                                                  : tokt_words_get(w, order[id - (size_t)o->n_special], &len, NULL);
+        if (id < (size_t)o->n_special)
+            len = strlen(s);
         int32_t prev = tok_strmap_get(&ids, s, len);
         if (prev >= 0) {
             free(r->tokens[prev]);
             r->tokens[prev] = NULL;
         }
-        if (tok_strmap_put(&ids, s, len, (int32_t)id) || !(r->tokens[id] = strndup(s, len)))
+        if (tok_strmap_put(&ids, s, len, (int32_t)id) || !(r->tokens[id] = malloc(len + 1)))
             goto out;
+        memcpy(r->tokens[id], s, len);       /* not strndup: a word may hold U+0000 */
+        r->tokens[id][len] = '\0';
+        r->lens[id] = (uint32_t)len;
     }
     r->n_special = o->n_special < (int)total ? o->n_special : (int)total;
     rc = 0;
 out:
-    free(wc);
+    free(order);
     tok_strmap_free(&ids);
     return rc;
 }
@@ -385,6 +368,7 @@ int tokt_train(const tokt_words *w, const tokt_options *o, tokt_progress_fn cb, 
         return zb_fail(err, rc, "out of memory training on %zu distinct words", tokt_words_count(w));
     }
     r->tokens = v.tok;          /* ownership moves to r */
+    r->lens = v.len;
     r->n_ids = v.n;
     tok_strmap_free(&v.map);
     return 0;

@@ -65,11 +65,16 @@ size_t      tokt_words_count(const tokt_words *w);             /* distinct words
 int64_t     tokt_words_total(const tokt_words *w);             /* occurrences */
 /* i-th distinct word (insertion order): its bytes (NUL-terminated), length and count. */
 const char *tokt_words_get(const tokt_words *w, size_t i, size_t *len, int64_t *count);
+/* The distinct words' indices, most frequent first, ties in byte order (HF WordLevelTrainer's
+ * order; also the baselines' and tokstats'). malloc'd, tokt_words_count entries; NULL: no memory. */
+size_t     *tokt_words_by_count(const tokt_words *w);
 
 /* ---- training -------------------------------------------------------------------------------- */
 
 typedef struct {
-    char   **tokens;     /* [n_ids] token of each id (NULL: a hole, WordLevel only) */
+    char   **tokens;     /* [n_ids] token of each id (NULL: a hole, WordLevel only); NUL-terminated,
+                          * but U+0000 is a char like others: lens says the length */
+    uint32_t *lens;      /* [n_ids] bytes of each token */
     int      n_ids;
     int32_t (*merges)[2];/* [n_merges] pair of ids, in rank order (BPE, WordPiece's discarded) */
     int      n_merges;
@@ -85,11 +90,46 @@ int  tokt_train(const tokt_words *w, const tokt_options *o, tokt_progress_fn cb,
                 tokt_result *r, zb_err *err);
 void tokt_result_free(tokt_result *r);
 
+/* ---- counting words in corpus files (tok_train_count.c) --------------------------------------- */
+
+struct tok_tokenizer;
+/* Split every line of the files (UTF-8; each line with its "\n") with t's normalizer and
+ * pre-tokenizer (tok_pretokenize) on `threads` threads and count the words into *out (a new
+ * table). cb, if set, gets the bytes read so far and the total. *n_lines: lines read. Errors name
+ * the file and line: ZB_EUTF8 (HF refuses such a corpus too), ZB_ENOTFOUND, ZB_EIO, ZB_ENOMEM. */
+int tokt_count_files(const struct tok_tokenizer *t, const char *const *files, int n_files, int threads,
+                     tokt_progress_fn cb, void *ctx, tokt_words **out, int64_t *n_lines, zb_err *err);
+
+/* ---- a whole run: files -> folder (tok_train_run.c) ------------------------------------------- */
+
+typedef struct {
+    tokt_progress_fn counting;   /* bytes read of all bytes */
+    tokt_progress_fn merging;    /* merges done of the most possible */
+    void            *ctx;
+} tokt_progress;
+
+typedef struct {
+    int64_t lines, words_distinct, words_total;
+    int     alphabet, specials, merges, vocab;
+    double  count_s, train_s, total_s;   /* total includes loading and writing */
+} tokt_report;
+
+/* The named normalizer and pre-tokenizer as a loaded tokenizer (without a model): what
+ * splits a corpus into words, and what the char / word baselines of tokstats normalize with. */
+struct tok_tokenizer *tokt_load_pipeline(const char *normalizer, const char *pretok, zb_err *err);
+
+/* Count the words of the files with the named normalizer / pre-tokenizer, train with o, write
+ * out_dir/tokenizer.json (created if missing). pg may be NULL. Errors as tokt_count_files,
+ * tokt_train and tokt_write. */
+int tokt_train_files(const tokt_options *o, const char *normalizer, const char *pretok,
+                     const char *const *files, int n_files, int threads, const char *out_dir,
+                     const tokt_progress *pg, tokt_report *rep, zb_err *err);
+
 /* ---- tokenizer.json (tok_train_json.c) -------------------------------------------------------- */
 
 /* ZB_EINVAL naming the unknown normalizer or pre-tokenizer name. */
 int tokt_check_names(const char *normalizer, const char *pretok, zb_err *err);
-/* A tokenizer.json (malloc'd text) with that normalizer and pre-tokenizer and an empty BPE model:
+/* A tokenizer.json (malloc'd text) with that normalizer and pre-tokenizer and no model:
  * loaded by tok_load it splits corpus lines into the words a trainer counts. NULL: no memory. */
 char *tokt_pipeline_json(const char *normalizer, const char *pretok);
 /* The model's unk token: the first special token containing "unk" (any case), or NULL. */

@@ -12,8 +12,9 @@
 /* A vocabulary under construction. */
 typedef struct {
     tok_strmap map;      /* token -> id */
-    char     **tok;      /* id -> token */
-    size_t     cap;
+    char     **tok;      /* id -> token (NUL-terminated, but a token may hold U+0000: see len) */
+    uint32_t  *len;      /* id -> its length in bytes */
+    size_t     cap, len_cap;
     int        n;
 } tokt_vocab;
 

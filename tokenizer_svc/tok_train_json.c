@@ -123,7 +123,7 @@ static json_t *vocab_json(const tokt_result *r)
 {
     json_t *v = json_object();
     for (int i = 0; v && i < r->n_ids; i++)
-        if (r->tokens[i] && json_object_set_new(v, r->tokens[i], json_integer(i))) {
+        if (r->tokens[i] && json_object_setn_new(v, r->tokens[i], r->lens[i], json_integer(i))) {
             json_decref(v);
             return NULL;
         }
@@ -160,8 +160,9 @@ static json_t *merges_json(const tokt_result *r)
             drop[idx[k]] = !memcmp(r->merges[idx[k]], r->merges[idx[k + 1]], sizeof *r->merges);
     }
     for (int i = 0; m && i < n; i++)
-        if (!drop[i] && json_array_append_new(m, json_pack("[s,s]", r->tokens[r->merges[i][0]],
-                                                           r->tokens[r->merges[i][1]]))) {
+        if (!drop[i] && json_array_append_new(m, json_pack("[s%,s%]", r->tokens[r->merges[i][0]],
+                                                           (size_t)r->lens[r->merges[i][0]], r->tokens[r->merges[i][1]],
+                                                           (size_t)r->lens[r->merges[i][1]]))) {
             json_decref(m);
             m = NULL;
         }
@@ -211,15 +212,12 @@ static json_t *added_json(const tokt_result *r)
     return a;
 }
 
-/* The whole file, HF's key order. r NULL: the counting pipeline, whose model is a one-token
- * WordPiece (any model would do: only the normalizer and pre-tokenizer run; this one every
- * loader of ours accepts). */
+/* The whole file, HF's key order. r NULL: the counting pipeline, without a model (only the
+ * normalizer and pre-tokenizer run: tok_pretokenize). */
 static json_t *tokenizer_json(const tokt_result *r, const tokt_options *o, const char *normalizer,
                               const char *pretok)
 {
-    json_t *model = r ? model_json(r, o)
-                      : json_pack("{s:s, s:s, s:s, s:{s:i}}", "type", "WordPiece", "unk_token", "[UNK]",
-                                  "continuing_subword_prefix", "##", "vocab", "[UNK]", 0);
+    json_t *model = r ? model_json(r, o) : json_null();
     if (!model)
         return NULL;
     return json_pack("{s:s, s:n, s:n, s:o, s:o, s:o, s:o, s:o, s:o}", "version", "1.0", "truncation",
@@ -260,7 +258,8 @@ int tokt_write(const char *dir, const tokt_result *r, const tokt_options *o, con
     if (!f)
         return zb_fail(err, ZB_EIO, "%s: cannot create", path);
     for (int i = 0; i < r->n_ids; i++)
-        fprintf(f, "%s\n", r->tokens[i]);
+        if (fwrite(r->tokens[i], 1, r->lens[i], f) != r->lens[i] || fputc('\n', f) == EOF)
+            break;
     if (fclose(f))
         return zb_fail(err, ZB_EIO, "%s: write failed", path);
     return 0;

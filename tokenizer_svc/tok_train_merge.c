@@ -166,7 +166,8 @@ static int gains_add(gains *gs, uint64_t pair, uint32_t word)
  * where_to_update.drain()). Empties gs. */
 static int push_gains(heap *h, gains *gs, const pairmap *pc)
 {
-    qsort(gs->g, gs->n, sizeof *gs->g, cmp_gain);
+    if (gs->n)                      /* g is NULL before the first gain */
+        qsort(gs->g, gs->n, sizeof *gs->g, cmp_gain);
     for (size_t i = 0, j; i < gs->n; i = j) {
         uint32_t distinct = 0;
         for (j = i; j < gs->n && gs->g[j].pair == gs->g[i].pair; j++)
@@ -264,10 +265,12 @@ int tokt_merge_loop(tokt_vocab *v, tokt_wordsyms *ws, const tokt_options *o, int
         }
         uint32_t a = (uint32_t)(top.pair >> 32), b = (uint32_t)top.pair;
         const char *sa = v->tok[a], *sb = v->tok[b];
+        size_t la = v->len[a], lb = v->len[b];
         size_t pl = o->prefix ? strlen(o->prefix) : 0;
-        if (pl && !strncmp(sb, o->prefix, pl))
+        if (pl && lb >= pl && !memcmp(sb, o->prefix, pl)) {
             sb += pl;
-        size_t la = strlen(sa), lb = strlen(sb);
+            lb -= pl;
+        }
         char *joined = malloc(la + lb + 1);
         if (!joined) {
             free(top.pos);

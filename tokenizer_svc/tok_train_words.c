@@ -1,6 +1,7 @@
 /* tok_train_words: the word -> count table the trainers learn from (tok_train.h). The keys live in
  * the tokenizer library's string map (tok_strmap); the value is the entry's index into counts. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tok_internal.h"
 #include "tok_train.h"
@@ -70,4 +71,30 @@ const char *tokt_words_get(const tokt_words *w, size_t i, size_t *len, int64_t *
     if (count)
         *count = w->counts[w->map.val[i]];
     return w->map.pool + w->map.key_off[i];
+}
+
+static const tokt_words *sort_w;    /* qsort has no context argument */
+
+static int by_count(const void *x, const void *y)
+{
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    int64_t ci = sort_w->counts[sort_w->map.val[i]], cj = sort_w->counts[sort_w->map.val[j]];
+    if (ci != cj)
+        return ci > cj ? -1 : 1;
+    uint32_t li = sort_w->map.key_len[i], lj = sort_w->map.key_len[j];
+    int c = memcmp(sort_w->map.pool + sort_w->map.key_off[i], sort_w->map.pool + sort_w->map.key_off[j],
+                   li < lj ? li : lj);
+    return c ? c : (li > lj) - (li < lj);
+}
+
+size_t *tokt_words_by_count(const tokt_words *w)
+{
+    size_t n = w->map.n, *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_w = w;
+    qsort(order, n, sizeof *order, by_count);
+    return order;
 }

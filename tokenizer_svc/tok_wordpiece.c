@@ -41,23 +41,6 @@ int tok_seq_push(tok_seq *s, int32_t id, uint32_t start, uint32_t end, int flags
     return 0;
 }
 
-static int put_utf8(char *p, uint32_t c)
-{
-    if (c < 0x80) { p[0] = (char)c; return 1; }
-    if (c < 0x800) { p[0] = (char)(0xC0 | (c >> 6)); p[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        p[0] = (char)(0xE0 | (c >> 12));
-        p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        p[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    p[0] = (char)(0xF0 | (c >> 18));
-    p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    p[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* WordPiece on ncp[s..e): the innermost loop of the tokenizer. */
 static int wordpiece(const tok_tokenizer *t, tok_work *w, size_t s, size_t e, tok_seq *seq)
 {
@@ -81,7 +64,7 @@ static int wordpiece(const tok_tokenizer *t, tok_work *w, size_t s, size_t e, to
     uint32_t *bo = w->wboff, nb = 0;
     for (size_t k = 0; k < nchars; k++) {
         bo[k] = nb;
-        nb += (uint32_t)put_utf8(b + nb, w->ncp[s + k]);
+        nb += (uint32_t)tok_utf8_put(b + nb, w->ncp[s + k]);
     }
     bo[nchars] = nb;
 

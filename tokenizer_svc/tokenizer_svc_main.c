@@ -10,8 +10,10 @@
 #include <zmq.h>
 
 #include "svc.h"
+#include "svc_hb.h"
 #include "tok.h"
 #include "wire.h"
+#include "zm.h"
 
 static const char usage[] =
     "usage: tokenizer_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
@@ -21,14 +23,17 @@ static const char usage[] =
     "  --in E         jobs from the gateway (default: gateway port + 5)\n"
     "  --out E        tokenized jobs to the encoders (default: gateway port + 6)\n"
     "  --sink E       replies and errors to the gateway (default: gateway port + 10)\n"
+    "  --control E    heartbeats to the gateway (default: gateway port + 3)\n"
     "  --threads N    independent worker threads in this process (default 1)\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 typedef struct {
     void *ctx;
-    tok_tokenizer *tok;
-    svc_model_meta meta;
+    zm_model *model;        /* the tokenizer part only */
+    const tok_tokenizer *tok;
+    const zm_info *info;
     svc_worker_args args;
+    svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     char whoami[128];
 } tsvc;
 
@@ -47,7 +52,7 @@ static void text_name(const wire_req *req, int i, char *buf, size_t cap)
 static int tokenize_all(const tsvc *s, const wire_req *req, tok_encoding *encs, zb_err *err)
 {
     tok_options o;
-    tok_options_default(s->tok, &o);
+    zm_tok_options(s->model, &o);   /* max_length: the model's, at most its positions */
     o.truncate = req->opt.truncate;
     o.direction = req->opt.left ? TOK_LEFT : TOK_RIGHT;
     if (req->opt.max_length)        /* the encoder refuses more than the model's positions */
@@ -92,7 +97,7 @@ static int reply_tokenize(const tsvc_thread *t, uint64_t j, const wire_req *req,
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     wire_map r, e;
-    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, t->s->meta.demo);
+    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, t->s->info->demo);
     wire_map_key(&r, "tokens");
     msgpack_pack_array(&pk, req->n);
     for (int i = 0; i < req->n; i++)
@@ -176,7 +181,7 @@ static int pass_on(const tsvc_thread *t, uint64_t j, const wire_req *req, const 
     int rc = make_job(t->s, j, req, encs, &job, err);
     if (!rc && req->op == WIRE_OP_INFO) {
         wire_job_info_int(&job, "vocab_size", tok_vocab_size(t->s->tok));
-        wire_job_info_int(&job, "max_length", tok_max_length(t->s->tok));
+        wire_job_info_int(&job, "max_length", t->s->info->max_length);
         wire_job_info_str(&job, "w_tokenizer", t->s->whoami);
     }
     if (!rc) {
@@ -241,7 +246,11 @@ static void handle(const tsvc_thread *t, zmq_msg_t *m)
 
 static void handle_msg(void *ud, zmq_msg_t *m)
 {
-    handle(ud, m);
+    const tsvc_thread *t = ud;
+    uint64_t j = wire_peek_j(zmq_msg_data(m), zmq_msg_size(m));
+    svc_hb_hold(t->s->hb, j);       /* the gateway re-dispatches it if this process dies now */
+    handle(t, m);
+    svc_hb_release(t->s->hb, j);
 }
 
 static void *worker(void *arg)
@@ -278,19 +287,31 @@ int main(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     zb_err err;
-    if (!(s.tok = tok_load(s.args.model, &err)) || svc_model_meta_load(s.args.model, &s.meta, &err)) {
+    zm_open_opts zo;
+    zm_open_opts_default(&zo);
+    zo.parts = ZM_TOKENIZER;
+    if (!(s.model = zm_open(s.args.model, &zo, &err))) {
         svc_log("cannot load the model: %s", err.msg);
-        tok_free(s.tok);
         return 2;
     }
+    s.tok = zm_tokenizer(s.model);
+    s.info = zm_info_get(s.model);
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
     s.ctx = zmq_ctx_new();
-    svc_log("model %s%s, in %s, out %s, sink %s, %d thread(s)", s.meta.name,
-            s.meta.demo ? " (generated random demo model: its vectors mean nothing)" : "", s.args.in,
-            s.args.out, s.args.sink, s.args.threads < 1 ? 1 : s.args.threads);
+    if (!(s.hb = svc_hb_start(s.ctx, s.args.control, WIRE_STAGE_TOKENIZER, s.whoami, &err))) {
+        svc_log("%s", err.msg);
+        zmq_ctx_term(s.ctx);
+        zm_close(&s.model);
+        return 2;
+    }
+    svc_log("model %s%s, max_length %d, in %s, out %s, sink %s, control %s, %d thread(s)", s.info->name,
+            s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
+            s.info->max_length, s.args.in, s.args.out, s.args.sink, s.args.control,
+            s.args.threads < 1 ? 1 : s.args.threads);
     svc_run_threads(s.args.threads, worker, &s);
+    svc_hb_stop(&s.hb);
     zmq_ctx_term(s.ctx);
-    tok_free(s.tok);
+    zm_close(&s.model);
     return 0;
 }

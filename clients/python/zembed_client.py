@@ -8,11 +8,16 @@ Needs Debian's python3-zmq, python3-msgpack and python3-numpy (run with /usr/bin
         print(c.similarity(["a cat"], ["a dog", "a car"])) # numpy float32 [1, 2]
 
 One DEALER socket; every request carries an id and replies are matched by it, so several requests can
-be in flight at once (`embed_stream`). Tensors are numpy views of the received bytes (numpy.frombuffer,
+be in flight at once (`embed_stream`). Ids are this session's random prefix plus a counter: when a
+reply does not come within `retry_ms` (the gateway restarted, the connection dropped), the request is
+sent again with the same id, until `timeout_ms`; the gateway attaches a retry to the running request
+or answers it again from a copy, so each request is computed and answered once. Tensors are numpy views of the received bytes (numpy.frombuffer,
 no copy), hence read-only. Errors come back as ZembedError with the protocol's stable code.
 """
 import itertools
 import os
+import time
+import uuid
 
 import msgpack
 import numpy as np
@@ -56,15 +61,18 @@ def decode(v):
 
 
 class Client:
-    def __init__(self, endpoint=None, timeout_ms=30000, context=None):
+    def __init__(self, endpoint=None, timeout_ms=30000, context=None, retry_ms=3000):
         self.endpoint = endpoint or os.environ.get("ZEMBED_ENDPOINT") or DEFAULT_ENDPOINT
         self.timeout_ms = timeout_ms
+        self.retry_ms = retry_ms
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.connect(self.endpoint)
+        self._session = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)
         self._early = {}  # replies that arrived while waiting for another id
+        self._sent = {}   # id -> request bytes, until answered: resent as they are
 
     def close(self):
         self._sock.close(0)
@@ -78,28 +86,41 @@ class Client:
     # -- transport --
     def send(self, op, **args):
         """Send one request without waiting; returns its id. None-valued arguments are left out."""
-        rid = next(self._ids)
+        rid = "%s:%d" % (self._session, next(self._ids))     # unique: the gateway de-duplicates it
         req = {"v": PROTOCOL_VERSION, "id": rid, "op": op}
         req.update({k: v for k, v in args.items() if v is not None})
+        self._sent[rid] = msgpack.packb(req, use_bin_type=True)
+        self._send_raw(rid)
+        return rid
+
+    def _send_raw(self, rid):
         # An empty delimiter frame first, as a REQ socket would send: the gateway's ROUTER sees the
         # same envelope from REQ and DEALER clients.
-        self._sock.send_multipart([b"", msgpack.packb(req, use_bin_type=True)])
-        return rid
+        self._sock.send_multipart([b"", self._sent[rid]])
 
     def receive(self, rid, raw=False):
         """The reply to request rid (decoded tensors unless raw); raises ZembedError on an error reply."""
         reply = self._early.pop(rid, None)
+        end = time.monotonic() + self.timeout_ms / 1000
         while reply is None:
-            if not self._sock.poll(self.timeout_ms, zmq.POLLIN):
+            left = end - time.monotonic()
+            if left <= 0:
+                self._sent.pop(rid, None)
                 raise TimeoutError("no reply from %s within %d ms (is the pipeline up?)" % (self.endpoint, self.timeout_ms))
+            if not self._sock.poll(int(min(left, self.retry_ms / 1000) * 1000) + 1, zmq.POLLIN):
+                if rid in self._sent and end - time.monotonic() > 0:
+                    self._send_raw(rid)     # no reply yet: same id again (the gateway de-duplicates)
+                continue
             frames = self._sock.recv_multipart(copy=False)
             msg = msgpack.unpackb(frames[-1].buffer, raw=False)
             if not isinstance(msg, dict):
                 raise ZembedError("bad_format", "reply is not a msgpack map")
-            if msg.get("id") == rid:
+            mid = msg.get("id")
+            if mid == rid:
                 reply = msg
-            elif msg.get("id") is not None:
-                self._early[msg.get("id")] = msg
+            elif mid in self._sent and mid not in self._early:     # another pending request's
+                self._early[mid] = msg
+        self._sent.pop(rid, None)
         if not reply.get("ok"):
             e = reply.get("error") or {}
             raise ZembedError(e.get("code", "unknown"), e.get("message", ""), reply)

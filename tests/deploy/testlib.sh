@@ -3,8 +3,9 @@
 #   source "$(dirname "$0")/../deploy/testlib.sh"
 #   check "name" command...        passes when the command exits 0
 #   skip "name" "why"              counted as skipped, not passed
+#   need_shared "name" REL         0 when ../shared/REL exists, else skips "name" saying so
 #   bg_start NAME cmd...           start a background process (killed at exit), pid in $BG_PID
-#   finish                         prints "N passed, N failed" and exits accordingly
+#   finish                         prints "N passed, N failed, N skipped" and exits accordingly
 set -uo pipefail
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 ROOT=${ZEMBED_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -19,6 +20,13 @@ CLEANUPS=()
 ok()   { PASSED=$((PASSED + 1)); echo "ok   $1"; }
 bad()  { FAILED=$((FAILED + 1)); echo "FAIL $1"; }
 skip() { SKIPPED=$((SKIPPED + 1)); echo "skip $1: $2"; }
+# Files of ../shared are not in a clone: tests needing one skip aloud without it.
+#   need_shared "HF parity" models/all-MiniLM-L6-v2/tokenizer.json && check ...
+need_shared() {
+    [[ -e $SHARED/$2 ]] && return 0
+    skip "$1" "skipped: needs ../shared/$2 (not found in $SHARED)"
+    return 1
+}
 check() {
     local name=$1; shift
     if "$@"; then ok "$name"; else bad "$name"; fi
@@ -106,19 +114,19 @@ alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done;
 # add_counts LABEL FILE RC: show a sub-suite's output and add its "N passed, N failed" to ours (a
 # sub-suite that crashed without the line, or exited non-zero with 0 failures, counts one failure).
 add_counts() {
-    local label=$1 file=$2 rc=$3 line p f
+    local label=$1 file=$2 rc=$3 line p f s
     sed "s/^/$label: /" "$file"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$file" | tail -n 1)
     if [[ -z $line ]]; then bad "$label: no summary line (exit $rc)"; return; fi
     p=${line%% passed*}; f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
-    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    s=0; [[ $line =~ ,\ ([0-9]+)\ skipped ]] && s=${BASH_REMATCH[1]}
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
     ((rc != 0 && f == 0)) && bad "$label: exit $rc after its summary"
     return 0
 }
 
 finish() {
-    ((SKIPPED)) && echo "($SKIPPED skipped)"
-    echo "$PASSED passed, $FAILED failed"
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
     ((FAILED == 0))
     exit $?
 }

@@ -1,0 +1,43 @@
+/* svc_hb: a worker's heartbeats to the gateway's control port (docs/PROTOCOL.md §4).
+ *
+ * A thread of its own sends, every SVC_HB_MS, one frame {w, s, held, busy_ms} on a PUSH socket
+ * connected to the control endpoint: who the worker is (pid@host plus a start stamp, so a restarted
+ * worker is a new one), its stage, the job numbers it holds (taken, not yet passed on or answered)
+ * and how long it has held its oldest job without progress. From these the gateway knows which
+ * workers live and which work each one holds: a worker whose heartbeats stop is dead, and the work
+ * it held (or that was in its queue) is dispatched again; one that holds a job for too long is stuck.
+ * Stage data stays on the PUSH/PULL stage sockets; this is the only control channel. */
+#ifndef SVC_HB_H
+#define SVC_HB_H
+
+#include <stdint.h>
+#include "wire.h"
+#include "zb_err.h"
+
+#define SVC_HB_MS      100      /* heartbeat period */
+#define SVC_HB_MAX_HELD 4096    /* job numbers one heartbeat lists (an encoder batch is <= 256) */
+
+typedef struct svc_hb svc_hb;
+
+/* Starts the thread; NULL + err when the socket cannot be made. whoami names the worker. */
+svc_hb *svc_hb_start(void *ctx, const char *endpoint, wire_stage stage, const char *whoami, zb_err *err);
+/* Stops the thread and closes its socket (sends a last heartbeat with nothing held). */
+void    svc_hb_stop(svc_hb **h);
+
+/* The worker took job j / is done with it (passed it on, answered, refused). Thread-safe. */
+void    svc_hb_hold(svc_hb *h, uint64_t j);
+void    svc_hb_release(svc_hb *h, uint64_t j);
+
+/* The heartbeat frame (for the gateway's parser and tests): fills out from a frame. held points into
+ * buf (little-endian uint64s, n_held of them). */
+typedef struct {
+    char w[128];
+    wire_stage stage;
+    const unsigned char *held;
+    int n_held;
+    int64_t busy_ms;
+} svc_hb_msg;
+int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err);
+uint64_t svc_hb_held(const svc_hb_msg *m, int i);
+
+#endif
