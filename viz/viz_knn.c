@@ -112,8 +112,13 @@ static void *knn_worker(void *arg)
                     dd = 1.0f - hs[q];
                     dd = dd < 0 ? 0 : dd > 2 ? 2 : dd;
                 } else {
-                    dd = J->sq[i] - hs[q];
-                    dd = dd > 0 ? sqrtf(dd) : 0;
+                    /* |q|^2 + |x|^2 - 2 q.x cancels for near points (a duplicate came out at 0.01):
+                     * the k chosen distances are recomputed directly, in double */
+                    const float *pa = J->X + (size_t)i * J->d, *pb = J->X + (size_t)hi[q] * J->d;
+                    double e = 0;
+                    for (int c = 0; c < J->d; c++)
+                        e += ((double)pa[c] - pb[c]) * ((double)pa[c] - pb[c]);
+                    dd = (float)sqrt(e);
                 }
                 J->idx[(size_t)i * J->k + q] = hi[q];
                 J->dist[(size_t)i * J->k + q] = dd;

@@ -12,13 +12,7 @@
   var PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#7f7f7f", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
                  "#17becf", "#bcbd22"];
   function colorOf(g) { return g < PALETTE.length ? PALETTE[g] : "hsl(" + (g * 47) % 360 + ",60%,45%)"; }
-  function html(tag, cls, parent, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    if (parent) parent.appendChild(e);
-    return e;
-  }
+  var html = zbHtml;      // viz_page.js
   var app = document.getElementById("app");
   html("h1", "", app, D.title || "Map");
   if (D.subtitle) html("p", "sub", app, D.subtitle);

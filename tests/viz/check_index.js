@@ -6,11 +6,7 @@ const fs = require("fs");
 const path = require("path");
 const B = require("./browser");
 
-async function main() {
-  const [dir, shot] = process.argv.slice(2);
-  const t = B.tests();
-  const d = B.driver();
-  if (d.skip) { t.skip(d.skip); return t.done(); }
+B.main(async (t, [dir, shot]) => {
   let links = [];
   const info = await B.withPage(path.join(dir, "index.html"), shot, async (page) => {
     const z = await page.evaluate(() => ({ ids: zembed.ids, tokens: zembed.tokens }));
@@ -31,7 +27,4 @@ async function main() {
     const i2 = await B.withPage(f, shot + "-" + l.replace(/\.html$/, ""), async () => {}, { fullPage: l !== "map.html" });
     t.check(i2.errors.length === 0 && i2.requests.length === 0, l + ": loads without console errors or network");
   }
-  await B.close();
-  return t.done();
-}
-main().then((c) => process.exit(c), (e) => { console.error(e); console.log("0 passed, 1 failed"); process.exit(1); });
+});
