@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "svc.h"
+#include "svc_sec.h"
 #include "wire.h"
 
 static int64_t now_ms(void)
@@ -21,7 +22,7 @@ static int64_t now_ms(void)
 static int wait_handshake(cli_conn *c, void *mon, int connect_ms)
 {
     int64_t deadline = now_ms() + connect_ms;
-    int refused = 0, tcp_up = 0, hs_failed = 0;
+    int refused = 0, tcp_up = 0, hs_failed = 0, auth_failed = 0;
     for (;;) {
         int64_t left = deadline - now_ms();
         zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
@@ -48,12 +49,20 @@ static int wait_handshake(cli_conn *c, void *mon, int connect_ms)
             return 0;
         refused |= ev == ZMQ_EVENT_CONNECT_RETRIED;     /* the connect failed; ZeroMQ retries */
         tcp_up |= ev == ZMQ_EVENT_CONNECTED;
+        auth_failed |= ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
         hs_failed |= !!(ev & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
     }
-    if (hs_failed || tcp_up)
+    if (auth_failed)        /* CURVE: the gateway's ZAP handler said no (docs/PROTOCOL.md §7) */
+        fprintf(stderr, "zembed: the gateway at %s refused our CURVE key (%s): its --allow-clients "
+                "list must hold our public key\n", c->endpoint, getenv("ZEMBED_CURVE_KEY"));
+    else if (hs_failed && svc_sec_curve())
+        fprintf(stderr, "zembed: the CURVE handshake with %s failed: is $ZEMBED_SERVER_KEY the gateway's "
+                "public key, and does the gateway run with --curve-key?\n", c->endpoint);
+    else if (hs_failed || tcp_up)
         fprintf(stderr, "zembed: something listens at %s but it is not a zembed gateway (no ZeroMQ "
-                "handshake within %d ms); check the port, or --connect-timeout-ms waits longer\n",
+                "handshake within %d ms); check the port, or --connect-timeout-ms waits longer (a gateway "
+                "with CURVE on needs ZEMBED_SERVER_KEY and ZEMBED_CURVE_KEY)\n",
                 c->endpoint, connect_ms);
     else
         fprintf(stderr, "zembed: no gateway at %s (%s within %d ms).\n"
@@ -76,6 +85,10 @@ int cli_conn_open(cli_conn *c, const char *endpoint, int timeout_ms, int connect
     c->timeout_ms = timeout_ms;
     /* the monitor is attached before the connect, so the handshake event cannot slip past */
     svc_sockopt o = {.monitor = mon_addr};
+    if (svc_sec_client_env(&err)) {     /* CURVE: $ZEMBED_SERVER_KEY + $ZEMBED_CURVE_KEY */
+        fprintf(stderr, "zembed: %s\n", err.msg);
+        return -1;
+    }
     c->sock = svc_socket(c->ctx, ZMQ_DEALER, endpoint, 0, &o, &err);
     if (!c->sock) {
         fprintf(stderr, "zembed: %s\n", err.msg);

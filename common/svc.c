@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "svc.h"
+#include "svc_sec.h"
 #include "zb_args.h"
 #include "zb_opt.h"
 
@@ -26,16 +27,74 @@ void svc_log_init(const char *stage)
     snprintf(log_stage, sizeof log_stage, "%s", stage);
 }
 
+/* "ts=... stage=... pid=..." : the head of every log line (logfmt, one line per record). */
+static int log_head(char *line, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    return snprintf(line, cap, "ts=%s.%03ldZ stage=%s pid=%d ", when, ts.tv_nsec / 1000000, log_stage,
+                    (int)getpid());
+}
+
+static void log_line(char *line, size_t n, size_t cap)
+{
+    if (n > cap - 2)
+        n = cap - 2;
+    line[n++] = '\n';
+    line[n] = 0;
+    fputs(line, stderr);            /* one write per line: lines of several threads do not mix */
+}
+
 void svc_log(const char *fmt, ...)
 {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s[%d]: ", log_stage, (int)getpid());
+    char text[900], line[1100];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    strcat(line, "\n");
-    fputs(line, stderr);
+    size_t n = (size_t)log_head(line, sizeof line);
+    n += (size_t)snprintf(line + n, sizeof line - n, "msg=");
+    n += svc_log_quote(line + n, sizeof line - n, text, strlen(text));
+    log_line(line, n, sizeof line);
+}
+
+void svc_event(const char *event, const char *fmt, ...)
+{
+    char line[1100];
+    size_t n = (size_t)log_head(line, sizeof line);
+    n += (size_t)snprintf(line + n, sizeof line - n, "event=%s ", event);
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    n += k > 0 ? (size_t)k : 0;
+    log_line(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
+}
+
+size_t svc_log_quote(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    if (cap < 3)
+        return 0;
+    out[n++] = '"';
+    for (size_t i = 0; i < len && n + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            out[n++] = ' ';           /* no control bytes (newlines) in a one-line record */
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = 0;
+    return n;
 }
 
 svc_counters svc_counters_get(void)
@@ -117,8 +176,16 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
             return NULL;
         }
     }
+    if (svc_sec_apply(s, endpoint, bind, o ? o->peers : SVC_PEERS_WORKERS, err)) {
+        zmq_close(s);
+        return NULL;
+    }
     if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zb_fail(err, ZB_EIO, "%s %s: %s", bind ? "bind" : "connect", endpoint, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (bind && svc_sec_after_bind(s, endpoint, err)) {
         zmq_close(s);
         return NULL;
     }
@@ -127,13 +194,21 @@ void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_
 
 int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char *host, zb_err *err)
 {
+    if (!strncmp(base, "ipc://", 6)) {     /* ipc://PATH -> ipc://PATH.OFFSET, beside it */
+        if (host)
+            return zb_fail(err, ZB_EINVAL, "%s: a stage host applies to tcp endpoints only", base);
+        int n = offset ? snprintf(out, cap, "%s.%d", base, offset) : snprintf(out, cap, "%s", base);
+        if (n < 0 || (size_t)n >= cap)
+            return zb_fail(err, ZB_ETOOLONG, "%s: endpoint too long", base);
+        return ZB_OK;
+    }
     const char *colon = strrchr(base, ':');
     char *end;
     long port = colon ? strtol(colon + 1, &end, 10) : -1;
     if (strncmp(base, "tcp://", 6) || !colon || colon < base + 6 || *end || port <= 0 ||
         port + offset > 65535)
         return zb_fail(err, ZB_EINVAL, "%s: cannot derive stage endpoints (need tcp://HOST:PORT with "
-                       "PORT <= %d); give each endpoint explicitly", base, 65535 - offset);
+                       "PORT <= %d, or ipc://PATH); give each endpoint explicitly", base, 65535 - offset);
     int n = host ? snprintf(out, cap, "tcp://%s:%ld", host, port + offset)
                  : snprintf(out, cap, "%.*s:%ld", (int)(colon - base), base, port + offset);
     if (n < 0 || (size_t)n >= cap)
@@ -254,7 +329,8 @@ static int extra_flag(const char *prog, const svc_int_flag *f, const char *v)
     return zb_parse_int(prog, f->name, v, f->lo, f->hi, f->val) ? 2 : 0;
 }
 
-enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_CONTROL, W_THREADS, W_EXTRA };
+enum { W_MODEL = 0x100, W_GATEWAY, W_IN, W_OUT, W_SINK, W_CONTROL, W_THREADS, W_SERVER_KEY, W_CURVE_KEY,
+       W_EXTRA = 0x200 };
 #define MAX_EXTRA 16
 
 int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, int out_off,
@@ -266,11 +342,13 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
     if (!a->gateway || !*a->gateway)
         a->gateway = SVC_DEFAULT_ENDPOINT;
     a->threads = -1;        /* the stage's default */
-    struct option longopts[7 + MAX_EXTRA + 3] = {
+    const char *server_key = getenv("ZEMBED_SERVER_KEY"), *curve_key = getenv("ZEMBED_CURVE_KEY");
+    struct option longopts[7 + 2 + MAX_EXTRA + 3] = {
+        {"server-key", required_argument, NULL, W_SERVER_KEY}, {"curve-key", required_argument, NULL, W_CURVE_KEY},
         {"model", required_argument, NULL, W_MODEL}, {"gateway", required_argument, NULL, W_GATEWAY},
         {"in", required_argument, NULL, W_IN}, {"sink", required_argument, NULL, W_SINK},
         {"threads", required_argument, NULL, W_THREADS}, {"control", required_argument, NULL, W_CONTROL}};
-    int n = 6;
+    int n = 8;
     if (out_off >= 0)
         longopts[n++] = (struct option){"out", required_argument, NULL, W_OUT};
     for (int k = 0; extra && extra[k].name; k++) {
@@ -288,6 +366,8 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
         case W_IN: a->in = optarg; break;
         case W_OUT: a->out = optarg; break;
         case W_SINK: a->sink = optarg; break;
+        case W_SERVER_KEY: server_key = optarg; break;
+        case W_CURVE_KEY: curve_key = optarg; break;
         case W_CONTROL: a->control = optarg; break;
         case W_THREADS: bad = zb_parse_int(prog, "--threads", optarg, 0, 256, &a->threads) ? 2 : 0; break;
         case ZB_OPT_EXIT: return status == 0 ? 1 : 2;
@@ -307,6 +387,11 @@ int svc_worker_args_parse(int argc, char **argv, const char *usage, int in_off, 
     if (zb_opt_require_dir(prog, "--model", a->model))
         return 2;
     zb_err err;
+    if (((server_key && *server_key) || (curve_key && *curve_key)) &&
+        svc_sec_client(server_key && *server_key ? server_key : NULL, curve_key && *curve_key ? curve_key : NULL, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 2;
+    }
     struct { const char **ep; char *buf; int off; } d[] = {
         {&a->in, a->in_buf, in_off}, {&a->out, a->out_buf, out_off}, {&a->sink, a->sink_buf, SVC_OFF_SINK},
         {&a->control, a->control_buf, SVC_OFF_CONTROL}};

@@ -24,9 +24,16 @@ enum {
     SVC_OFF_ENC_IN = 6, SVC_OFF_ENC = 7, SVC_OFF_POOL_IN = 8, SVC_OFF_POOL = 9, SVC_OFF_SINK = 10,
 };
 
-/* "stage[pid]: message" on stderr, one write per line. */
+/* Logs: one logfmt record per line on stderr (one write per line), never the text of a request:
+ *   ts=2026-12-01T15:34:19.123Z stage=gateway pid=123 msg="free text"        (svc_log)
+ *   ts=... stage=gateway pid=123 event=reply id=17 op=embed ok=0 code=timeout  (svc_event)
+ * svc_event's fmt writes key=value pairs (values quoted with svc_log_quote where they may hold
+ * spaces). */
 void svc_log_init(const char *stage);
 void svc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void svc_event(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s[0, len) as a quoted logfmt value into out (cap bytes, NUL-terminated): its length. */
+size_t svc_log_quote(char *out, size_t cap, const char *s, size_t len);
 
 /* What this process counts, in one struct (logged now; a metrics page can read the same fields). */
 typedef struct {
@@ -56,6 +63,7 @@ typedef struct {
     int sndhwm, rcvhwm;     /* 0: ZeroMQ's default */
     int immediate;          /* ZMQ_IMMEDIATE (round-robin only to completed connections) */
     int64_t max_msg;        /* ZMQ_MAXMSGSIZE; 0: the default above, -1: unlimited */
+    int peers;              /* bound sockets: SVC_PEERS_WORKERS (0) or _CLIENTS, the ZAP domain (svc_sec.h) */
     const char *monitor;    /* an inproc:// address: zmq_socket_monitor (all events) is set up there
                              * before the bind/connect, so no connection event is missed */
 } svc_sockopt;
@@ -66,7 +74,8 @@ typedef struct {
 void *svc_socket(void *ctx, int type, const char *endpoint, int bind, const svc_sockopt *o,
                  zb_err *err);
 
-/* "tcp://HOST:PORT" -> "tcp://HOST':PORT+offset" (HOST' = host when non-NULL). */
+/* "tcp://HOST:PORT" -> "tcp://HOST':PORT+offset" (HOST' = host when non-NULL);
+ * "ipc://PATH" -> "ipc://PATH.offset" (offset 0: PATH itself). */
 int svc_endpoint(char *out, size_t cap, const char *base, int offset, const char *host, zb_err *err);
 
 /* Wait for input: 1 readable, 0 timeout or stop requested, -1 context terminated. */

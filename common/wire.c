@@ -32,8 +32,6 @@ const wire_op_def wire_ops[WIRE_OP_COUNT_] = {
                         WIRE_PIECES_NEVER, WIRE_HIDDEN_NONE},
 };
 
-static const char *const dtype_names[WIRE_DT_COUNT_ + 1] = {"float32", "float16", "int8", "uint8",
-                                                            "binary", "ubinary", NULL};
 
 /* The argument keys: how each is read and which field of wire_opts it sets. */
 typedef enum { KIND_TEXTS, KIND_BOOL, KIND_INT, KIND_ENUM } key_kind;
@@ -54,7 +52,7 @@ static const struct {
     [WIRE_K_MAX_LENGTH] = {"max_length", KIND_INT, OPT(max_length), 1, 1 << 20, ZB_ERANGE, NULL},
     [WIRE_K_NORMALIZE] = {"normalize", KIND_BOOL, OPT(normalize), 0, 0, 0, NULL},
     [WIRE_K_DIMENSIONS] = {"dimensions", KIND_INT, OPT(dimensions), 1, INT_MAX, ZB_ERANGE, NULL},
-    [WIRE_K_DTYPE] = {"dtype", KIND_ENUM, OPT(dtype), 0, 0, 0, dtype_names},
+    [WIRE_K_DTYPE] = {"dtype", KIND_ENUM, OPT(dtype), 0, 0, 0, zb_dtype_names},
     [WIRE_K_ADD_SPECIAL_TOKENS] = {"add_special_tokens", KIND_BOOL, OPT(add_special), 0, 0, 0, NULL},
     [WIRE_K_COUNT_ONLY] = {"count_only", KIND_BOOL, OPT(count_only), 0, 0, 0, NULL},
     [WIRE_K_MODE] = {"mode", KIND_ENUM, OPT(tokens_mode), 0, 0, 0,
@@ -129,11 +127,6 @@ int wire_op_pieces(wire_op op, const wire_opts *o)
     case WIRE_PIECES_TOKENS_MODE: return o->tokens_mode != 0;
     default: return 0;
     }
-}
-
-const char *wire_out_dtype_name(wire_out_dtype d)
-{
-    return (unsigned)d < WIRE_DT_COUNT_ ? dtype_names[d] : "unknown";
 }
 
 static const char *type_name(const msgpack_object *o)

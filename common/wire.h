@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include "zb_dtype.h"
 #include "zb_err.h"
 
 #define WIRE_VERSION   1
@@ -103,21 +104,13 @@ void wire_stage_check(wire_stage s, const int has[WIRE_OP_COUNT_]);
         wire_stage_check((s), has_);                                                             \
     } while (0)
 
-/* The order is pool_dtype's (pooler_svc/pool.h), which does the quantization. */
-typedef enum {
-    WIRE_DT_FLOAT32, WIRE_DT_FLOAT16, WIRE_DT_INT8, WIRE_DT_UINT8, WIRE_DT_BINARY, WIRE_DT_UBINARY,
-    WIRE_DT_COUNT_
-} wire_out_dtype;
-
-const char *wire_out_dtype_name(wire_out_dtype d);
-
 /* The options of a request, defaults applied (see PROTOCOL.md §2). */
 typedef struct {
     int truncate;           /* 1 cut to max_length; 0 too_long (tokenize: no limit) */
     int left;               /* truncation_direction: 1 left, 0 right */
     int normalize;          /* -1: the model's own setting */
     int dimensions;         /* 0: the model's dimension */
-    int dtype;              /* wire_out_dtype */
+    int dtype;              /* zb_dtype (common/zb_dtype.h) */
     int add_special;        /* tokenize: add [CLS]/[SEP] */
     int count_only;         /* tokenize: only counts */
     int tokens_mode;        /* similarity: 1 token-by-token */

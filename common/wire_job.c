@@ -12,7 +12,7 @@
  * those wire_req_parse admits (0 = "the model's", -1 = "the model's setting"). */
 static const struct { const char *name; int lo, hi; } OPT_RANGE[N_OPTS] = {
     {"truncate", 0, 1}, {"left", 0, 1}, {"normalize", -1, 1}, {"dimensions", 0, INT32_MAX},
-    {"dtype", 0, WIRE_DT_COUNT_ - 1}, {"add_special", 0, 1}, {"count_only", 0, 1},
+    {"dtype", 0, ZB_DT_COUNT - 1}, {"add_special", 0, 1}, {"count_only", 0, 1},
     {"tokens_mode", 0, 1}, {"input_space", 0, 1}, {"max_length", 0, 1 << 20},
 };
 

@@ -119,7 +119,7 @@ static void test_embed_defaults_and_options(void)
     ZT_CHECK_EQ_INT(r.opt.left, 1);
     ZT_CHECK_EQ_INT(r.opt.normalize, 0);
     ZT_CHECK_EQ_INT(r.opt.dimensions, 8);
-    ZT_CHECK_EQ_INT(r.opt.dtype, WIRE_DT_UBINARY);
+    ZT_CHECK_EQ_INT(r.opt.dtype, ZB_DT_UBINARY);
     /* the id is kept as its msgpack bytes: fixstr "r1" */
     ZT_CHECK_EQ_INT(r.id.len, 3);
     ZT_CHECK(r.id.raw[0] == 0xa2 && r.id.raw[1] == 'r');
@@ -388,7 +388,7 @@ static void pack_small_job(wire_job *a, int32_t *lens, int32_t *ids, msgpack_sbu
 static void test_job_options_validated(void)
 {
     static const struct { int idx, val; const char *name; } bad[] = {
-        {3, -1, "dimensions"}, {4, -1, "dtype"}, {4, WIRE_DT_COUNT_, "dtype"}, {2, 2, "normalize"},
+        {3, -1, "dimensions"}, {4, -1, "dtype"}, {4, ZB_DT_COUNT, "dtype"}, {2, 2, "normalize"},
         {0, -1, "truncate"}, {9, -1, "max_length"}, {7, 2, "tokens_mode"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

@@ -17,6 +17,7 @@
 #define ZB_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -76,6 +77,23 @@ static inline const char *ZT_SHARED(void)
 {
     const char *s = getenv("ZEMBED_SHARED");
     return s && *s ? s : "../shared";
+}
+
+/* 1 under tests/run.sh's valgrind pass (env ZEMBED_VALGRIND=1): loops that sample may shrink. */
+static inline int zt_under_valgrind(void)
+{
+    const char *v = getenv("ZEMBED_VALGRIND");
+    return v && *v == '1';
+}
+
+/* Deterministic pseudo-random bits (xorshift32; the sequence is the same every run). */
+static uint32_t zt_rng = 12345;
+static inline uint32_t zt_rand_u32(void)
+{
+    zt_rng ^= zt_rng << 13;
+    zt_rng ^= zt_rng >> 17;
+    zt_rng ^= zt_rng << 5;
+    return zt_rng;
 }
 
 /* The repository's own files (e.g. ZT_DEMO_VOCAB_DIR): ZEMBED_ROOT/rel, else ./rel. */

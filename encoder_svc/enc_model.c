@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zb_dtype.h"
 #include "zb_file.h"
 #include "zb_json.h"
 
@@ -20,36 +21,6 @@ typedef struct {
     char index_path[4096];
     const char *prefix;        /* "" or "bert." */
 } loader;
-
-float enc_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f)
-        bits = sign | 0x7f800000u | man << 13;              /* inf / NaN */
-    else if (exp)
-        bits = sign | (exp + 112) << 23 | man << 13;        /* normal: rebias 15 -> 127 */
-    else if (!man)
-        bits = sign;                                        /* +-0 */
-    else {                                                  /* subnormal: normalise */
-        int e = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            e--;
-        }
-        bits = sign | (uint32_t)e << 23 | (man & 0x3ff) << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-float enc_bf16_to_f32(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;   /* bf16 is the top half of an f32 */
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 /* The tensor called name (prefix added), or NULL with *file set to the file that should hold it. */
 static const st_tensor *find(loader *L, const char *name, const char **file, zb_err *err, int *rc)
@@ -138,7 +109,7 @@ static int get(loader *L, const char *name, int64_t d0, int64_t d1, int optional
         memcpy(p, t->data, n * 4);
     for (size_t i = 0; t->dtype != ST_F32 && i < n; i++) {
         uint16_t h = (uint16_t)(t->data[2 * i] | t->data[2 * i + 1] << 8);   /* little endian */
-        p[i] = t->dtype == ST_F16 ? enc_f16_to_f32(h) : enc_bf16_to_f32(h);
+        p[i] = t->dtype == ST_F16 ? zb_f16_to_f32(h) : zb_bf16_to_f32(h);
     }
     if (keep(L->m, p))
         return zb_fail(err, ZB_ENOMEM, "out of memory");

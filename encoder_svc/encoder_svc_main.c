@@ -35,6 +35,16 @@ static const char usage[] =
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 #define MAX_BATCH_JOBS 256
+#define MAX_LARGE 8     /* jobs over the token budget computed a pass at a time, in turn */
+
+/* A job with more tokens than one forward pass takes (token_embeddings of 256 long texts): its
+ * sequences go through a pass at a time, in turn with the other large jobs and after each batch of
+ * small ones, so one heavy request delays the others by a pass, not by its whole length. */
+typedef struct {
+    wire_job job;
+    int next_seq;           /* sequences [0, next_seq) are done */
+    int64_t next_tok;       /* their tokens */
+} large_job;
 
 typedef struct {
     void *ctx, *in, *out, *sink;
@@ -51,6 +61,8 @@ typedef struct {
     long jobs, batches, tokens;
     wire_job *fwd[MAX_BATCH_JOBS];  /* the jobs of this batch that take the forward pass */
     int n_fwd;
+    large_job large[MAX_LARGE];
+    int n_large, large_turn;
 } esvc;
 
 
@@ -103,6 +115,7 @@ static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
             lens[q++] = jobs[b]->lens[i];
     }
     rc = enc_embed_tokens(s->runner, ids, NULL, lens, seqs, hid, err);
+    svc_hb_batch(s->hb, (long)toks);        /* the gateway's batch-size histogram */
     s->batches++;
     s->tokens += toks;
     t = 0;
@@ -206,22 +219,83 @@ static int take(esvc *s, wire_job *job)
     return -1;
 }
 
+/* A large forward job joins the lane (1), or not (0: the lane is full, or it is small). */
+static int to_lane(esvc *s, wire_job *job)
+{
+    if (job->n_ids <= s->budget || s->n_large == MAX_LARGE || !handlers[job->op] ||
+        wire_op_hidden(job->op, &job->opt) != WIRE_HIDDEN_OUTPUT)
+        return 0;
+    size_t bytes = sizeof(float) * (size_t)job->n_ids * (size_t)s->cfg->hidden;
+    if (!(job->hidden = malloc(bytes)))
+        return 0;           /* the usual path answers out_of_memory */
+    job->hidden_dim = s->cfg->hidden;
+    large_job *l = &s->large[s->n_large++];
+    l->job = *job;
+    l->next_seq = 0;
+    l->next_tok = 0;
+    wire_job_init(job);
+    svc_hb_hold(s->hb, l->job.j);
+    return 1;
+}
+
+/* One pass of the large job whose turn it is: as many of its next sequences as the budget takes. */
+static void lane_pass(esvc *s)
+{
+    if (!s->n_large)
+        return;
+    int k = s->large_turn++ % s->n_large;
+    large_job *l = &s->large[k];
+    wire_job *job = &l->job;
+    int n = 0;
+    int64_t toks = 0;
+    while (l->next_seq + n < job->n && (n == 0 || toks + job->lens[l->next_seq + n] <= s->budget))
+        toks += job->lens[l->next_seq + n++];
+    const int H = s->cfg->hidden;
+    int *lens = malloc(sizeof *lens * (size_t)n);
+    zb_err err;
+    int rc = lens ? ZB_OK : zb_fail(&err, ZB_ENOMEM, "no memory for a pass of %d sequences", n);
+    for (int i = 0; i < n && lens; i++)
+        lens[i] = job->lens[l->next_seq + i];
+    if (!rc)
+        rc = enc_embed_tokens(s->runner, job->ids + l->next_tok, NULL, lens, n,
+                              job->hidden + l->next_tok * H, &err);
+    free(lens);
+    svc_hb_batch(s->hb, (long)toks);
+    s->batches++;
+    s->tokens += toks;
+    l->next_seq += n;
+    l->next_tok += toks;
+    svc_hb_progress(s->hb);
+    if (rc)
+        svc_send_error(s->sink, job->j, &job->id, job->op, err.code, err.msg);
+    else if (l->next_seq == job->n)
+        send_on(s, job);
+    else
+        return;
+    uint64_t j = job->j;
+    wire_job_free(job);
+    svc_hb_release(s->hb, j);
+    s->jobs++;
+    s->large[k] = s->large[--s->n_large];
+}
+
 static void serve(esvc *s)
 {
     static wire_job batch[MAX_BATCH_JOBS];
     while (!svc_stopping()) {
-        int r = svc_wait_in(s->in, 250);
+        /* with large jobs under way, look for new jobs without waiting */
+        int r = svc_wait_in(s->in, s->n_large ? 0 : 250);
         if (r < 0)
             break;
-        if (r == 0)
+        if (r == 0 && !s->n_large)
             continue;
         int n = 0;
         int64_t toks = 0;
-        while (n < MAX_BATCH_JOBS && toks < s->budget) {
+        while (r > 0 && n < MAX_BATCH_JOBS && toks < s->budget) {
             int got = take(s, &batch[n]);
             if (got == 0)
                 break;
-            if (got > 0)
+            if (got > 0 && !to_lane(s, &batch[n]))
                 toks += batch[n++].n_ids;
         }
         uint64_t held[MAX_BATCH_JOBS];
@@ -249,6 +323,10 @@ static void serve(esvc *s)
         for (int b = 0; b < n; b++)
             svc_hb_release(s->hb, held[b]);
         s->jobs += n;
+        lane_pass(s);
+    }
+    while (s->n_large) {        /* stopping: what is under way is dropped (the gateway re-dispatches) */
+        wire_job_free(&s->large[--s->n_large].job);
     }
 }
 

@@ -16,13 +16,13 @@ static const wire_stage_limits LIM = {.hidden = 4, .max_position = 64, .max_job_
 static void check_accepted(const wire_job *job, wire_stage stage)
 {
     const wire_opts *o = &job->opt;
-    FUZZ_ASSERT(o->dtype >= 0 && o->dtype < WIRE_DT_COUNT_);
+    FUZZ_ASSERT(o->dtype >= 0 && o->dtype < ZB_DT_COUNT);
     FUZZ_ASSERT(o->dimensions >= 0 && o->normalize >= -1 && o->normalize <= 1);
     FUZZ_ASSERT(o->truncate >= 0 && o->truncate <= 1 && o->tokens_mode >= 0 && o->tokens_mode <= 1);
     FUZZ_ASSERT(o->max_length >= 0);
     /* what the pooler computes from them: must not assert */
-    (void)pool_dtype_row_bytes((pool_dtype)o->dtype, o->dimensions ? o->dimensions : LIM.hidden);
-    (void)pool_dtype_name((pool_dtype)o->dtype);
+    (void)zb_dtype_row_bytes((zb_dtype)o->dtype, o->dimensions ? o->dimensions : LIM.hidden);
+    (void)zb_dtype_name((zb_dtype)o->dtype);
     FUZZ_ASSERT(job->op != WIRE_OP_TOKENIZE && job->op != WIRE_OP_HEALTH);
     FUZZ_ASSERT((unsigned)job->op < WIRE_OP_COUNT_);
     if (job->op == WIRE_OP_SIMILARITY)

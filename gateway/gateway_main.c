@@ -12,7 +12,9 @@
 #include <zmq.h>
 
 #include "gw.h"
+#include "gw_sec.h"
 #include "svc.h"
+#include "svc_sec.h"
 #include "svc_hb.h"
 #include "wire.h"
 #include "zb_args.h"
@@ -25,6 +27,9 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
+    "               [--log-requests]\n"
+    "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
+    "               [--metrics HOST:PORT|off]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -50,6 +55,15 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --log-requests      an event line per answered request (id, op, outcome, attempts, ms; never\n"
+    "                      its texts); without it, only requests the gateway fails get one\n"
+    "  --curve-key FILE    CURVE on every endpoint with this secret key (zembed keygen; env\n"
+    "                      ZEMBED_CURVE_KEY); clients and workers need its .pub and a key on\n"
+    "  --allow-clients FILE  the public keys clients may use, one a line (env ZEMBED_ALLOW_CLIENTS)\n"
+    "  --allow-workers FILE  the public keys workers may use, never a client's (ZEMBED_ALLOW_WORKERS)\n"
+    "  --ipc-mode MODE     mode of ipc:// socket files (default 0600; 0660 lets the group in)\n"
+    "  --metrics ADDR      Prometheus text at http://ADDR/metrics (and /healthz); default the client\n"
+    "                      endpoint's host and port + 11 (tcp; none for ipc); off: no page\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it (after draining).\n";
 
 
@@ -58,16 +72,21 @@ typedef struct {
     const char *ep[N_EP];       /* by SVC_OFF_* order below */
     char buf[N_EP][256];
     const char *stage_host;
+    const char *curve_key, *allow_clients, *allow_workers;     /* CURVE: svc_sec.h, gw_sec.h */
+    int ipc_mode;
+    const char *metrics;        /* NULL: derived from the client endpoint; "off" */
+    char metrics_buf[300];
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
-    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms;
+    int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
 } gw_args;
 
-/* endpoint flags, their port offsets and the socket the gateway binds there */
-static const struct { const char *flag; int off; } eps[N_EP] = {
-    {"--endpoint", SVC_OFF_CLIENT}, {"--ingest", SVC_OFF_INGEST}, {"--results", SVC_OFF_RESULTS},
-    {"--tok", SVC_OFF_TOK}, {"--enc-in", SVC_OFF_ENC_IN}, {"--enc", SVC_OFF_ENC},
-    {"--pool-in", SVC_OFF_POOL_IN}, {"--pool", SVC_OFF_POOL}, {"--sink", SVC_OFF_SINK},
-    {"--control", SVC_OFF_CONTROL},
+/* endpoint flags, their port offsets and what the gateway binds there (for messages) */
+static const struct { const char *flag; int off; const char *what; } eps[N_EP] = {
+    {"--endpoint", SVC_OFF_CLIENT, "clients"}, {"--ingest", SVC_OFF_INGEST, "producers' requests"},
+    {"--results", SVC_OFF_RESULTS, "producers' replies"}, {"--tok", SVC_OFF_TOK, "jobs to tokenizers"},
+    {"--enc-in", SVC_OFF_ENC_IN, "tokenizers' output"}, {"--enc", SVC_OFF_ENC, "jobs to encoders"},
+    {"--pool-in", SVC_OFF_POOL_IN, "encoders' output"}, {"--pool", SVC_OFF_POOL, "jobs to poolers"},
+    {"--sink", SVC_OFF_SINK, "workers' replies"}, {"--control", SVC_OFF_CONTROL, "workers' heartbeats"},
 };
 enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK, E_CONTROL };
 
@@ -164,6 +183,7 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
         gw_reply_error(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
     } else if (handlers[req.op]) {
         handlers[req.op](g, env, n_env, from_ingest, &req);
+        gw_mstats_reply(&g->m, req.op, 0);
     } else if (gw_dedup_eligible(&req.id) && retried(g, env, n_env, from_ingest, &req)) {
         n_env = 0;                  /* taken over, sent or closed */
     } else if (g->draining) {
@@ -183,7 +203,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
             gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
-            s->deadline_ms = gw_now_ms() + t;
+            s->start_ms = gw_now_ms();
+            s->deadline_ms = s->start_ms + t;
             s->from_ingest = from_ingest;
             s->op = req.op;
             s->id = req.id;
@@ -271,9 +292,34 @@ static short next_events(void *sock)
 }
 
 /* The loop: until SIGTERM, then until what is in flight is answered (or drain_ms passed). */
+/* A copy of every number for the /metrics page (its own thread reads only the copy). */
+static void publish(gw *g, int64_t now)
+{
+    if (!g->metrics)
+        return;
+    static gw_metrics_view v;       /* large (histograms): not on the stack; one gateway loop */
+    v.m = g->m;
+    v.answered = g->c.answered, v.failed = g->c.failed, v.overloaded = g->c.overloaded;
+    v.undeliverable = g->c.undeliverable, v.redispatched = g->c.redispatched;
+    v.duplicates = g->c.duplicates, v.poisoned = g->c.poisoned, v.stage_dropped = g->c.stage_dropped;
+    v.retries = g->c.retries;
+    v.in_flight = gw_table_count(g->table), v.waiting = gw_table_waiting(g->table);
+    v.ingest_pending = g->ingest_pending, v.results_queued = g->rq_len, v.max_in_flight = g->max_in_flight;
+    for (int s = 0; s < WIRE_STAGE_COUNT_; s++)
+        v.workers_alive[s] = s == WIRE_STAGE_GATEWAY ? 1 : gw_workers_alive(g->workers, (wire_stage)s);
+    gw_sec_counts sc = gw_sec_get(g->sec);
+    for (int d = 0; d < 2; d++)
+        v.curve_allowed[d] = sc.allowed[d], v.curve_refused_key[d] = sc.refused_key[d];
+    v.curve_refused_handshake = sc.refused_handshake;
+    v.curve_on = g->sec != NULL;
+    v.draining = g->draining;
+    v.uptime_s = (double)(now - g->started_ms) / 1000;
+    gw_metrics_publish(g->metrics, &v);
+}
+
 static void serve(gw *g, int drain_ms)
 {
-    int64_t next_scan = 0, drain_until = 0;
+    int64_t next_scan = 0, drain_until = 0, next_publish = 0;
     for (;;) {
         int64_t now = gw_now_ms();
         if (svc_stopping() && !g->draining) {
@@ -331,6 +377,10 @@ static void serve(gw *g, int drain_ms)
         if (now >= next_scan) {
             expire(g, now);
             gw_reap(g, now);
+            if (now >= next_publish) {
+                publish(g, now);
+                next_publish = now + 100;
+            }
             next_scan = now + 10;
         }
     }
@@ -340,7 +390,8 @@ static void serve(gw *g, int drain_ms)
 
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
-       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS };
+       G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
+       G_IPC_MODE, G_METRICS, G_LOG_REQUESTS };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -359,6 +410,10 @@ static int parse_args(int argc, char **argv, gw_args *a)
     a->stuck_ms = 30000;
     a->max_crashes = 4;
     a->drain_ms = 10000;
+    a->ipc_mode = 0600;
+    a->curve_key = getenv("ZEMBED_CURVE_KEY");
+    a->allow_clients = getenv("ZEMBED_ALLOW_CLIENTS");
+    a->allow_workers = getenv("ZEMBED_ALLOW_WORKERS");
     const char *env = getenv("ZEMBED_ENDPOINT");
     a->ep[E_CLIENT] = env && *env ? env : SVC_DEFAULT_ENDPOINT;
     /* integer flags: name, destination, range */
@@ -377,13 +432,20 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_DRAIN_MS, "drain-ms", &a->drain_ms, 0, 3600000},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    struct option longopts[N_EP + 1 + N_INTS + 3];
+    static const struct { int opt; const char *name; } strs[] = {
+        {G_CURVE_KEY, "curve-key"}, {G_ALLOW_CLIENTS, "allow-clients"}, {G_ALLOW_WORKERS, "allow-workers"},
+        {G_IPC_MODE, "ipc-mode"}, {G_METRICS, "metrics"}};
+    enum { N_STRS = sizeof strs / sizeof strs[0] };
+    struct option longopts[N_EP + 2 + N_INTS + N_STRS + 3];
     int n = 0;
+    longopts[n++] = (struct option){"log-requests", no_argument, NULL, G_LOG_REQUESTS};
     for (int k = 0; k < N_EP; k++)
         longopts[n++] = (struct option){eps[k].flag + 2, required_argument, NULL, G_EP + k};
     longopts[n++] = (struct option){"stage-host", required_argument, NULL, G_STAGE_HOST};
     for (int k = 0; k < N_INTS; k++)
         longopts[n++] = (struct option){ints[k].name, required_argument, NULL, ints[k].opt};
+    for (int k = 0; k < N_STRS; k++)
+        longopts[n++] = (struct option){strs[k].name, required_argument, NULL, strs[k].opt};
     const struct option std[] = {ZB_OPT_STD};
     memcpy(longopts + n, std, sizeof std);
     zb_opt p = {.prog = "gateway", .usage = usage, .longopts = longopts};
@@ -395,6 +457,24 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->ep[c - G_EP] = optarg;
         } else if (c == G_STAGE_HOST) {
             a->stage_host = optarg;
+        } else if (c == G_LOG_REQUESTS) {
+            a->log_requests = 1;
+        } else if (c == G_CURVE_KEY) {
+            a->curve_key = optarg;
+        } else if (c == G_ALLOW_CLIENTS) {
+            a->allow_clients = optarg;
+        } else if (c == G_ALLOW_WORKERS) {
+            a->allow_workers = optarg;
+        } else if (c == G_METRICS) {
+            a->metrics = optarg;
+        } else if (c == G_IPC_MODE) {
+            char *end;
+            long m = strtol(optarg, &end, 8);
+            if (*end || !*optarg || (m != 0600 && m != 0660)) {
+                fprintf(stderr, "gateway: --ipc-mode '%s': expected 0600 or 0660\n", optarg);
+                return 2;
+            }
+            a->ipc_mode = (int)m;
         } else {
             int k = 0;
             while (ints[k].opt != c)
@@ -409,6 +489,14 @@ static int parse_args(int argc, char **argv, gw_args *a)
         fprintf(stderr, "gateway: unexpected argument '%s' (gateway --help lists the flags)\n", argv[optind]);
         return 2;
     }
+    if (!a->metrics) {
+        if (gw_metrics_default_addr(a->ep[E_CLIENT], a->metrics_buf, sizeof a->metrics_buf)) {
+            fprintf(stderr, "gateway: cannot derive the metrics address from %s (port + 11); give "
+                    "--metrics HOST:PORT or --metrics off\n", a->ep[E_CLIENT]);
+            return 2;
+        }
+        a->metrics = a->metrics_buf[0] ? a->metrics_buf : "off";
+    }
     for (int k = 1; k < N_EP; k++) {
         if (a->ep[k])
             continue;
@@ -422,6 +510,23 @@ static int parse_args(int argc, char **argv, gw_args *a)
         a->ep[k] = a->buf[k];
     }
     return 0;
+}
+
+/* A bind that failed: which port, what it is for, and what to do (the likely cause is another
+ * pipeline on the same ports). */
+static void bind_error(const gw_args *a, int k, const zb_err *err)
+{
+    const char *colon = strrchr(a->ep[k], ':');
+    char derived[96] = "";
+    if (k != E_CLIENT && a->ep[k] == a->buf[k])
+        snprintf(derived, sizeof derived, ", the client port + %d", eps[k].off);
+    const char *port = colon ? colon + 1 : a->ep[k];
+    svc_log("cannot listen on port %s (%s%s): %s.\n"
+            "  Another pipeline or program holds it? (`ss -ltnp 'sport = :%s'` names it.) Stop it, or start\n"
+            "  this pipeline on other ports: --endpoint tcp://HOST:PORT (or ZEMBED_ENDPOINT) moves them all,\n"
+            "  PORT+0..+3 and +5..+10 (then workers: --gateway tcp://HOST:PORT; clients: --endpoint or\n"
+            "  ZEMBED_ENDPOINT); %s E moves only this one.",
+            port, eps[k].what, derived, err->msg, port, eps[k].flag);
 }
 
 int main(int argc, char **argv)
@@ -443,6 +548,7 @@ int main(int argc, char **argv)
     g.dead_ms = a.dead_ms;
     g.stuck_ms = a.stuck_ms;
     g.max_crashes = a.max_crashes;
+    g.log_requests = a.log_requests;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();
@@ -453,8 +559,9 @@ int main(int argc, char **argv)
     /* stage sockets: short queues so round-robin does not strand work behind a slow worker;
      * frames between our own stages may be large (token states) but not unbounded. Clients get
      * deep queues: replies wait there for slow readers rather than being lost. */
-    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes},
-                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes}, results = {.sndhwm = 1000},
+    svc_sockopt client = {.sndhwm = 100000, .max_msg = a.max_msg_bytes, .peers = SVC_PEERS_CLIENTS},
+                ingest = {.rcvhwm = 100, .max_msg = a.max_msg_bytes, .peers = SVC_PEERS_CLIENTS},
+                results = {.sndhwm = 1000, .peers = SVC_PEERS_CLIENTS},
                 stage_out = {.sndhwm = 2, .immediate = 1},
                 stage_in = {.rcvhwm = 4, .max_msg = a.max_stage_bytes},
                 sink = {.rcvhwm = 1000, .max_msg = a.max_stage_bytes},
@@ -466,11 +573,30 @@ int main(int argc, char **argv)
     const int types[N_EP] = {ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH, ZMQ_PUSH, ZMQ_PULL, ZMQ_PUSH, ZMQ_PULL,
                              ZMQ_PUSH, ZMQ_PULL, ZMQ_PULL};
     rc = g.table && g.workers && g.dedup && g.rq ? 0 : 2;
+    svc_sec_ipc_mode(a.ipc_mode);
+    gw_sec *sec = NULL;         /* CURVE: binds the ZAP handler before any socket */
+    if (!rc && a.curve_key && *a.curve_key &&
+        !(sec = gw_sec_new(g.ctx, a.curve_key, a.allow_clients, a.allow_workers, &err))) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
     for (int k = 0; k < N_EP && !rc; k++)
         if (!(socks[k] = svc_socket(g.ctx, types[k], a.ep[k], 1, opts[k], &err))) {
-            svc_log("%s: %s", eps[k].flag, err.msg);
+            bind_error(&a, k, &err);
             rc = 2;
         }
+    if (!rc && sec && gw_sec_start(sec, &err)) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
+    g.sec = sec;
+    if (!rc && strcmp(a.metrics, "off") && !(g.metrics = gw_metrics_new(a.metrics, &err))) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
+    if (!rc)
+        svc_log("metrics: %s%s%s", g.metrics ? "http://" : "off", g.metrics ? a.metrics : "",
+                g.metrics ? "/metrics" : "");
     if (!rc) {
         g.router = socks[E_CLIENT];
         int on = 1;     /* a reply ZeroMQ cannot route is an error we count, not a silent drop */
@@ -510,6 +636,9 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_EP; k++)
         if (socks[k])
             zmq_close(socks[k]);
+    gw_metrics_destroy(&g.metrics);
+    zmq_ctx_shutdown(g.ctx);                    /* gw_sec's thread sees ETERM and closes its sockets */
+    gw_sec_destroy(&sec);
     zmq_ctx_term(g.ctx);
     return rc;
 }

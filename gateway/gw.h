@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <zmq.h>
 #include <msgpack.h>
+#include "gw_metrics.h"
 #include "svc_hb.h"
 #include "wire.h"
 
@@ -24,6 +25,7 @@ typedef struct {
     wire_stage stage;           /* where the work is: the stage whose input it was last sent to */
     int64_t stage_ms;           /* since when */
     int attempts;               /* dispatches so far */
+    int64_t start_ms;           /* accepted at */
     int crashes;                /* workers that died (or got stuck) while holding it */
     wire_id id;
     int n_env;
@@ -132,6 +134,7 @@ typedef struct {
     size_t max_bytes;                   /* request bytes in flight */
     int64_t started_ms;
     int draining;                       /* SIGTERM: answer what is in flight, take nothing new */
+    int log_requests;                   /* an event line per reply, not only per failure */
     /* replies to ingested requests not yet taken by the results socket; ingest is read only while
      * ingest_pending (accepted ingested requests not yet handed to the results socket) is below
      * max_ingest, so producers are slowed down instead of replies being dropped */
@@ -142,6 +145,9 @@ typedef struct {
     int64_t rate_ms;
     long rate_count;
     gw_counters c;
+    gw_mstats m;                        /* replies by op and code, latencies, workers (gw_metrics.h) */
+    gw_metrics *metrics;                /* the /metrics page, or NULL (--metrics off) */
+    struct gw_sec *sec;                 /* CURVE's ZAP handler, or NULL */
     long n_timeout, n_unavailable;      /* not yet logged */
     int64_t last_log_ms;
 } gw;
@@ -153,6 +159,10 @@ void gw_reply_error(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wir
 void gw_reply_overloaded(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_id *id, int op,
                          const char *msg);
 void gw_fail_slot(gw *g, gw_slot *s, int code, const char *msg);
+/* The event line of one answered request: id (never texts), op, outcome, attempts, latency. */
+void gw_log_reply(const gw_slot *s, const char *outcome);
+/* A request id as a logfmt value: the int, the quoted str (first 64 bytes), or - for none. */
+void gw_id_str(const wire_id *id, char *out, size_t cap);
 void gw_flush_results(gw *g);           /* hand queued ingest replies to the results socket */
 int  gw_retry_after_ms(const gw *g);
 

@@ -106,6 +106,7 @@ void gw_reply_error(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wir
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     wire_reply_error(&sb, id, op, code, msg);
+    gw_mstats_reply(&g->m, op, code);
     gw_send_reply(g, env, n_env, from_ingest, &sb, NULL);
     msgpack_sbuffer_destroy(&sb);
     g->c.failed++;
@@ -127,6 +128,7 @@ void gw_reply_overloaded(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     wire_map r, e;
     wire_reply_begin(&r, &pk, &sb, id, op, 0, 0);
+    gw_mstats_reply(&g->m, op, ZB_EOVERLOAD);
     wire_map_key(&r, "error");
     wire_map_begin(&e, &pk, &sb);
     wire_map_str(&e, "code", zb_code_name(ZB_EOVERLOAD));
@@ -140,8 +142,36 @@ void gw_reply_overloaded(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     g->c.overloaded++;
 }
 
+void gw_id_str(const wire_id *id, char *out, size_t cap)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    snprintf(out, cap, "-");
+    if (id->len && msgpack_unpack_next(&up, (const char *)id->raw, id->len, &off) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *o = &up.data;
+        if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            snprintf(out, cap, "%llu", (unsigned long long)o->via.u64);
+        else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            snprintf(out, cap, "%lld", (long long)o->via.i64);
+        else if (o->type == MSGPACK_OBJECT_STR)
+            svc_log_quote(out, cap, o->via.str.ptr, o->via.str.size < 64 ? o->via.str.size : 64);
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
+void gw_log_reply(const gw_slot *s, const char *outcome)
+{
+    char id[96];
+    gw_id_str(&s->id, id, sizeof id);
+    svc_event("reply", "id=%s j=%llu op=%s outcome=%s attempts=%d crashes=%d ms=%lld via=%s", id,
+              (unsigned long long)s->j, wire_op_name((wire_op)s->op), outcome, s->attempts, s->crashes,
+              (long long)(gw_now_ms() - s->start_ms), s->from_ingest ? "ingest" : "router");
+}
+
 void gw_fail_slot(gw *g, gw_slot *s, int code, const char *msg)
 {
+    gw_log_reply(s, zb_code_name(code));
     if (gw_dedup_eligible(&s->id))      /* a retry of a failed request runs again */
         gw_dedup_forget(g->dedup, &s->id, s->j);
     gw_reply_error(g, s->env, s->n_env, s->from_ingest, &s->id, s->op, code, msg);

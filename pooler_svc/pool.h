@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "zb_dtype.h"
 #include "zb_err.h"
 
 /* The order of this enum is not ST's concatenation order; that lives in pool_config.c. */
@@ -100,27 +101,15 @@ int pool_truncate_dims(float *vecs, int n, int dim, int d, int renormalize, zb_e
  *   packed on its own and its last byte zero-padded, so dim need not be a multiple of 8 (for
  *   multiples of 8 this is exactly ST's output).
  * All multi-byte outputs are little-endian. */
-typedef enum {
-    POOL_FLOAT32, POOL_FLOAT16, POOL_INT8, POOL_UINT8, POOL_BINARY, POOL_UBINARY
-} pool_dtype;
-
-/* "float32", "float16", "int8", "uint8", "binary", "ubinary"; parse returns 0 or ZB_EINVAL. */
-int         pool_dtype_parse(const char *name, pool_dtype *out);
-const char *pool_dtype_name(pool_dtype t);
-
-/* Bytes of one quantized vector of dim components. */
-size_t pool_dtype_row_bytes(pool_dtype t, int dim);
-
-uint16_t pool_f32_to_f16(float x);
-float    pool_f16_to_f32(uint16_t h);
+/* The dtypes (names, sizes: zb_dtype_row_bytes) and the float16 conversion are common/zb_dtype.h's. */
 
 /* ST's calibration: per-dimension min and max over n vectors -> ranges (2 x dim). n >= 1. */
 void pool_int8_ranges(const float *vecs, int n, int dim, float *ranges);
 
-/* Quantize n row-major vectors of dim floats into out (n * pool_dtype_row_bytes bytes). ranges is
+/* Quantize n row-major vectors of dim floats into out (n * zb_dtype_row_bytes bytes). ranges is
  * used by int8/uint8 only (NULL: [-1, 1]); a range with a NaN/inf bound or min > max is ZB_EINVAL
  * naming the dimension. */
-int pool_quantize(pool_dtype t, const float *in, int n, int dim, const float *ranges, void *out,
+int pool_quantize(zb_dtype t, const float *in, int n, int dim, const float *ranges, void *out,
                   zb_err *err);
 
 #endif

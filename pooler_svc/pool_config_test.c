@@ -236,7 +236,7 @@ static void test_bad_files_name_file_and_field(void)
     expect_error(ZB_ENOTFOUND, "modules.json", "1_Pooling/config.json");
 }
 
-static void test_mode_and_dtype_names(void)
+static void test_mode_names(void)
 {
     for (int m = 0; m < POOL_N_MODES; m++) {
         pool_mode back;
@@ -246,11 +246,6 @@ static void test_mode_and_dtype_names(void)
     pool_mode m;
     ZT_CHECK_EQ_INT(pool_mode_parse("weightedmean", &m), ZB_EINVAL);
     ZT_CHECK_EQ_INT(pool_mode_parse(NULL, &m), ZB_EINVAL);
-    pool_dtype t;
-    ZT_CHECK_EQ_INT(pool_dtype_parse("ubinary", &t), ZB_OK);
-    ZT_CHECK_EQ_INT(t, POOL_UBINARY);
-    ZT_CHECK_EQ_INT(pool_dtype_parse("float64", &t), ZB_EINVAL);
-    ZT_CHECK(strcmp(pool_dtype_name(POOL_FLOAT16), "float16") == 0);
 }
 
 int main(void)
@@ -269,7 +264,7 @@ int main(void)
     ZT_RUN(test_custom_pooling_path_and_no_modules_json);
     ZT_RUN(test_refused_modules_and_modes);
     ZT_RUN(test_bad_files_name_file_and_field);
-    ZT_RUN(test_mode_and_dtype_names);
+    ZT_RUN(test_mode_names);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

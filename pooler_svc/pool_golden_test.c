@@ -76,32 +76,32 @@ static void test_calibration_ranges(void)
 }
 
 /* Quantized outputs must be bit-identical to numpy's. */
-static void check_quant(pool_dtype t, const float *ranges, const void *want)
+static void check_quant(zb_dtype t, const float *ranges, const void *want)
 {
     unsigned char got[G_Q_N * G_Q_DIM];
-    size_t bytes = G_Q_N * pool_dtype_row_bytes(t, G_Q_DIM);
+    size_t bytes = G_Q_N * zb_dtype_row_bytes(t, G_Q_DIM);
     ZT_CHECK_EQ_INT(pool_quantize(t, g_emb, G_Q_N, G_Q_DIM, ranges, got, NULL), ZB_OK);
     for (size_t k = 0; k < bytes; k++)
         if (got[k] != ((const unsigned char *)want)[k]) {
             ZT_CHECK_EQ_INT(got[k], ((const unsigned char *)want)[k]);
-            fprintf(stderr, "    %s: first difference at byte %zu\n", pool_dtype_name(t), k);
+            fprintf(stderr, "    %s: first difference at byte %zu\n", zb_dtype_name(t), k);
             break;
         }
 }
 
 static void test_quantize_like_st(void)
 {
-    check_quant(POOL_UINT8, g_ranges, g_q_uint8);
-    check_quant(POOL_INT8, g_ranges, g_q_int8);
-    check_quant(POOL_INT8, NULL, g_q_int8_fixed);   /* our default: ranges [-1, 1] */
-    check_quant(POOL_BINARY, NULL, g_q_binary);
-    check_quant(POOL_UBINARY, NULL, g_q_ubinary);
+    check_quant(ZB_DT_UINT8, g_ranges, g_q_uint8);
+    check_quant(ZB_DT_INT8, g_ranges, g_q_int8);
+    check_quant(ZB_DT_INT8, NULL, g_q_int8_fixed);   /* our default: ranges [-1, 1] */
+    check_quant(ZB_DT_BINARY, NULL, g_q_binary);
+    check_quant(ZB_DT_UBINARY, NULL, g_q_ubinary);
 }
 
 static void test_float16_like_numpy(void)
 {
     unsigned char got[2 * G_F16_N];
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_FLOAT16, g_f16_in, G_F16_N, 1, NULL, got, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_FLOAT16, g_f16_in, G_F16_N, 1, NULL, got, NULL), ZB_OK);
     for (int i = 0; i < G_F16_N; i++) {
         unsigned h = got[2 * i] | (unsigned)got[2 * i + 1] << 8;
         if (h != g_f16_out[i])

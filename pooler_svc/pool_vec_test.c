@@ -1,5 +1,6 @@
 /* pool by hand and against naive double-precision loops: pooling modes, normalization, cosine
- * (single and matrix), Matryoshka truncation, float16 and the 8-bit/1-bit quantizers' edges. */
+ * (single and matrix), Matryoshka truncation, the 8-bit/1-bit quantizers' edges (float16 itself:
+ * common/zb_dtype_test.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,22 +8,7 @@
 #include "pool.h"
 #include "zb_test.h"
 
-static int under_valgrind(void)
-{
-    const char *v = getenv("ZEMBED_VALGRIND");
-    return v && *v == '1';
-}
-
-/* Deterministic pseudo-random floats in [-1, 1). */
-static uint32_t g_rng = 12345;
-static uint32_t rnd_u32(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 17;
-    g_rng ^= g_rng << 5;
-    return g_rng;
-}
-static float rnd(void) { return (float)((rnd_u32() >> 8) * (2.0 / 16777216.0) - 1.0); }
+static float rnd(void) { return (float)((zt_rand_u32() >> 8) * (2.0 / 16777216.0) - 1.0); }
 
 static const float H3x2[] = { 1, 2, 3, 4, 5, -6 };
 
@@ -76,7 +62,7 @@ static void test_max_propagates_nan(void)
  * values make a float32 running sum drift well past 1e-6. */
 static void test_mean_against_double_loop(void)
 {
-    int n = under_valgrind() ? 300 : 3000, dim = 600;
+    int n = zt_under_valgrind() ? 300 : 3000, dim = 600;
     float *h = malloc((size_t)n * dim * sizeof *h), out[600], out2[600];
     for (size_t k = 0; k < (size_t)n * dim; k++)
         h[k] = 0.1f + rnd() * 1e-3f + (float)(k % 7);
@@ -209,65 +195,6 @@ static void test_truncate_dims(void)
     ZT_CHECK(strstr(err.msg, "dimensions is 4") && strstr(err.msg, "3"));
 }
 
-/* Every half decodes to the value its fields define, and encodes back to itself. */
-static void test_f16_all_halves(void)
-{
-    for (uint32_t h = 0; h < 0x10000; h++) {
-        unsigned e = (h >> 10) & 31, m = h & 1023;
-        float f = pool_f16_to_f32((uint16_t)h);
-        if (e == 31 && m) {
-            ZT_CHECK(isnan(f));
-            ZT_CHECK(pool_f32_to_f16(f) >> 10 == (h >> 10));   /* NaN, same sign */
-            continue;
-        }
-        double want = e == 31 ? INFINITY : e == 0 ? ldexp(m, -24) : ldexp(1024 + m, (int)e - 25);
-        if (h & 0x8000)
-            want = -want;
-        if (f != want || pool_f32_to_f16(f) != h) {
-            ZT_CHECK_EQ_INT(pool_f32_to_f16(f), h);
-            ZT_CHECK_NEAR(f, want, 0);
-            break;
-        }
-    }
-}
-
-/* Random float bit patterns against the compiler's own float -> _Float16 conversion (IEEE
- * round to nearest even), plus the boundary cases spelled out. */
-static void test_f32_to_f16_rounding(void)
-{
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(1.0f), 0x3c00);
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(65504.0f), 0x7bff);
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(65520.0f), 0x7c00);          /* tie: rounds to even = inf */
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(-1e9f), 0xfc00);
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(ldexpf(1, -24)), 0x0001);    /* smallest subnormal */
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(ldexpf(1, -25)), 0x0000);    /* tie to even: zero */
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(ldexpf(3, -26)), 0x0001);
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(ldexpf(1023, -24)), 0x03ff); /* largest subnormal */
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(-0.0f), 0x8000);
-    ZT_CHECK_EQ_INT(pool_f32_to_f16(NAN) & 0x7e00, 0x7e00);
-#ifdef __FLT16_MAX__
-    int n = under_valgrind() ? 1 << 12 : 1 << 20, bad = 0;
-    for (int i = 0; i < n && bad < 5; i++) {
-        uint32_t u = rnd_u32();
-        if (i & 1)   /* half the samples in the range where halves are finite */
-            u = (u & 0x80ffffffu) | ((0x60u + (u >> 24) % 0x20u) << 24 >> 1);
-        float f;
-        memcpy(&f, &u, sizeof f);
-        if (isnan(f))
-            continue;
-        volatile _Float16 ref = (_Float16)f;
-        uint16_t want;
-        memcpy(&want, (const void *)&ref, sizeof want);
-        if (pool_f32_to_f16(f) != want) {
-            bad++;
-            fprintf(stderr, "    %a (0x%08x): got 0x%04x want 0x%04x\n", (double)f, u,
-                    pool_f32_to_f16(f), want);
-        }
-    }
-    ZT_CHECK_EQ_INT(bad, 0);
-#endif
-}
-
 static void test_int8_edges(void)
 {
     /* Range [0, 2.55]: step 0.01. Below the range and NaN clamp to the lowest code, above to the
@@ -276,8 +203,8 @@ static void test_int8_edges(void)
     const float in[] = { -1.0f, 4.0f, 3.0f, 5.0f, NAN, 6.0f, 1.0f, 5.0f };
     signed char s[8];
     unsigned char u[8];
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_INT8, in, 4, 2, r, s, NULL), ZB_OK);
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_UINT8, in, 4, 2, r, u, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_INT8, in, 4, 2, r, s, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_UINT8, in, 4, 2, r, u, NULL), ZB_OK);
     const signed char want_s[] = { -128, -128, 127, -128, -128, 127, -28, -128 };
     const unsigned char want_u[] = { 0, 0, 255, 0, 0, 255, 100, 0 };
     for (int k = 0; k < 8; k++) {
@@ -287,14 +214,14 @@ static void test_int8_edges(void)
     /* Default range [-1, 1]: -1 -> -128; 0 -> 1/(2/255) - 128 = -0.5 -> 0; and 1 -> 126, not 127:
      * in float32 2/(2/255) is 254.99998, truncated, exactly as numpy computes it for ST. */
     const float d[] = { -1, 1, 0 };
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_INT8, d, 1, 3, NULL, s, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_INT8, d, 1, 3, NULL, s, NULL), ZB_OK);
     ZT_CHECK(s[0] == -128 && s[1] == 126 && s[2] == 0);
     zb_err err;
     const float bad[] = { 0, 1, 1, 0 };
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_INT8, d, 1, 2, bad, s, &err), ZB_EINVAL);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_INT8, d, 1, 2, bad, s, &err), ZB_EINVAL);
     ZT_CHECK(strstr(err.msg, "dimension 1") != NULL);
     const float inf[] = { -INFINITY, 0, 1, 1 };
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_UINT8, d, 1, 2, inf, u, &err), ZB_EINVAL);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_UINT8, d, 1, 2, inf, u, &err), ZB_EINVAL);
     ZT_CHECK(strstr(err.msg, "dimension 0") != NULL);
 }
 
@@ -303,20 +230,15 @@ static void test_binary_and_float_layouts(void)
     const float v[] = { 1, -1, 1, -1, 1, -1, 1, -1, 0.5f, 0 };
     unsigned char ub[2];
     signed char b[2];
-    ZT_CHECK_EQ_INT(pool_dtype_row_bytes(POOL_UBINARY, 10), 2);
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_UBINARY, v, 1, 10, NULL, ub, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_UBINARY, v, 1, 10, NULL, ub, NULL), ZB_OK);
     ZT_CHECK(ub[0] == 0xaa && ub[1] == 0x80);
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_BINARY, v, 1, 10, NULL, b, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_BINARY, v, 1, 10, NULL, b, NULL), ZB_OK);
     ZT_CHECK(b[0] == 0xaa - 128 && b[1] == 0);
     unsigned char f[4], h[2];
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_FLOAT32, (const float[]){ 1.0f }, 1, 1, NULL, f, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_FLOAT32, (const float[]){ 1.0f }, 1, 1, NULL, f, NULL), ZB_OK);
     ZT_CHECK(f[0] == 0 && f[1] == 0 && f[2] == 0x80 && f[3] == 0x3f);
-    ZT_CHECK_EQ_INT(pool_quantize(POOL_FLOAT16, (const float[]){ -2.0f }, 1, 1, NULL, h, NULL), ZB_OK);
+    ZT_CHECK_EQ_INT(pool_quantize(ZB_DT_FLOAT16, (const float[]){ -2.0f }, 1, 1, NULL, h, NULL), ZB_OK);
     ZT_CHECK(h[0] == 0x00 && h[1] == 0xc0);
-    ZT_CHECK_EQ_INT(pool_dtype_row_bytes(POOL_FLOAT32, 384), 1536);
-    ZT_CHECK_EQ_INT(pool_dtype_row_bytes(POOL_FLOAT16, 384), 768);
-    ZT_CHECK_EQ_INT(pool_dtype_row_bytes(POOL_INT8, 384), 384);
-    ZT_CHECK_EQ_INT(pool_dtype_row_bytes(POOL_BINARY, 384), 48);
 }
 
 int main(void)
@@ -331,8 +253,6 @@ int main(void)
     ZT_RUN(test_cosine_matrix_against_double_loop);
     ZT_RUN(test_cosine_matrix_equal_rows_exactly_one);
     ZT_RUN(test_truncate_dims);
-    ZT_RUN(test_f16_all_halves);
-    ZT_RUN(test_f32_to_f16_rounding);
     ZT_RUN(test_int8_edges);
     ZT_RUN(test_binary_and_float_layouts);
     return zt_done();

@@ -38,10 +38,6 @@ typedef struct {
     char whoami[128];
 } psvc;
 
-static const char *const tensor_dtype[WIRE_DT_COUNT_] = {
-    "float32", "float16", "int8", "uint8", "int8", "uint8",   /* binary is int8, ubinary uint8 */
-};
-
 static void pack_counts(wire_map *r, const char *key, const int32_t *lens, int n)
 {
     msgpack_packer *pk = r->pk;
@@ -69,7 +65,7 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     int dim = cfg.out_dim, d = job->opt.dimensions ? job->opt.dimensions : dim;
     if (d > dim)
         return zb_fail(err, ZB_ERANGE, "dimensions: %d is more than the model's %d", d, dim);
-    size_t row = pool_dtype_row_bytes((pool_dtype)job->opt.dtype, d);
+    size_t row = zb_dtype_row_bytes((zb_dtype)job->opt.dtype, d);
     float *v = malloc(sizeof *v * dim * (job->n ? job->n : 1));
     void *q = malloc(row * (job->n ? job->n : 1));
     int rc = ZB_OK;
@@ -80,10 +76,10 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     pool_texts(&cfg, job, 0, job->n, v);
     if (d < dim && (rc = pool_truncate_dims(v, job->n, dim, d, cfg.normalize, err)))
         goto out;
-    if ((rc = pool_quantize((pool_dtype)job->opt.dtype, v, job->n, d, NULL, q, err)))
+    if ((rc = pool_quantize((zb_dtype)job->opt.dtype, v, job->n, d, NULL, q, err)))
         goto out;
-    const char *dt = tensor_dtype[job->opt.dtype];
-    size_t esize = !strcmp(dt, "float32") ? 4 : !strcmp(dt, "float16") ? 2 : 1;
+    const char *dt = zb_dtypes[job->opt.dtype].tensor;
+    size_t esize = zb_tensor_elem_bytes(dt);
     int shape[2] = {job->n, (int)(row / esize)};
     wire_map r;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);

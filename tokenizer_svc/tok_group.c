@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "tok_bpe.h"
 #include "tok_group.h"
 
 /* UTF-8 of the word-start markers: U+0120 'Ġ' (GPT-2's byte-level space) and U+2581 '▁'
@@ -33,12 +34,22 @@ tok_group tok_token_group(const char *tok, size_t len, int is_special, const cha
     return TOK_GROUP_OTHER;
 }
 
+/* The loaded model's continuing-subword prefix: a BPE's own ("" when it has none), WordPiece's. */
+static const char *model_prefix(const tok_tokenizer *t)
+{
+    if (t->gen && t->gen->model == TOK_M_BPE)
+        return t->gen->bpe && t->gen->bpe->prefix ? t->gen->bpe->prefix : "";
+    if (t->gen && t->gen->model != TOK_M_WORDPIECE)
+        return "";
+    return t->prefix;                     /* NULL: the default */
+}
+
 tok_group tok_id_group(const tok_tokenizer *t, int32_t id)
 {
     const char *s = tok_id_to_token(t, id);
     if (!s)
         return TOK_GROUP_OTHER;
-    return tok_token_group(s, strlen(s), tok_is_special_id(t, id), NULL);
+    return tok_token_group(s, strlen(s), tok_is_special_id(t, id), model_prefix(t));
 }
 
 const char *tok_group_name(tok_group g)

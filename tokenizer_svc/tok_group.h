@@ -37,8 +37,8 @@ typedef enum {
  * means the model has none. */
 tok_group tok_token_group(const char *tok, size_t len, int is_special, const char *cont_prefix);
 
-/* Group of id in a loaded tokenizer (special flag from the tokenizer, the default prefix);
- * TOK_GROUP_OTHER for an id without a token. */
+/* Group of id in a loaded tokenizer (special flag and continuing-subword prefix from the
+ * tokenizer: WordPiece's, a BPE's own or none); TOK_GROUP_OTHER for an id without a token. */
 tok_group tok_id_group(const tok_tokenizer *t, int32_t id);
 
 /* Stable short names, for JSON and legends: "special", "continuation", "word_start", "other". */

@@ -154,6 +154,11 @@ static int parse_added(tok_tokenizer *t, json_t *list, const char *file, zb_err 
         return FAIL(ZB_EFORMAT, "%s: added_tokens: expected an array", file);
     size_t i;
     json_t *a;
+    /* HF (AddedVocabulary::add_tokens) ignores the file's ids: a token the model's vocabulary
+     * has keeps that id; the others are numbered after the model's vocabulary size (its number
+     * of entries), or after the largest added id when that is already past it. */
+    const int32_t model_size = (int32_t)t->vocab.n;
+    int32_t max_added = -1;
     json_array_foreach(list, i, a) {
         char ctx[48];
         snprintf(ctx, sizeof ctx, "added_tokens[%zu]", i);
@@ -172,7 +177,19 @@ static int parse_added(tok_tokenizer *t, json_t *list, const char *file, zb_err 
             (rc = tok_json_bool(a, "rstrip", 0, &rs, file, ctx, err)) ||
             (rc = tok_json_bool(a, "normalized", !special, &norm, file, ctx, err)))
             return rc;
-        tok_added_spec s = {json_string_value(content), (int32_t)id, special, norm, ls, rs, sw};
+        const char *c = json_string_value(content);
+        if (!*c || tok_strmap_get(&t->names, c, strlen(c)) >= 0)
+            continue;                           /* empty, or already added: HF skips it */
+        int32_t vid = tok_strmap_get(&t->vocab, c, strlen(c));
+        if (vid >= 0)
+            id = vid;
+        else
+            id = max_added >= model_size ? max_added + 1 : model_size;
+        if (vid < 0 && (id < 0 || id >= TOK_MAX_IDS))
+            return FAIL(ZB_EFORMAT, "%s: %s: too many tokens", file, ctx);
+        if (id > max_added && vid < 0)
+            max_added = (int32_t)id;
+        tok_added_spec s = {c, (int32_t)id, special, norm, ls, rs, sw};
         if ((rc = tok_add_token(t, &s, file, err)))
             return rc;
     }

@@ -108,6 +108,30 @@ static void test_roberta(void)
     tok_free(t);
 }
 
+/* E7: added tokens. Leftmost-longest; a single_word token touching a word char is rejected but
+ * consumes its span (no "b" inside "xab"); lstrip/rstrip widen the token's offsets; a normalized
+ * token matches the normalized text; ids follow HF's numbering, not the file's (a token the
+ * vocabulary has keeps its id: "ab" = 2; the others count on from the vocabulary size: 4, 5 ...).
+ * Ids and offsets are HF 0.23.2's (HF's token strings for "<m>" and "HeLLo" are the matched
+ * text: "  <m>  ", "hello"; tok_id_to_token gives the content). */
+static void test_added_tokens(void)
+{
+    tok_tokenizer *t = load("{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[{\"id\":10,\"content\":\"ab\",\"single_word\":true,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":false},{\"id\":11,\"content\":\"b\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":false},{\"id\":12,\"content\":\"abc\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":false},{\"id\":13,\"content\":\"<m>\",\"single_word\":false,\"lstrip\":true,\"rstrip\":true,\"normalized\":false,\"special\":true},{\"id\":14,\"content\":\"HeLLo\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":true,\"special\":false}],\"normalizer\":{\"type\":\"Lowercase\"},\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"[UNK]\":0,\"x\":1,\"ab\":2,\"y\":3},\"unk_token\":\"[UNK]\"}}");
+    ZT_CHECK(t != NULL);
+    if (!t) return;
+    ZT_CHECK_EQ_INT(tok_token_to_id(t, "ab", 2), 2);
+    ZT_CHECK_EQ_INT(tok_token_to_id(t, "b", 1), 4);
+    ZT_CHECK_EQ_INT(tok_token_to_id(t, "HeLLo", 5), 7);
+    EXPECT(t, "xab", NULL, "[UNK][0,3]");
+    EXPECT(t, "ab x", NULL, "ab[0,2] x[3,4]");
+    EXPECT(t, "abc abcd", NULL, "abc[0,3] abc[4,7] [UNK][7,8]");
+    EXPECT(t, "x  <m>  y", NULL, "x[0,1] <m>[1,8] y[8,9]");
+    EXPECT(t, "a HELLO hello b", NULL, "[UNK][0,1] HeLLo[2,7] HeLLo[8,13] b[14,15]");
+    EXPECT(t, "xb ab.", NULL, "x[0,1] b[1,2] ab[3,5] [UNK][5,6]");
+    EXPECT(t, "a<m>b", NULL, "[UNK][0,1] <m>[1,4] b[4,5]");
+    tok_free(t);
+}
+
 /* Words for trainers: the ByteLevel pre-tokens, with added tokens as words of their own. */
 static void test_pretokenize(void)
 {
@@ -148,6 +172,7 @@ int main(void)
     ZT_RUN(test_merge_order);
     ZT_RUN(test_unk_and_bytes);
     ZT_RUN(test_roberta);
+    ZT_RUN(test_added_tokens);
     ZT_RUN(test_pretokenize);
     return zt_done();
 }

@@ -11,6 +11,8 @@
   var html = zbHtml;      // viz_page.js
   function fix(v, d) { return v === null || v === undefined ? "\u2013" : Number(v).toFixed(d); }
   function pct(v) { return fix(100 * v, 2) + "%"; }
+  // a model folder by its last component (the table keeps the whole path)
+  function short(n) { var p = n.replace(/\/+$/, "").split("/"); return p[p.length - 1] || n; }
   var T = D.tokenizers || [];
   var state = { ready: false, rows: T.length, charts: [] };
 
@@ -55,7 +57,7 @@
     var bars = [];
     T.forEach(function (t) {
       var v = c[1](t) || 0, row = html("div", "hbar", p);
-      html("span", "lab", row, t.name);
+      html("span", "lab", row, short(t.name)).title = t.name;
       var b = html("span", "fill", row);
       b.style.width = (max > 0 ? Math.max(0.5, 240 * v / max) : 0.5) + "px";
       html("span", "val", row, c[2](v));
@@ -72,7 +74,7 @@
     html("th", "", h, "word");
     html("th", "", h, "count");
     var names = Object.keys(W[0].splits);
-    names.forEach(function (n) { html("th", "", h, n); });
+    names.forEach(function (n) { html("th", "", h, short(n)).title = n; });
     W.forEach(function (w) {
       var r = html("tr", "", ot);
       html("td", "", r, w.word);

@@ -49,13 +49,14 @@ for type in $TYPES; do
     t2=$(now)
     zs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     hs=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
-    echo "zembed: $zs s   ($(sed 's/.*train-tokenizer: //' "$WORK/zb.log"))"
+    echo "zembed: $zs s   ($(tail -n 1 "$WORK/zb.log" | sed 's/.*train-tokenizer: //'))"
     echo "HF:     $hs s   ($(sed 's/hf_train.js: //' "$WORK/hf.log"))"
     echo "ratio HF/zembed: $(awk -v a="$hs" -v b="$zs" 'BEGIN { printf "%.1fx", a / b }')"
     if [[ $type == bpe ]]; then
         node tests/train/cmp_trained.js exact "$WORK/zb-$type/tokenizer.json" "$WORK/hf-$type.json" || echo "BPE OUTPUTS DIFFER"
     else
-        node tests/train/cmp_trained.js set "$WORK/zb-$type/tokenizer.json" "$WORK/hf-$type.json"
+        echo "token set: $(node tests/train/cmp_trained.js set "$WORK/zb-$type/tokenizer.json" "$WORK/hf-$type.json" |
+            awk '{ print $2 " tokens differ from HF'"'"'s run, of " $6 }')"
     fi
 done
 echo "uptime at the end: $(uptime | sed 's/.*load/load/')"

@@ -144,6 +144,33 @@ static int embed_batch(void *sock, char **texts, int n, int id)
     return rc;
 }
 
+/* The one 40-character Z85 key of a zembed key file ('#' comment lines skipped). */
+static int read_key(const char *path, char out[41])
+{
+    FILE *f = fopen(path, "r");
+    char line[256];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || !*p)
+            continue;
+        size_t n = strcspn(p, " \t\r\n");
+        if (n != 40 || found++) {
+            found = 2;
+            break;
+        }
+        memcpy(out, p, 40);
+        out[40] = '\0';
+    }
+    if (f)
+        fclose(f);
+    if (found != 1)
+        fprintf(stderr, "zembed_embed: %s: expected one 40-character Z85 CURVE key\n", path);
+    return found == 1 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *env = getenv("ZEMBED_ENDPOINT");
@@ -163,6 +190,22 @@ int main(int argc, char **argv)
         fclose(ur);
     for (int i = 0; i < 8; i++)
         snprintf(session + 2 * i, 3, "%02x", rnd[i]);
+    /* CURVE (docs/PROTOCOL.md §7): the gateway's NAME.pub and our NAME.key, from zembed keygen */
+    const char *server_key = getenv("ZEMBED_SERVER_KEY"), *client_key = getenv("ZEMBED_CURVE_KEY");
+    if ((server_key && *server_key) || (client_key && *client_key)) {
+        char server[41], secret[41], public[41];
+        if (!server_key || !*server_key || !client_key || !*client_key) {
+            fprintf(stderr, "zembed_embed: CURVE needs both ZEMBED_SERVER_KEY and ZEMBED_CURVE_KEY\n");
+            return 2;
+        }
+        if (read_key(server_key, server) || read_key(client_key, secret) || zmq_curve_public(public, secret) ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 40) ||
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, 40) ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, 40)) {
+            fprintf(stderr, "zembed_embed: CURVE keys not usable (%s, %s)\n", server_key, client_key);
+            return 2;
+        }
+    }
     if (zmq_connect(sock, ep) != 0) {
         fprintf(stderr, "zembed_embed: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return 2;

@@ -66,13 +66,39 @@ function row(t, i) {
   return t.data.subarray(i * d, (i + 1) * d);
 }
 
+/* The one key of a zembed key file (NAME.pub / NAME.key: a 40-character Z85 line, '#' comments). */
+function keyLine(path) {
+  const keys = require("fs").readFileSync(path, "latin1").split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  if (keys.length !== 1 || keys[0].length !== 40) throw new Error(`${path}: expected one 40-character Z85 CURVE key`);
+  return keys[0];
+}
+
+/* CURVE socket options (docs/PROTOCOL.md §7) or null for plaintext. serverKey: the gateway's NAME.pub
+ * file or its Z85 text; clientKey: our NAME.key file (zeromq.js cannot derive a public key, so the
+ * NAME.pub beside it, as `zembed keygen` writes them, is read too). Defaults: $ZEMBED_SERVER_KEY,
+ * $ZEMBED_CURVE_KEY; both or neither. */
+function curveOptions(serverKey, clientKey) {
+  serverKey = serverKey || process.env.ZEMBED_SERVER_KEY || null;
+  clientKey = clientKey || process.env.ZEMBED_CURVE_KEY || null;
+  if (!serverKey && !clientKey) return null;
+  if (!serverKey || !clientKey)
+    throw new Error("CURVE needs both the server's public key (serverKey, $ZEMBED_SERVER_KEY) and our secret key file (clientKey, $ZEMBED_CURVE_KEY)");
+  const fs = require("fs");
+  const server = serverKey.length === 40 && !fs.existsSync(serverKey) ? serverKey : keyLine(serverKey);
+  if (!clientKey.endsWith(".key")) throw new Error(`${clientKey}: expected a NAME.key file (with NAME.pub beside it)`);
+  return { curveServerKey: server, curveSecretKey: keyLine(clientKey), curvePublicKey: keyLine(clientKey.slice(0, -4) + ".pub") };
+}
+
 class Client {
-  constructor({ endpoint, timeoutMs = 30000, retryMs = 3000 } = {}) {
+  /* serverKey, clientKey: CURVE (curveOptions); a gateway that refuses our key never answers:
+   * requests time out. */
+  constructor({ endpoint, timeoutMs = 30000, retryMs = 3000, serverKey, clientKey } = {}) {
     this.endpoint = endpoint || process.env.ZEMBED_ENDPOINT || DEFAULT_ENDPOINT;
     this.timeoutMs = timeoutMs;
     this.retryMs = retryMs;
     this.session = crypto.randomBytes(8).toString("hex");
-    this.sock = new zmq.Dealer({ linger: 0 });
+    this.sock = new zmq.Dealer({ linger: 0, ...(curveOptions(serverKey, clientKey) || {}) });
     this.sock.connect(this.endpoint);
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, timer}

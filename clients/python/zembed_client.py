@@ -45,6 +45,34 @@ def tensor(t):
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
+def _key_line(path):
+    """The one key of a zembed key file (NAME.pub / NAME.key: a 40-character Z85 line, '#' comments)."""
+    with open(path, "rb") as f:
+        keys = [l.strip() for l in f if l.strip() and not l.lstrip().startswith(b"#")]
+    if len(keys) != 1 or len(keys[0]) != 40:
+        raise ValueError("%s: expected one 40-character Z85 CURVE key" % path)
+    return keys[0]
+
+
+def curve_keys(server_key=None, client_key=None):
+    """(server public, our public, our secret) for CURVE (docs/PROTOCOL.md §7), or None for plaintext.
+    server_key: the gateway's NAME.pub file (or its 40-character Z85 text); client_key: our NAME.key
+    file. Defaults: $ZEMBED_SERVER_KEY, $ZEMBED_CURVE_KEY; both or neither."""
+    server_key = server_key or os.environ.get("ZEMBED_SERVER_KEY") or None
+    client_key = client_key or os.environ.get("ZEMBED_CURVE_KEY") or None
+    if not server_key and not client_key:
+        return None
+    if not server_key or not client_key:
+        raise ValueError("CURVE needs both the server's public key (server_key, $ZEMBED_SERVER_KEY) and our "
+                         "secret key file (client_key, $ZEMBED_CURVE_KEY)")
+    if isinstance(server_key, bytes) or (len(server_key) == 40 and not os.path.exists(server_key)):
+        server = server_key if isinstance(server_key, bytes) else server_key.encode()
+    else:
+        server = _key_line(server_key)
+    secret = _key_line(client_key)
+    return server, zmq.curve_public(secret), secret
+
+
 def _is_tensor(v):
     return isinstance(v, dict) and "dtype" in v and "shape" in v and "data" in v
 
@@ -61,13 +89,19 @@ def decode(v):
 
 
 class Client:
-    def __init__(self, endpoint=None, timeout_ms=30000, context=None, retry_ms=3000):
+    def __init__(self, endpoint=None, timeout_ms=30000, context=None, retry_ms=3000, server_key=None,
+                 client_key=None):
+        """server_key, client_key: CURVE (see curve_keys); a gateway that refuses our key (or plaintext)
+        never answers: requests time out."""
         self.endpoint = endpoint or os.environ.get("ZEMBED_ENDPOINT") or DEFAULT_ENDPOINT
         self.timeout_ms = timeout_ms
         self.retry_ms = retry_ms
+        curve = curve_keys(server_key, client_key)
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if curve:
+            self._sock.curve_serverkey, self._sock.curve_publickey, self._sock.curve_secretkey = curve
         self._sock.connect(self.endpoint)
         self._session = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)

@@ -77,8 +77,10 @@ def free_base():
 class Pipeline:
     """A gateway on a free port range plus workers; every process logs to TMP/<name>.log."""
 
-    def __init__(self, model, gw_args=(), tok=1, enc=1, pool=1, name="p"):
+    def __init__(self, model, gw_args=(), tok=1, enc=1, pool=1, name="p", worker_args=(), curve=None):
+        """worker_args: extra flags of every worker; curve: the Client curve triple wait_ready uses."""
         self.model, self.name = model, name
+        self.worker_args, self.curve = list(worker_args), curve
         self.base = free_base()
         self.endpoint = "tcp://127.0.0.1:%d" % self.base
         self.procs = {}
@@ -101,7 +103,7 @@ class Pipeline:
         return p
 
     def start(self, kind, extra=()):
-        args = ["--model", self.model, "--gateway", self.endpoint, *extra]
+        args = ["--model", self.model, "--gateway", self.endpoint, *self.worker_args, *extra]
         if kind == "encoder_svc" and "--threads" not in extra:
             args += ["--threads", "1"]
         p = self._spawn(kind, args, kind)
@@ -114,7 +116,7 @@ class Pipeline:
 
     def wait_ready(self, timeout=20):
         """Until an info request goes through every stage."""
-        c = Client(self.endpoint)
+        c = Client(self.endpoint, curve=self.curve)
         end = time.time() + timeout
         try:
             while time.time() < end:
@@ -152,10 +154,13 @@ class Client:
     """DEALER client: send/recv with an empty delimiter, like REQ but pipelined."""
     _ctx = zmq.Context.instance()
 
-    def __init__(self, endpoint, kind=zmq.DEALER):
+    def __init__(self, endpoint, kind=zmq.DEALER, curve=None):
+        """curve: (server public, our public, our secret), Z85 bytes: a CURVE client."""
         self.kind = kind
         self.s = self._ctx.socket(kind)
         self.s.setsockopt(zmq.LINGER, 0)
+        if curve:
+            self.s.curve_serverkey, self.s.curve_publickey, self.s.curve_secretkey = curve
         self.s.connect(endpoint)
         self.next_id = 0
 

@@ -4,7 +4,8 @@
 answer, and carries retry_after_ms), nothing is dropped by the gateway's own queues, and memory stays
 bounded. Streaming: a producer PUSHes 20,000 requests as fast as ZeroMQ lets it while the only
 consumer reads nothing for a while, then slowly: the producer is slowed down (back-pressure), no
-reply is lost. ROUTER: a client fires 3,000 requests at a gateway that takes 8 at a time."""
+reply is lost. ROUTER: a client fires 3,000 requests at a gateway that takes 8 at a time. A heavy
+request (token_embeddings of 256 long texts) does not hold up small ones sent after it."""
 import os
 import sys
 import threading
@@ -14,7 +15,9 @@ import msgpack
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipe_harness import (Client, Pipeline, check, gen_model, run)  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pipe_harness import (Client, Pipeline, check, gen_model, run, run_cli, tensor)  # noqa: E402
 
 ASAN = "asan" in os.environ.get("ZEMBED_BIN", "")
 N_STREAM = 20000
@@ -102,6 +105,40 @@ def test_router_overload_every_request_answered():
     check(all(v == 0 for v in codes.values()), codes)
 
 
+def test_heavy_request_does_not_block_others():
+    """token_embeddings of 256 long texts goes through the encoder a pass at a time: small requests
+    sent after it are answered before it, and its token states equal the local ones."""
+    heavy = Pipeline(MODEL, gw_args=["--timeout-ms", "120000"], enc=0, name="heavy")
+    heavy.start("encoder_svc", ["--max-batch-tokens", "128"])
+    heavy.wait_ready()
+    c = Client(heavy.endpoint)
+    texts = [" ".join("word%d" % ((i * 7 + k) % 50) for k in range(60)) for i in range(256)]
+    try:
+        hid = c.send({"op": "token_embeddings", "texts": texts})
+        small = [c.send({"op": "embed", "texts": ["small %d" % k]}) for k in range(5)]
+        order = []
+        while len(order) < 6:
+            r = c.recv(120)
+            check(r["ok"], r)
+            order.append(r["id"])
+            if r["id"] == hid:
+                big = r
+        check(order[-1] == hid, "the heavy request was answered before small ones sent after it: %r" % order)
+        rc, lines, stderr = run_cli(["encode", "--model", MODEL, "--output", "tokens"], "\n".join(texts) + "\n",
+                                    timeout=300)
+        check(rc == 0, stderr)
+        for i in (0, 100, 255):
+            mine = tensor(big["embeddings"][i])
+            ref = np.array(lines[i]["token_embeddings"], dtype=np.float32)
+            check(mine.shape == ref.shape and np.abs(mine - ref).max() <= 1e-5, "text %d: token states differ by %g" % (i, np.abs(mine - ref).max()))
+    finally:
+        c.close()
+        codes = heavy.stop_all()
+    check(all(v == 0 for v in codes.values()), codes)
+    enc_log = heavy.log(heavy.workers["encoder_svc"][0])
+    check("batches" in enc_log, enc_log[-300:])
+
+
 def test_clean_stop():
     codes = P.stop_all()
     check(all(v == 0 for v in codes.values()), codes)
@@ -110,4 +147,4 @@ def test_clean_stop():
 
 if __name__ == "__main__":
     sys.exit(run([test_stream_slow_consumer_loses_nothing, test_router_overload_every_request_answered,
-                  test_clean_stop]))
+                  test_heavy_request_does_not_block_others, test_clean_stop]))

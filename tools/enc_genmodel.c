@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "zb_dtype.h"
 #include "zb_file.h"
 
 /* safetensors is little-endian and values are written with memcpy. */
@@ -88,47 +89,6 @@ float enc_genmodel_value(uint64_t seed, const char *name, int64_t cols, uint64_t
     dist_of(name, cols, &mean, &std);
     double v = std * std_normal(name_base(seed, name), i);
     return (float)(v + mean);
-}
-
-/* ---------- dtype conversion (round to nearest even, as torch's .to(dtype)) ---------- */
-
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40); /* NaN stays NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t sign = (u >> 16) & 0x8000u;
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u)
-        return (uint16_t)(sign | 0x7e00u);
-    if (a >= 0x477ff000u) /* rounds to >= 65536: infinity */
-        return (uint16_t)(sign | 0x7c00u);
-    if (a < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
-        if (a < 0x33000000u)
-            return (uint16_t)sign;
-        uint32_t mant = (a & 0x7fffffu) | 0x800000u;
-        int shift = 126 - (int)(a >> 23); /* half subnormals count units of 2^-24 */
-        uint32_t half = mant >> shift;
-        uint32_t rem = mant & ((1u << shift) - 1);
-        uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1u)))
-            half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t h = ((a - 0x38000000u) >> 13);
-    uint32_t rem = a & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
-        h++;
-    return (uint16_t)(sign | h);
 }
 
 static int dtype_size(enc_genmodel_dtype d) { return d == ENC_GENMODEL_F32 ? 4 : 2; }
@@ -345,7 +305,7 @@ static int write_tensor_data(FILE *f, const tensor *t, const enc_genmodel_opts *
             if (o->dtype == ENC_GENMODEL_F32) {
                 memcpy(buf + 4 * i, &x, 4);
             } else {
-                uint16_t h = o->dtype == ENC_GENMODEL_F16 ? f32_to_f16(x) : f32_to_bf16(x);
+                uint16_t h = o->dtype == ENC_GENMODEL_F16 ? zb_f32_to_f16(x) : zb_f32_to_bf16(x);
                 memcpy(buf + 2 * i, &h, 2);
             }
         }
