@@ -16,7 +16,39 @@
 # so adding a file never needs an edit here. File names are unique across modules (prefixes: tok_,
 # enc_, pool_, wire_, zb_ ...), because objects share one folder.
 
-MODULES  := common tokenizer_svc encoder_svc pooler_svc model gateway viz cli fuzz
+MODULES  := common hub tokenizer_svc encoder_svc pooler_svc model gateway viz tools cli fuzz
+
+# Layering, enforced by the include path each file is compiled with: a folder's files see their own
+# headers, those of the folders on its USES_ row, and, for its programs (*_main.c, *_test.c,
+# *_fuzz.c), those on its PROGS_USE_ row too. An #include across a line not drawn here fails to
+# compile. A new folder = its name in MODULES + one USES_ row (+ a PROGS_USE_ row if its programs
+# reach higher), and a line in docs/HACKING.md's layout table. Nothing of ours is below common/.
+#   library folder     may include (library code)                          programs also
+USES_common        :=
+USES_hub           := common
+USES_tokenizer_svc := common
+USES_pooler_svc    := common
+USES_encoder_svc   := common pooler_svc
+PROGS_USE_encoder_svc   := model tools
+PROGS_USE_tokenizer_svc := model
+PROGS_USE_pooler_svc    := model
+USES_model         := common tokenizer_svc encoder_svc pooler_svc
+PROGS_USE_model         := tools
+USES_gateway       := common
+USES_viz           := common
+USES_tools         := common encoder_svc
+#   the top: the CLI and the programs-only folders
+USES_cli           := common hub tokenizer_svc encoder_svc pooler_svc model viz tools
+USES_fuzz          := common hub tokenizer_svc encoder_svc pooler_svc model
+USES_bench         := common tokenizer_svc encoder_svc pooler_svc model
+
+$(foreach m,$(MODULES) bench,$(if $(filter undefined,$(origin USES_$(m))),\
+    $(error $(m)/ has no USES_$(m) row in the Makefile's layering table)))
+src_dir   = $(patsubst %/,%,$(dir $1))
+is_prog   = $(filter %_main.c %_test.c %_fuzz.c bench/%,$1)
+# -I flags for one source file: its folder, its row, and the programs' row when it is a program
+includes_for = $(addprefix -I,$(call src_dir,$1) $(USES_$(call src_dir,$1)) \
+                 $(if $(call is_prog,$1),$(PROGS_USE_$(call src_dir,$1))))
 BUILD    ?= release
 CC       ?= cc
 
@@ -24,7 +56,6 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initia
 ifeq ($(CI),true)
 WARN     += -Werror
 endif
-INCLUDES := $(addprefix -I,$(MODULES))
 DEPFLAGS  = -MMD -MP
 
 ifeq ($(BUILD),asan)
@@ -48,8 +79,8 @@ else
 $(error BUILD must be release, debug, asan or valgrind)
 endif
 
-CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(INCLUDES) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lm -lpthread
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(DEPFLAGS)
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lmicrohttpd -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 # the valgrind tree is one per -march (make does not track flags: a new -march must not reuse objects)
@@ -68,7 +99,6 @@ ifneq ($(DUPS),)
 $(error source file names must be unique across modules: $(DUPS))
 endif
 
-vpath %.c $(MODULES)
 
 obj       = $(addprefix $(OBJDIR)/,$(notdir $(1:.c=.o)))
 LIB      := $(OUT)/libzembed.a
@@ -86,8 +116,13 @@ FUZZERS  := $(addprefix build/fuzz/,$(notdir $(FUZZ_SRC:.c=)))
 all: $(BINS) tests
 tests: $(TESTS)
 
-$(OBJDIR)/%.o: %.c | $(OBJDIR)
-	$(CC) $(CFLAGS) -c $< -o $@
+# One explicit rule per source (not vpath: a stale dependency file naming a source's old folder
+# would make vpath pick that path).
+define compile_rule
+$(OBJDIR)/$(notdir $(1:.c=.o)): $(1) | $(OBJDIR)
+	$$(CC) $$(CFLAGS) $(call includes_for,$(1)) -c $$< -o $$@
+endef
+$(foreach s,$(ALL_SRC),$(eval $(call compile_rule,$(s))))
 
 $(LIB): $(call obj,$(LIB_SRC))
 	@rm -f $@
@@ -106,17 +141,20 @@ $(OUT)/valgrind_probe: tests/valgrind_probe.c | $(OUT)
 # Benchmarks (bench/*.c): built on demand by `make benches`, never by `make` or tests.
 $(OUT)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(call includes_for,$<) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # libFuzzer targets: every *_fuzz.c linked with the library, all built by clang with coverage
 # instrumentation and ASan+UBSan. Objects are compiled once for all targets (build/fuzz/obj) and
 # rebuilt when a header they include changes.
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(INCLUDES)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined
 FUZZ_OBJ   := build/fuzz/obj
 
-$(FUZZ_OBJ)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+define fuzz_compile_rule
+$(FUZZ_OBJ)/$(notdir $(1:.c=.o)): $(1)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) $(call includes_for,$(1)) -fsanitize=fuzzer-no-link -MMD -MP -c $$< -o $$@
+endef
+$(foreach s,$(LIB_SRC) $(FUZZ_SRC),$(eval $(call fuzz_compile_rule,$(s))))
 
 build/fuzz/libzembed.a: $(addprefix $(FUZZ_OBJ)/,$(notdir $(LIB_SRC:.c=.o)))
 	@rm -f $@
@@ -149,6 +187,10 @@ fuzz: $(FUZZERS)
 
 clean:
 	rm -rf build bin
+
+# A source that moved to another folder is still named by old dependency files: a missing .c is
+# then no error, and the object is rebuilt from the file's new place (its rule's first source).
+%.c: ;
 
 -include $(wildcard $(OBJDIR)/*.d)
 -include $(wildcard $(FUZZ_OBJ)/*.d)

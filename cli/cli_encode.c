@@ -83,6 +83,7 @@ typedef struct {
     int npy;
     int hidden;
     int quiet;                          /* no progress bar */
+    int demo;                           /* a generated demo model: each line says "demo_model": true */
     zb_input *in;                       /* the text lines */
     cli_npy *npy_out;                   /* --format npy: the array being written */
     long lines_done;                    /* lines whose output is written */
@@ -235,7 +236,7 @@ static int flush_window(ctx *c, window *w)
             else {
                 fputs("{\"embedding\":", stdout);
                 put_floats(v, (int)dim);
-                fputs("}\n", stdout);
+                fputs(c->demo ? ",\"demo_model\":true}\n" : "}\n", stdout);
             }
         } else if (c->npy) {
             rc |= cli_npy_append(c->npy_out, out + t0 * dim, (size_t)w->len[i]) ? 2 : 0;
@@ -252,7 +253,7 @@ static int flush_window(ctx *c, window *w)
                     putchar_unlocked(',');
                 put_floats(out + (t0 + k) * dim, (int)dim);
             }
-            fputs("]}\n", stdout);
+            fputs(c->demo ? "],\"demo_model\":true}\n" : "]}\n", stdout);
         }
         t0 += (size_t)w->len[i];
         g++;
@@ -459,6 +460,9 @@ static int load(const encode_opts *o, ctx *c)
     c->pc = *zm_pooling(c->zm);
     c->hidden = zm_info_get(c->zm)->hidden;
     zm_tok_options(c->zm, &c->topt);
+    if ((c->demo = zm_info_get(c->zm)->demo))
+        fprintf(stderr, "zembed encode: %s is a generated demo model (random weights): its vectors mean "
+                "nothing%s\n", o->model, o->npy ? "" : "; each line says \"demo_model\": true");
     if (!(c->in = zb_input_open(o->files, o->n_files, MAX_LINE, &e))) {
         fprintf(stderr, "zembed encode: %s\n", e.msg);
         return 2;

@@ -1,5 +1,5 @@
 /* zembed gen-model: write a Hugging Face sentence-transformers folder with seeded random weights
- * (see encoder_svc/enc_genmodel.h), for tests, benchmarks and offline demos. */
+ * (see tools/enc_genmodel.h), for tests, benchmarks and offline demos. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,6 +19,7 @@
 #include "zb_args.h"
 #include "zb_input.h"
 #include "zb_opt.h"
+#include "zb_progress.h"
 
 static const char usage_text[] =
     "usage: zembed embed|tokenize|similarity|info --endpoint E [options] [FILE...]\n"
@@ -38,6 +39,7 @@ static const char usage_text[] =
     "  --endpoint E            the gateway's client endpoint\n"
     "  --timeout-ms N          give up when a reply takes longer (default 30000)\n"
     "  --connect-timeout-ms N  give up when no gateway answers the connection in N ms (default 1000)\n"
+    "  --quiet                 no progress bar (drawn on stderr only when that is a terminal)\n"
     "  --batch N               lines per request (default 32; at most the gateway's max_texts)\n"
     "  --max-length N          at most N tokens per line, [CLS]/[SEP] included (default: the model's)\n"
     "  --no-truncate           a line longer than max-length is an error (too_long)\n"
@@ -55,7 +57,14 @@ typedef struct {
     int max_length;
     char **files;               /* input files (argv's positional arguments); none: stdin */
     int n_files;
+    int quiet;                  /* no progress bar */
+    struct rstate *st;          /* what the replies so far said */
 } ropts;
+
+typedef struct rstate {
+    uint64_t tokens;            /* tokens of the texts answered (the replies' "tokens" counts) */
+    int demo, demo_said;        /* the pipeline serves a demo model; we said so on stderr */
+} rstate;
 
 enum { OUT_SENTENCE, OUT_TOKENS, OUT_INPUT };
 
@@ -200,6 +209,15 @@ static const msgpack_object *arr_at(const msgpack_object *m, const char *key, in
     return &a->via.array.ptr[i];
 }
 
+/* One output line of a reply: with "demo_model": true when the pipeline serves a generated demo
+ * model (the reply says so), as the local commands write it. */
+static void emit(const ropts *o, json_t *line)
+{
+    if (o->st->demo && json_is_object(line))
+        json_object_set_new(line, "demo_model", json_true());
+    print_json(line);
+}
+
 /* Print the n lines of a successful reply. 0, or -1 when the reply does not have the right shape. */
 static int print_ok(const ropts *o, const msgpack_object *r, int n)
 {
@@ -227,7 +245,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
             const msgpack_object *t = wire_map_get(res, "tokens"), *of = wire_map_get(res, "offsets");
             json_object_set_new(line, "tokens", t ? to_json(t) : json_array());
             json_object_set_new(line, "offsets", of ? to_json(of) : json_array());
-            print_json(line);
+            emit(o, line);
         }
         return 0;
     }
@@ -242,7 +260,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
             for (int a = 0; a < shape[0]; a++)
                 json_array_append_new(rows, tensor_row("float32", p + 4 * (size_t)a * shape[1], shape[1]));
             const msgpack_object *pa = wire_map_get(r, "pieces_a"), *pb = wire_map_get(r, "pieces_b");
-            print_json(json_pack("{s:o,s:o,s:o}", "tokens_a", pa ? to_json(pa) : json_array(),
+            emit(o, json_pack("{s:o,s:o,s:o}", "tokens_a", pa ? to_json(pa) : json_array(),
                                  "tokens_b", pb ? to_json(pb) : json_array(), "scores", rows));
             return 0;
         }
@@ -251,7 +269,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
         for (int i = 0; i < n; i++) {
             float f;
             memcpy(&f, p + 4 * ((size_t)i * n + i), 4);     /* line i is a[i] against b[i] */
-            print_json(json_pack("{s:f}", "similarity", (double)f));
+            emit(o, json_pack("{s:f}", "similarity", (double)f));
         }
         return 0;
     }
@@ -267,7 +285,7 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
             nd != 2 || shape[0] != n)
             return -1;
         for (int i = 0; i < n; i++)
-            print_json(json_pack("{s:o}", "embedding",
+            emit(o, json_pack("{s:o}", "embedding",
                                  tensor_row(dtype, (const unsigned char *)data + es * (size_t)i * shape[1],
                                             shape[1])));
         return 0;
@@ -281,9 +299,30 @@ static int print_ok(const ropts *o, const msgpack_object *r, int n)
         for (int t = 0; t < shape[0]; t++)
             json_array_append_new(rows, tensor_row("float32", (const unsigned char *)data + 4 * (size_t)t * shape[1],
                                                    shape[1]));
-        print_json(json_pack("{s:o,s:o}", "tokens", to_json(pc), "token_embeddings", rows));
+        emit(o, json_pack("{s:o,s:o}", "tokens", to_json(pc), "token_embeddings", rows));
     }
     return 0;
+}
+
+/* What a successful reply tells beyond its lines: the demo flag (said once on stderr too) and
+ * its texts' token counts (for the progress bar). */
+static void note_reply(const ropts *o, const msgpack_object *r)
+{
+    const msgpack_object *demo = wire_map_get(r, "demo_model");
+    o->st->demo = demo && demo->type == MSGPACK_OBJECT_BOOLEAN && demo->via.boolean;
+    if (o->st->demo && !o->st->demo_said) {
+        fprintf(stderr, "zembed %s: the pipeline serves a generated demo model (random weights): its "
+                "numbers mean nothing; each line says \"demo_model\": true\n", o->cmd);
+        o->st->demo_said = 1;
+    }
+    static const char *const keys[2][2] = {{"tokens", NULL}, {"tokens_a", "tokens_b"}};
+    int sim = !strcmp(o->cmd, "similarity");
+    for (int k = 0; k < 2 && keys[sim][k]; k++) {
+        const msgpack_object *t = wire_map_get(r, keys[sim][k]);
+        for (uint32_t i = 0; t && t->type == MSGPACK_OBJECT_ARRAY && i < t->via.array.size; i++)
+            if (t->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                o->st->tokens += t->via.array.ptr[i].via.u64;
+    }
 }
 
 /* One batch of lines (first_line is the 1-based number of lines[0]). Returns 0 all printed,
@@ -313,6 +352,7 @@ static int run_batch(cli_conn *c, const ropts *o, char **lines, int n, int first
     const msgpack_object *ok = wire_map_get(&up.data, "ok");
     int status = 0;
     if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean) {
+        note_reply(o, &up.data);
         if (print_ok(o, &up.data, n)) {
             fprintf(stderr, "zembed: %s sent a reply without the expected fields\n", c->endpoint);
             status = 2;
@@ -437,7 +477,7 @@ int cli_refuse_model(const char *cmd, const char *local_alt, int argc, char **ar
 }
 
 enum {
-    O_ENDPOINT = 0x100, O_TIMEOUT, O_CONNECT_TIMEOUT, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
+    O_ENDPOINT = 0x100, O_TIMEOUT, O_CONNECT_TIMEOUT, O_QUIET, O_BATCH, O_NO_TRUNC, O_SIDE, O_MAXLEN, O_OUTPUT, O_NORM, O_NO_NORM,
     O_DIMS, O_DTYPE, O_NO_SPECIAL, O_TOKENS, O_SPACE,
 };
 
@@ -448,6 +488,7 @@ static const struct { struct option o; int cmds; } remote_flags[] = {
     {{"endpoint", required_argument, NULL, O_ENDPOINT}, C_ALL},
     {{"timeout-ms", required_argument, NULL, O_TIMEOUT}, C_ALL},
     {{"connect-timeout-ms", required_argument, NULL, O_CONNECT_TIMEOUT}, C_ALL},
+    {{"quiet", no_argument, NULL, O_QUIET}, C_EMBED | C_TOK | C_SIM},
     {{"batch", required_argument, NULL, O_BATCH}, C_EMBED | C_TOK | C_SIM},
     {{"no-truncate", no_argument, NULL, O_NO_TRUNC}, C_EMBED | C_TOK | C_SIM},
     {{"truncation-side", required_argument, NULL, O_SIDE}, C_EMBED | C_TOK | C_SIM},
@@ -492,6 +533,7 @@ static int parse_remote(int argc, char **argv, ropts *o)
             break;
         case O_BATCH: bad = zb_parse_int(prog, "--batch", optarg, 1, 1 << 20, &o->batch); break;
         case O_NO_TRUNC: o->truncate = 0; break;
+        case O_QUIET: o->quiet = 1; break;
         case O_SIDE: bad = zb_opt_choice(prog, "--truncation-side", optarg, sides, &o->left); break;
         case O_MAXLEN: bad = zb_parse_int(prog, "--max-length", optarg, 1, 1 << 20, &o->max_length); break;
         case O_OUTPUT: bad = zb_opt_choice(prog, "--output", optarg, outputs, &o->output); break;
@@ -535,6 +577,10 @@ static int run_lines(cli_conn *c, ropts *o)
     }
     int batch = o->tokens ? 1 : o->batch;      /* token-by-token similarity: one pair per request */
     char **lines = calloc(batch, sizeof *lines);
+    char label[48];
+    snprintf(label, sizeof label, "zembed %s", o->cmd);
+    zb_progress *bar = zb_progress_new(&(zb_progress_opts){.label = label, .fd = 2, .quiet = o->quiet,
+                                                           .total = zb_input_bytes_total(in)});
     int n = 0, line_no = 0, status = 0, nul = 0, more = 1;
     char *buf;
     size_t len;
@@ -560,6 +606,7 @@ static int run_lines(cli_conn *c, ropts *o)
             int r = run_batch(c, o, lines, n, line_no + 1);
             status = r > status ? r : status;
             line_no += n;
+            zb_progress_update(bar, zb_input_bytes_done(in), (uint64_t)line_no, o->st->tokens);
             for (int i = 0; i < n; i++)
                 free(lines[i]);
             n = 0;
@@ -570,6 +617,7 @@ static int run_lines(cli_conn *c, ropts *o)
             nul = 0;
         }
     }
+    zb_progress_end(&bar);
     for (int i = 0; i < n; i++)
         free(lines[i]);
     free(lines);
@@ -579,7 +627,8 @@ static int run_lines(cli_conn *c, ropts *o)
 
 int cli_remote(int argc, char **argv)
 {
-    ropts o = {.cmd = argv[0], .batch = 32, .truncate = 1, .normalize = -1, .special = 1,
+    rstate st = {0};
+    ropts o = {.cmd = argv[0], .batch = 32, .truncate = 1, .normalize = -1, .special = 1, .st = &st,
                .timeout_ms = 30000, .connect_ms = CLI_CONNECT_MS, .endpoint = getenv("ZEMBED_ENDPOINT")};
     if (!o.endpoint || !*o.endpoint)
         o.endpoint = SVC_DEFAULT_ENDPOINT;
@@ -660,7 +709,8 @@ void cli_free_strings(char **s, int n)
 int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *texts, int n, int batch,
                      float **vecs, int *dim)
 {
-    ropts o = {.cmd = "embed", .truncate = 1, .normalize = -1};
+    rstate st = {0};
+    ropts o = {.cmd = "embed", .truncate = 1, .normalize = -1, .st = &st};
     cli_conn c = {0};
     int status = 0;
     *vecs = NULL;
@@ -717,7 +767,8 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
 int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *const *a, int na,
                           const char *const *b, int nb, int tokens, int input_space, cli_matrix *out)
 {
-    ropts o = {.truncate = 1};
+    rstate st = {0};
+    ropts o = {.truncate = 1, .st = &st};
     cli_conn c = {0};
     memset(out, 0, sizeof *out);
     if (cli_conn_open(&c, endpoint, timeout_ms, CLI_CONNECT_MS)) {

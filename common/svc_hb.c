@@ -20,7 +20,25 @@ struct svc_hb {
     uint64_t held[SVC_HB_MAX_HELD];
     int n_held;
     int64_t progress_ms;        /* last hold or release */
+    uint64_t batch[SVC_HB_BATCH_N + 1], batch_tokens;   /* since the last beat */
 };
+
+/* tokens: 16 .. 131072 (an encoder's --max-batch-tokens is 16 .. 1 Mi) */
+const double svc_hb_batch_bounds[SVC_HB_BATCH_N] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+                                                    16384, 32768, 65536, 131072};
+
+void svc_hb_batch(svc_hb *h, long tokens)
+{
+    if (!h)
+        return;
+    int i = 0;
+    while (i < SVC_HB_BATCH_N && (double)tokens > svc_hb_batch_bounds[i])
+        i++;
+    pthread_mutex_lock(&h->mu);
+    h->batch[i]++;
+    h->batch_tokens += (uint64_t)(tokens > 0 ? tokens : 0);
+    pthread_mutex_unlock(&h->mu);
+}
 
 static int64_t now_ms(void)
 {
@@ -38,12 +56,22 @@ static void send_beat(svc_hb *h)
         for (int b = 0; b < 8; b++)
             held[i * 8 + b] = (unsigned char)(h->held[i] >> (8 * b));
     int64_t busy = n ? now_ms() - h->progress_ms : 0;
+    unsigned char bt[(SVC_HB_BATCH_N + 1) * 8];
+    int any = h->batch_tokens > 0;
+    for (int i = 0; i <= SVC_HB_BATCH_N; i++) {
+        any |= h->batch[i] > 0;
+        for (int b = 0; b < 8; b++)
+            bt[i * 8 + b] = (unsigned char)(h->batch[i] >> (8 * b));
+        h->batch[i] = 0;
+    }
+    uint64_t bsum = h->batch_tokens;
+    h->batch_tokens = 0;
     pthread_mutex_unlock(&h->mu);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, any ? 6 : 4);
     wire_pack_str(&pk, "w");
     wire_pack_str(&pk, h->w);
     wire_pack_str(&pk, "s");
@@ -53,6 +81,13 @@ static void send_beat(svc_hb *h)
     msgpack_pack_bin_body(&pk, held, (size_t)n * 8);
     wire_pack_str(&pk, "busy_ms");
     msgpack_pack_int64(&pk, busy);
+    if (any) {
+        wire_pack_str(&pk, "bt");
+        msgpack_pack_bin(&pk, sizeof bt);
+        msgpack_pack_bin_body(&pk, bt, sizeof bt);
+        wire_pack_str(&pk, "bsum");
+        msgpack_pack_uint64(&pk, bsum);
+    }
     svc_send_sbuf(h->sock, &sb, ZMQ_DONTWAIT);      /* a gateway that is away misses a beat */
     msgpack_sbuffer_destroy(&sb);
 }
@@ -187,6 +222,18 @@ int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err)
         out->held = (const unsigned char *)held->via.bin.ptr;
         out->n_held = (int)(held->via.bin.size / 8);
         out->busy_ms = busy->via.u64 > INT32_MAX ? INT32_MAX : (int64_t)busy->via.u64;
+        const msgpack_object *bt = wire_map_get(&up.data, "bt"), *bsum = wire_map_get(&up.data, "bsum");
+        if (bt || bsum) {       /* optional: encoders' batches */
+            if (!bt || bt->type != MSGPACK_OBJECT_BIN || bt->via.bin.size != (SVC_HB_BATCH_N + 1) * 8 || !bsum ||
+                bsum->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                rc = zb_fail(err, ZB_EFORMAT, "heartbeat: bt must be %d little-endian uint64 and bsum an int",
+                             SVC_HB_BATCH_N + 1);
+            for (int i = 0; !rc && i <= SVC_HB_BATCH_N; i++)
+                for (int b = 7; b >= 0; b--)
+                    out->batch[i] = out->batch[i] << 8 | (unsigned char)bt->via.bin.ptr[i * 8 + b];
+            if (!rc)
+                out->batch_tokens = bsum->via.u64;
+        }
     }
     msgpack_unpacked_destroy(&up);
     return rc;

@@ -30,6 +30,13 @@ void    svc_hb_release(svc_hb *h, uint64_t j);
 /* The worker moved its held work on (a pass of a large job): it is not stuck. */
 void    svc_hb_progress(svc_hb *h);
 
+/* Encoders: one forward pass of `tokens` tokens. The passes since the last beat travel in the next one
+ * as counts per bucket (bounds below, then the rest) and a token sum, for the gateway's histogram
+ * (docs/PROTOCOL.md §8); a beat the gateway misses loses them, which only thins the histogram. */
+#define SVC_HB_BATCH_N 14
+extern const double svc_hb_batch_bounds[SVC_HB_BATCH_N];
+void    svc_hb_batch(svc_hb *h, long tokens);
+
 /* The heartbeat frame (for the gateway's parser and tests): fills out from a frame. held points into
  * buf (little-endian uint64s, n_held of them). */
 typedef struct {
@@ -38,6 +45,8 @@ typedef struct {
     const unsigned char *held;
     int n_held;
     int64_t busy_ms;
+    uint64_t batch[SVC_HB_BATCH_N + 1];     /* forward passes since the last beat, by bucket */
+    uint64_t batch_tokens;                  /* their tokens */
 } svc_hb_msg;
 int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err);
 uint64_t svc_hb_held(const svc_hb_msg *m, int i);

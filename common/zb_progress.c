@@ -10,7 +10,8 @@
 struct zb_progress {
     zb_progress_opts o;
     int64_t start, last;        /* ms: when it began, when it last drew (start: not yet) */
-    int drawn;
+    int drawn;                  /* the bar is on the terminal now */
+    int cleared;                /* it was, and was erased (zb_progress_end draws it again) */
     uint64_t done, texts, tokens;
 };
 
@@ -132,6 +133,15 @@ void zb_progress_update(zb_progress *p, uint64_t done, uint64_t texts, uint64_t 
         draw(p, now, "");
 }
 
+void zb_progress_clear(zb_progress *p)
+{
+    if (!p || !p->drawn)
+        return;
+    if (write(p->o.fd, "\r\x1b[K", 4) < 0) {}
+    p->drawn = 0;
+    p->cleared = 1;
+}
+
 void zb_progress_set_total(zb_progress *p, uint64_t total)
 {
     if (p)
@@ -143,7 +153,7 @@ void zb_progress_end(zb_progress **pp)
     zb_progress *p = *pp;
     if (!p)
         return;
-    if (p->drawn)
+    if (p->drawn || p->cleared)
         draw(p, p->o.clock_ms(), "\n");
     free(p);
     *pp = NULL;

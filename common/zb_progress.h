@@ -39,6 +39,9 @@ void zb_progress_update(zb_progress *p, uint64_t done, uint64_t texts, uint64_t 
 /* Sets a new total (e.g. once a download's size is known). */
 void zb_progress_set_total(zb_progress *p, uint64_t total);
 
+/* Erases the bar (when drawn), so a line of text can be printed; the next update draws it again. */
+void zb_progress_clear(zb_progress *p);
+
 /* Draws the final state with a newline when anything was drawn, frees p, nulls the pointer. */
 void zb_progress_end(zb_progress **p);
 

@@ -115,6 +115,7 @@ static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
             lens[q++] = jobs[b]->lens[i];
     }
     rc = enc_embed_tokens(s->runner, ids, NULL, lens, seqs, hid, err);
+    svc_hb_batch(s->hb, (long)toks);        /* the gateway's batch-size histogram */
     s->batches++;
     s->tokens += toks;
     t = 0;
@@ -259,6 +260,7 @@ static void lane_pass(esvc *s)
         rc = enc_embed_tokens(s->runner, job->ids + l->next_tok, NULL, lens, n,
                               job->hidden + l->next_tok * H, &err);
     free(lens);
+    svc_hb_batch(s->hb, (long)toks);
     s->batches++;
     s->tokens += toks;
     l->next_seq += n;

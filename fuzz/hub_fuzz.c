@@ -1,5 +1,5 @@
 /* libFuzzer target: the parts of the model download that read what a server or a user hands us
- * (common/hub.h): ETag values, repo ids, revisions and file paths (from a mirror or a JSON index)
+ * (hub/hub.h): ETag values, repo ids, revisions and file paths (from a mirror or a JSON index)
  * and pin files. Input: a string, a NUL byte, then the pin file's contents.
  * Invariants: an accepted path or revision is relative without a ".." part; an accepted repo id has exactly
  * one '/'; a parsed hash is 64 (sha256) or 40 (git sha1) lowercase hex digits; URLs and paths are

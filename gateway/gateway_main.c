@@ -29,6 +29,7 @@ static const char usage[] =
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
     "               [--log-requests] [--max-in-flight-per-client N]\n"
     "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
+    "               [--metrics HOST:PORT|off]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
     "                      The other endpoints default to its host and port + offset:\n"
     "  --ingest E          +1  PULL: producers push requests     --results E  +2  PUSH: their replies\n"
@@ -64,6 +65,8 @@ static const char usage[] =
     "  --allow-clients FILE  the public keys clients may use, one a line (env ZEMBED_ALLOW_CLIENTS)\n"
     "  --allow-workers FILE  the public keys workers may use, never a client's (ZEMBED_ALLOW_WORKERS)\n"
     "  --ipc-mode MODE     mode of ipc:// socket files (default 0600; 0660 lets the group in)\n"
+    "  --metrics ADDR      Prometheus text at http://ADDR/metrics (and /healthz); default the client\n"
+    "                      endpoint's host and port + 11 (tcp; none for ipc); off: no page\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it (after draining).\n";
 
 
@@ -74,6 +77,8 @@ typedef struct {
     const char *stage_host;
     const char *curve_key, *allow_clients, *allow_workers;     /* CURVE: svc_sec.h, gw_sec.h */
     int ipc_mode;
+    const char *metrics;        /* NULL: derived from the client endpoint; "off" */
+    char metrics_buf[300];
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
     int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
     int max_per_client;
@@ -192,6 +197,7 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
         gw_reply_error(g, env, n_env, from_ingest, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
     } else if (handlers[req.op]) {
         handlers[req.op](g, env, n_env, from_ingest, &req);
+        gw_mstats_reply(&g->m, req.op, 0);
     } else if (gw_dedup_eligible(&req.id) && retried(g, env, n_env, from_ingest, &req)) {
         n_env = 0;                  /* taken over, sent or closed */
     } else if (g->draining) {
@@ -313,10 +319,35 @@ static int ingest_open(const gw *g)
     return g->ingest_pending < g->max_ingest && g->ingest_in_table < g->max_per_client;
 }
 
+/* A copy of every number for the /metrics page (its own thread reads only the copy). */
+static void publish(gw *g, int64_t now)
+{
+    if (!g->metrics)
+        return;
+    static gw_metrics_view v;       /* large (histograms): not on the stack; one gateway loop */
+    v.m = g->m;
+    v.answered = g->c.answered, v.failed = g->c.failed, v.overloaded = g->c.overloaded;
+    v.undeliverable = g->c.undeliverable, v.redispatched = g->c.redispatched;
+    v.duplicates = g->c.duplicates, v.poisoned = g->c.poisoned, v.stage_dropped = g->c.stage_dropped;
+    v.retries = g->c.retries;
+    v.in_flight = gw_table_count(g->table), v.waiting = gw_table_waiting(g->table);
+    v.ingest_pending = g->ingest_pending, v.results_queued = g->rq_len, v.max_in_flight = g->max_in_flight;
+    for (int s = 0; s < WIRE_STAGE_COUNT_; s++)
+        v.workers_alive[s] = s == WIRE_STAGE_GATEWAY ? 1 : gw_workers_alive(g->workers, (wire_stage)s);
+    gw_sec_counts sc = gw_sec_get(g->sec);
+    for (int d = 0; d < 2; d++)
+        v.curve_allowed[d] = sc.allowed[d], v.curve_refused_key[d] = sc.refused_key[d];
+    v.curve_refused_handshake = sc.refused_handshake;
+    v.curve_on = g->sec != NULL;
+    v.draining = g->draining;
+    v.uptime_s = (double)(now - g->started_ms) / 1000;
+    gw_metrics_publish(g->metrics, &v);
+}
+
 /* The loop: until SIGTERM, then until what is in flight is answered (or drain_ms passed). */
 static void serve(gw *g, int drain_ms)
 {
-    int64_t next_scan = 0, drain_until = 0;
+    int64_t next_scan = 0, drain_until = 0, next_publish = 0;
     for (;;) {
         int64_t now = gw_now_ms();
         if (svc_stopping() && !g->draining) {
@@ -374,6 +405,10 @@ static void serve(gw *g, int drain_ms)
         if (now >= next_scan) {
             expire(g, now);
             gw_reap(g, now);
+            if (now >= next_publish) {
+                publish(g, now);
+                next_publish = now + 100;
+            }
             next_scan = now + 10;
         }
     }
@@ -384,7 +419,7 @@ static void serve(gw *g, int drain_ms)
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
        G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
-       G_IPC_MODE, G_LOG_REQUESTS, G_MAX_PER_CLIENT };
+       G_IPC_MODE, G_METRICS, G_LOG_REQUESTS, G_MAX_PER_CLIENT };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -428,7 +463,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
     enum { N_INTS = sizeof ints / sizeof ints[0] };
     static const struct { int opt; const char *name; } strs[] = {
         {G_CURVE_KEY, "curve-key"}, {G_ALLOW_CLIENTS, "allow-clients"}, {G_ALLOW_WORKERS, "allow-workers"},
-        {G_IPC_MODE, "ipc-mode"}};
+        {G_IPC_MODE, "ipc-mode"}, {G_METRICS, "metrics"}};
     enum { N_STRS = sizeof strs / sizeof strs[0] };
     struct option longopts[N_EP + 2 + N_INTS + N_STRS + 3];
     int n = 0;
@@ -459,6 +494,8 @@ static int parse_args(int argc, char **argv, gw_args *a)
             a->allow_clients = optarg;
         } else if (c == G_ALLOW_WORKERS) {
             a->allow_workers = optarg;
+        } else if (c == G_METRICS) {
+            a->metrics = optarg;
         } else if (c == G_IPC_MODE) {
             char *end;
             long m = strtol(optarg, &end, 8);
@@ -480,6 +517,14 @@ static int parse_args(int argc, char **argv, gw_args *a)
     if (optind < argc) {
         fprintf(stderr, "gateway: unexpected argument '%s' (gateway --help lists the flags)\n", argv[optind]);
         return 2;
+    }
+    if (!a->metrics) {
+        if (gw_metrics_default_addr(a->ep[E_CLIENT], a->metrics_buf, sizeof a->metrics_buf)) {
+            fprintf(stderr, "gateway: cannot derive the metrics address from %s (port + 11); give "
+                    "--metrics HOST:PORT or --metrics off\n", a->ep[E_CLIENT]);
+            return 2;
+        }
+        a->metrics = a->metrics_buf[0] ? a->metrics_buf : "off";
     }
     for (int k = 1; k < N_EP; k++) {
         if (a->ep[k])
@@ -575,6 +620,14 @@ int main(int argc, char **argv)
         svc_log("%s", err.msg);
         rc = 2;
     }
+    g.sec = sec;
+    if (!rc && strcmp(a.metrics, "off") && !(g.metrics = gw_metrics_new(a.metrics, &err))) {
+        svc_log("%s", err.msg);
+        rc = 2;
+    }
+    if (!rc)
+        svc_log("metrics: %s%s%s", g.metrics ? "http://" : "off", g.metrics ? a.metrics : "",
+                g.metrics ? "/metrics" : "");
     if (!rc) {
         g.router = socks[E_CLIENT];
         int on = 1;     /* a reply ZeroMQ cannot route is an error we count, not a silent drop */
@@ -614,6 +667,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_EP; k++)
         if (socks[k])
             zmq_close(socks[k]);
+    gw_metrics_destroy(&g.metrics);
     zmq_ctx_shutdown(g.ctx);                    /* gw_sec's thread sees ETERM and closes its sockets */
     gw_sec_destroy(&sec);
     zmq_ctx_term(g.ctx);

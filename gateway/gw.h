@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <zmq.h>
 #include <msgpack.h>
+#include "gw_metrics.h"
 #include "svc_hb.h"
 #include "wire.h"
 
@@ -148,6 +149,9 @@ typedef struct {
     int64_t rate_ms;
     long rate_count;
     gw_counters c;
+    gw_mstats m;                        /* replies by op and code, latencies, workers (gw_metrics.h) */
+    gw_metrics *metrics;                /* the /metrics page, or NULL (--metrics off) */
+    struct gw_sec *sec;                 /* CURVE's ZAP handler, or NULL */
     long n_timeout, n_unavailable;      /* not yet logged */
     int64_t last_log_ms;
 } gw;

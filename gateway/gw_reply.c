@@ -106,6 +106,7 @@ void gw_reply_error(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wir
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     wire_reply_error(&sb, id, op, code, msg);
+    gw_mstats_reply(&g->m, op, code);
     gw_send_reply(g, env, n_env, from_ingest, &sb, NULL);
     msgpack_sbuffer_destroy(&sb);
     g->c.failed++;
@@ -127,6 +128,7 @@ void gw_reply_overloaded(gw *g, zmq_msg_t *env, int n_env, int from_ingest, cons
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     wire_map r, e;
     wire_reply_begin(&r, &pk, &sb, id, op, 0, 0);
+    gw_mstats_reply(&g->m, op, ZB_EOVERLOAD);
     wire_map_key(&r, "error");
     wire_map_begin(&e, &pk, &sb);
     wire_map_str(&e, "code", zb_code_name(ZB_EOVERLOAD));

@@ -115,13 +115,39 @@ void gw_stage_in(gw *g, int b)
         zmq_msg_close(&body);
         return;
     }
+    int64_t now = gw_now_ms();
+    gw_hist_add(&g->m.stage_s[s->stage], gw_hist_seconds, (double)(now - s->stage_ms) / 1000);
     s->stage = b == 0 ? WIRE_STAGE_ENCODER : WIRE_STAGE_POOLER;
-    s->stage_ms = gw_now_ms();
+    s->stage_ms = now;
     zmq_msg_init(&g->pend[b]);
     zmq_msg_move(&g->pend[b], &body);
     zmq_msg_close(&body);
     g->has_pend[b] = 1;
     gw_stage_flush(g, b);
+}
+
+/* A worker's reply: 0 when ok, else its error code (for the metrics). Error replies are small (a
+ * code, a message of < ZB_ERR_MSG_MAX bytes, an id of <= 256), so only small replies are decoded:
+ * a large one is a result. */
+static int reply_code(const void *data, size_t size)
+{
+    if (size > 4096)
+        return 0;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int code = ZB_EINTERNAL;                /* not a reply we can read */
+    if (msgpack_unpack_next(&u, data, size, &off) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *ok = wire_map_get(&u.data, "ok"), *e = wire_map_get(&u.data, "error");
+        const msgpack_object *c = e ? wire_map_get(e, "code") : NULL;
+        if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
+            code = 0;
+        for (int k = -1; code && c && c->type == MSGPACK_OBJECT_STR && k > -GW_NCODES; k--)
+            if (strlen(zb_code_name(k)) == c->via.str.size && !memcmp(zb_code_name(k), c->via.str.ptr, c->via.str.size))
+                code = k;
+    }
+    msgpack_unpacked_destroy(&u);
+    return code;
 }
 
 /* [j: 8 bytes LE][reply] from a worker: forward the reply unchanged to the request's client. */
@@ -148,6 +174,10 @@ void gw_on_sink(gw *g)
         zmq_msg_close(&body);
         return;
     }
+    int64_t now = gw_now_ms();
+    gw_hist_add(&g->m.stage_s[s->stage], gw_hist_seconds, (double)(now - s->stage_ms) / 1000);
+    gw_hist_add(&g->m.request_s[s->op], gw_hist_seconds, (double)(now - s->start_ms) / 1000);
+    gw_mstats_reply(&g->m, s->op, reply_code(zmq_msg_data(&body), zmq_msg_size(&body)));
     if (g->log_requests)
         gw_log_reply(s, "worker");      /* the worker's reply, ok or its error: not decoded here */
     if (gw_dedup_eligible(&s->id))     /* a retry of this id is answered from a copy */
@@ -169,9 +199,19 @@ void gw_on_control(gw *g)
     svc_hb_msg hb;
     zb_err err;
     if (!zmq_msg_more(&m) && !svc_hb_parse(zmq_msg_data(&m), zmq_msg_size(&m), &hb, &err)) {
-        if (gw_workers_beat(g->workers, &hb, gw_now_ms()) == 1)
+        gw_hist *bh = &g->m.batch_tokens;      /* encoders' forward passes since their last beat */
+        for (int i = 0; i <= SVC_HB_BATCH_N; i++) {
+            bh->b[i] += hb.batch[i];
+            bh->count += hb.batch[i];
+        }
+        bh->sum += (double)hb.batch_tokens;
+        if (gw_workers_beat(g->workers, &hb, gw_now_ms()) == 1 && hb.stage < WIRE_STAGE_COUNT_) {
+            g->m.worker_joins[hb.stage]++;      /* a worker that replaces a lost one is a restart */
+            if (g->m.worker_lost[hb.stage] > g->m.worker_restarts[hb.stage])
+                g->m.worker_restarts[hb.stage]++;
             svc_event("worker_joined", "worker=%s stage=%s alive=%d", hb.w, stage_name[hb.stage],
                       gw_workers_alive(g->workers, hb.stage));
+        }
     } else {
         svc_refused(0, "control: not a heartbeat");
         while (zmq_msg_more(&m)) {          /* drain a multipart forgery */
@@ -189,6 +229,7 @@ static void lost(void *ud, const gw_worker *w, int stuck)
 {
     gw *g = ud;
     g->c.workers_lost++;
+    g->m.worker_lost[w->stage]++;
     int again = 0, poisoned = 0;
     for (int i = 0; i < gw_table_cap(g->table); i++) {
         gw_slot *s = gw_table_slot(g->table, i);

@@ -5,7 +5,7 @@ Serves one model folder as {repo}@{main or COMMIT}: GET /{org}/{name}/resolve/{r
 hub's headers: X-Repo-Commit on every answer; small files carry their git blob sha1 as ETag; files
 named with --lfs are answered like LFS files (302 to /cdn/<sha256>, X-Linked-Etag = sha256). Faults on
 demand: --bad-hash FILE (advertise a wrong hash), --drop FILE (close the connection halfway),
---no-etag (send no hashes at all), --hide FILE (404 for it). Missing files: 404 + X-Error-Code
+--no-etag (send no hashes at all), --hide FILE (404 for it), --rate B (bodies at B bytes/s). Missing files: 404 + X-Error-Code
 EntryNotFound; another repo: 401 RepositoryNotFound; another revision: 404 RevisionNotFound.
 
 Binds 127.0.0.1 on a free port and writes the port to --port-file; logs request paths to --log.
@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -33,7 +34,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        rate = self.server.args.rate
+        if not rate:
+            self.wfile.write(body)
+            return
+        step = max(1, rate // 20)       # --rate: 20 slices a second (progress bars have something to show)
+        for at in range(0, len(body), step):
+            self.wfile.write(body[at:at + step])
+            self.wfile.flush()
+            time.sleep(0.05)
 
     def do_GET(self):
         a = self.server.args
@@ -94,6 +103,7 @@ def main():
     p.add_argument("--drop", action="append", default=[])
     p.add_argument("--hide", action="append", default=[])
     p.add_argument("--no-etag", action="store_true")
+    p.add_argument("--rate", type=int, default=0, help="bytes per second for file bodies (0: no limit)")
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", default=os.devnull)
     args = p.parse_args()

@@ -113,6 +113,19 @@ def test_worker_keys_checked():
           or "unknown worker keys" in log, "the refused worker key named")
 
 
+def test_refusals_in_metrics():
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % (P.base + 11), timeout=5) as r:
+        text = r.read().decode()
+    def v(labels):
+        line = [l for l in text.splitlines() if l.startswith("zembed_curve_refused_total{%s}" % labels)]
+        return float(line[0].split()[-1]) if line else -1
+    check("zembed_curve_enabled 1" in text, "CURVE on in the metrics")
+    check(v('reason="unknown_key",side="clients"') >= 2, "unknown client keys counted: %s" % text[-900:])
+    check(v('reason="unknown_key",side="workers"') >= 2, "unknown worker keys counted")
+    check(v('reason="handshake",side="any"') >= 2, "plaintext and wrong-server-key handshakes counted")
+
+
 def forged_reply(j):
     body = {"v": 1, "id": 1, "ok": True, "op": "embed", "dimensions": 1, "tokens": [1],
             "embeddings": {"dtype": "float32", "shape": [1, 1], "data": b"FORGED!!"[:4]}}
@@ -228,5 +241,6 @@ def test_clean_exit():
 
 if __name__ == "__main__":
     sys.exit(run([test_allowed_client_served, test_plaintext_and_unknown_keys_refused, test_worker_keys_checked,
+                  test_refusals_in_metrics,
                   test_forged_results_never_reach_a_client, test_cli_speaks_curve, test_bad_key_files_refused_at_start,
                   test_capture_shows_no_text, test_clean_exit]))

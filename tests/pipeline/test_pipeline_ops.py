@@ -305,6 +305,12 @@ def test_remote_cli():
     check(rc == 0, "zembed encode failed: " + stderr)
     check(np.abs(np.array([l["embedding"] for l in remote]) - np.array([l["embedding"] for l in local])).max() <= 1e-5,
           "zembed embed --endpoint differs from zembed encode")
+    # a generated demo model: the replies' flag reaches every line, remote and local alike
+    check(all(l.get("demo_model") is True for l in remote + local) and "demo model" in stderr,
+          ("demo_model not on every line", remote[0].keys(), local[0].keys(), stderr))
+    rc, rtok, _ = run_cli(["tokenize", "--endpoint", P.endpoint], lines_in)
+    rc2, ltok, _ = run_cli(["tokenize", "--model", MODEL], lines_in)
+    check(rc == 0 and rc2 == 0 and rtok == ltok and rtok[0]["demo_model"] is True, (rtok[:1], ltok[:1]))
     # one bad line among good ones: only it gets an error object
     rc, out, _ = run_cli(["embed", "--endpoint", P.endpoint, "--no-truncate"], "ok\n" + "w " * 300 + "\nfine\n")
     check(rc == 1 and "embedding" in out[0] and out[1]["error"]["code"] == "too_long" and "line 2" in out[1]["error"]["message"]

@@ -39,6 +39,9 @@ typedef struct {
     long connect_timeout_s;/* 0: 10 s                                                         */
     long stall_timeout_s;  /* abort a transfer slower than 1 KB/s for this long; 0: 30 s      */
     FILE *log;             /* one progress line per file, or NULL                             */
+    /* the file being downloaded: bytes so far and in all (0: not known yet); NULL: not told */
+    void (*on_bytes)(void *ud, long long done, long long total);
+    void *on_bytes_ud;
 } hub_opts;
 
 /* $ZEMBED_MODEL if set (must be a folder with config.json), else hub_fetch(o). */

@@ -74,6 +74,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* curl's transfer callback -> hub_opts.on_bytes */
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    const hub_opts *o = ud;
+    (void)ultotal, (void)ulnow;
+    o->on_bytes(o->on_bytes_ud, (long long)dlnow, (long long)dltotal);
+    return 0;
+}
+
 int hub_http_get(const char *url, int fd, long long max_bytes, const hub_opts *o, hub_http_result *res,
                  zb_err *err)
 {
@@ -103,6 +112,11 @@ int hub_http_get(const char *url, int fd, long long max_bytes, const hub_opts *o
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+    if (o->on_bytes) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)o);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (token && *token) { /* libcurl's bearer auth is not replayed to another host on redirect */
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
         curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token);

@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+# zembed: asan
+"""The gateway's Prometheus page (docs/PROTOCOL.md §8): http://HOST:PORT+11/metrics by default, parsed
+as Prometheus would (every sample under a # HELP and # TYPE of its family, histogram buckets cumulative
+and ending at +Inf = _count, _sum present); the numbers follow what happened (requests by op and code,
+stage latencies, workers alive, a lost worker and its restart); /healthz is 503 while a stage has no
+worker; --metrics moves the page and --metrics off removes it."""
+import os
+import re
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipe_harness import Client, Pipeline, check, free_base, gen_model, run  # noqa: E402
+
+MODEL = gen_model()
+P = Pipeline(MODEL, gw_args=["--timeout-ms", "5000", "--dead-ms", "400"])
+P.wait_ready()
+C = Client(P.endpoint)
+URL = "http://127.0.0.1:%d" % (P.base + 11)
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def get(path, url=None):
+    try:
+        with urllib.request.urlopen((url or URL) + path, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+
+def parse(text):
+    """{family: {"type", "help", "samples": [(name, labels dict, value)]}}; raises on a format error."""
+    fams, cur = {}, None
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line:
+            continue
+        if line.startswith("# HELP "):
+            name, _, help_ = line[7:].partition(" ")
+            check(name not in fams, "line %d: family %s twice" % (n, name))
+            fams[name] = cur = {"help": help_, "type": None, "samples": []}
+            cur["name"] = name
+        elif line.startswith("# TYPE "):
+            name, _, typ = line[7:].partition(" ")
+            check(cur and cur["name"] == name and cur["type"] is None, "line %d: TYPE without its HELP" % n)
+            check(typ in ("counter", "gauge", "histogram"), "line %d: type %s" % (n, typ))
+            cur["type"] = typ
+        else:
+            m = SAMPLE.match(line)
+            check(m, "line %d: not a sample: %r" % (n, line))
+            name, labels, value = m.group(1), dict(LABEL.findall(m.group(3) or "")), float(m.group(4))
+            base = cur["name"] if cur else None
+            ok = name == base or (cur and cur["type"] == "histogram" and name in
+                                  (base + "_bucket", base + "_sum", base + "_count"))
+            check(ok, "line %d: sample %s outside its family (%s)" % (n, name, base))
+            if cur["type"] == "counter":
+                check(value >= 0, "line %d: negative counter" % n)
+            cur["samples"].append((name, labels, value))
+    for f in fams.values():
+        check(f["type"], "family %s has no TYPE" % f["name"])
+        if f["type"] == "histogram":
+            check_histogram(f)
+    return fams
+
+
+def check_histogram(f):
+    series = {}
+    for name, labels, value in f["samples"]:
+        key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+        series.setdefault(key, {"buckets": [], "sum": None, "count": None})
+        s = series[key]
+        if name.endswith("_bucket"):
+            s["buckets"].append((labels["le"], value))
+        elif name.endswith("_sum"):
+            s["sum"] = value
+        else:
+            s["count"] = value
+    for key, s in series.items():
+        b = s["buckets"]
+        check(b and b[-1][0] == "+Inf", "%s%s: last bucket is +Inf" % (f["name"], key))
+        les = [float(le) for le, _ in b[:-1]]
+        check(les == sorted(les), "%s: bounds increase" % f["name"])
+        counts = [v for _, v in b]
+        check(counts == sorted(counts), "%s%s: buckets cumulative: %r" % (f["name"], key, counts))
+        check(s["count"] == counts[-1], "%s%s: _count == +Inf bucket" % (f["name"], key))
+        check(s["sum"] is not None and s["sum"] >= 0, "%s%s: _sum" % (f["name"], key))
+
+
+def value(fams, name, **labels):
+    fam = re.sub(r"_(count|sum|bucket)$", "", name) if name not in fams else name
+    for n, l, v in fams[fam]["samples"]:
+        if n == name and all(l.get(k) == str(x) for k, x in labels.items()):
+            return v
+    return None
+
+
+def wait_value(name, pred, timeout=5.0, **labels):
+    end = time.time() + timeout
+    while True:
+        fams = parse(get("/metrics")[2])
+        v = value(fams, name, **labels)
+        if (v is not None and pred(v)) or time.time() > end:
+            return fams, v
+        time.sleep(0.1)
+
+
+def test_format_and_counts():
+    for _ in range(3):
+        check(C.call({"op": "embed", "texts": ["a cat", "a dog"]})["ok"], "embed")
+    check(C.call({"op": "tokenize", "texts": ["a cat"]})["ok"], "tokenize")
+    r = C.call({"op": "embed", "texts": ["x"], "dimensions": 0})
+    check(not r["ok"] and r["error"]["code"] == "out_of_range", "an invalid request: %r" % r)
+    check(C.call({"op": "health"})["ok"], "health")
+    status, ctype, text = get("/metrics")
+    check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), "status %d, %s" % (status, ctype))
+    fams, v = wait_value("zembed_requests_total", lambda v: v >= 3, op="embed", code="ok")
+    check(v == 3, "3 embeds ok, got %r" % v)
+    check(value(fams, "zembed_requests_total", op="tokenize", code="ok") == 1, "1 tokenize")
+    check(value(fams, "zembed_requests_total", op="embed", code="out_of_range") == 1, "the invalid one, by code")
+    check(value(fams, "zembed_requests_total", op="health", code="ok") >= 1, "health counted")
+    for st in ("tokenizer", "encoder", "pooler"):
+        check(value(fams, "zembed_workers_alive", stage=st) == 1, "one %s alive" % st)
+        check(value(fams, "zembed_stage_duration_seconds_count", stage=st) >= 3, "%s latencies observed" % st)
+    check(value(fams, "zembed_request_duration_seconds_count", op="embed") == 3, "embed latency: 3 observations")
+    check(value(fams, "zembed_curve_enabled") == 0, "CURVE off here")
+    fams, n = wait_value("zembed_batch_tokens_count", lambda v: v >= 3)
+    check(n >= 3, "encoder batches reported by heartbeat: %r" % n)
+    check(value(fams, "zembed_batch_tokens_sum") >= 3 * 4, "tokens of those batches")
+    for fam in ("zembed_redispatched_total", "zembed_duplicates_dropped_total", "zembed_retries_total",
+                "zembed_in_flight", "zembed_batch_tokens", "zembed_worker_restarts_total"):
+        check(fam in fams, "family %s present" % fam)
+
+
+def test_healthz_and_worker_restart():
+    status, _, text = get("/healthz")
+    check(status == 200 and text.startswith("serving"), "healthz: %d %s" % (status, text))
+    enc = P.workers["encoder_svc"][0]
+    enc.send_signal(signal.SIGKILL)
+    enc.wait(timeout=10)
+    fams, v = wait_value("zembed_workers_alive", lambda v: v == 0, stage="encoder")
+    check(v == 0, "encoder gone from workers_alive: %r" % v)
+    status, _, text = get("/healthz")
+    check(status == 503 and "encoder 0" in text, "healthz without an encoder: %d %s" % (status, text))
+    check(value(fams, "zembed_workers_lost_total", stage="encoder") == 1, "the lost encoder counted")
+    P.start("encoder_svc")
+    fams, v = wait_value("zembed_worker_restarts_total", lambda v: v == 1, timeout=20, stage="encoder")
+    check(v == 1, "the new encoder is a restart: %r" % v)
+    check(value(fams, "zembed_worker_starts_total", stage="encoder") == 2, "two encoder starts")
+    check(value(fams, "zembed_worker_restarts_total", stage="tokenizer") == 0, "no tokenizer restart")
+    check(C.call({"op": "embed", "texts": ["after"]}, timeout=10)["ok"], "serving again")
+    check(get("/healthz")[0] == 200, "healthz 200 again")
+    check(get("/nothing")[0] == 404, "other paths: 404")
+
+
+def test_metrics_flag():
+    base = free_base()
+    port = base + 13
+    Q = Pipeline(MODEL, gw_args=["--metrics", "127.0.0.1:%d" % port], tok=0, enc=0, pool=0, name="moved")
+    Q.base, Q.endpoint = Q.base, Q.endpoint
+    end = time.time() + 10
+    while time.time() < end:
+        try:
+            status, _, text = get("/metrics", "http://127.0.0.1:%d" % port)
+            break
+        except OSError:
+            time.sleep(0.1)
+    check(status == 200 and "zembed_requests_total" in text, "--metrics HOST:PORT moves the page")
+    R = Pipeline(MODEL, gw_args=["--metrics", "off"], tok=0, enc=0, pool=0, name="off")
+    time.sleep(1.0)
+    check(R.gateway.poll() is None, "gateway with --metrics off runs")
+    s = socket.socket()
+    refused = s.connect_ex(("127.0.0.1", R.base + 11)) != 0
+    s.close()
+    check(refused, "--metrics off: nothing listens on +11")
+    check("metrics: off" in R.log(R.gateway), "the log says metrics are off")
+    for p in (Q, R):
+        codes = p.stop_all()
+        check(all(v == 0 for v in codes.values()), "clean exit: %r" % codes)
+
+
+def test_clean_exit():
+    C.close()
+    codes = P.stop_all()
+    check(all(v in (0, -9) for v in codes.values()), "exit statuses after SIGTERM (ASan: leaks fail it): %r" % codes)
+
+
+if __name__ == "__main__":
+    sys.exit(run([test_format_and_counts, test_healthz_and_worker_restart, test_metrics_flag, test_clean_exit]))
