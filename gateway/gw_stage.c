@@ -185,6 +185,7 @@ void gw_on_sink(gw *g)
         gw_dedup_done(g->dedup, &s->id, s->j, zmq_msg_data(&body), zmq_msg_size(&body), gw_now_ms());
     gw_send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
     s->n_env = 0;
+    g->ingest_in_table -= s->from_ingest;
     gw_table_remove(g->table, s);
 }
 
