@@ -197,3 +197,8 @@ clean:
 
 # The pages' scripts and stylesheet are compiled into viz_assets.o with .incbin (viz/viz_assets.c).
 $(OBJDIR)/viz_assets.o $(FUZZ_OBJ)/viz_assets.o: $(wildcard viz/*.js viz/*.css)
+
+# The walk-through pages (ids, tokenization, heatmaps, vocabulary map) in build/demo/.
+.PHONY: demo
+demo: all
+	@deploy/make-demo build/demo
