@@ -268,6 +268,7 @@ void enc_model_free(enc_model *m)
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
+    enc_model_free_prepared(m);
     free(m->layer);
     free(m);
 }

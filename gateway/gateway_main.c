@@ -27,7 +27,7 @@ static const char usage[] =
     "               [--max-text-bytes 65536] [--max-msg-bytes 16777216] [--max-stage-bytes 268435456]\n"
     "               [--control E] [--max-in-flight-bytes 268435456] [--max-ingest 1000]\n"
     "               [--dead-ms 600] [--stuck-ms 30000] [--max-crashes 4] [--drain-ms 10000]\n"
-    "               [--log-requests]\n"
+    "               [--log-requests] [--max-in-flight-per-client N]\n"
     "               [--curve-key FILE --allow-clients FILE --allow-workers FILE] [--ipc-mode 0600]\n"
     "               [--metrics HOST:PORT|off]\n"
     "  --endpoint E        clients (ROUTER: REQ and DEALER both work); env ZEMBED_ENDPOINT.\n"
@@ -55,6 +55,9 @@ static const char usage[] =
     "                      'poisoned' instead of being dispatched again (default 4)\n"
     "  --drain-ms N        on SIGTERM: take no new requests, answer those in flight for up to N ms\n"
     "                      (default 10000), then exit\n"
+    "  --max-in-flight-per-client N  fair share: one client's requests in flight (the ingest\n"
+    "                      socket counts as one client); beyond, overloaded (default: half of\n"
+    "                      --max-in-flight)\n"
     "  --log-requests      an event line per answered request (id, op, outcome, attempts, ms; never\n"
     "                      its texts); without it, only requests the gateway fails get one\n"
     "  --curve-key FILE    CURVE on every endpoint with this secret key (zembed keygen; env\n"
@@ -78,6 +81,7 @@ typedef struct {
     char metrics_buf[300];
     int timeout_ms, max_in_flight, max_texts, max_text_bytes, max_msg_bytes, max_stage_bytes;
     int max_in_flight_bytes, max_ingest, dead_ms, stuck_ms, max_crashes, drain_ms, log_requests;
+    int max_per_client;
 } gw_args;
 
 /* endpoint flags, their port offsets and what the gateway binds there (for messages) */
@@ -140,6 +144,16 @@ static const gw_handler handlers[WIRE_OP_COUNT_] = {
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
+/* Who sent a request: a hash of its ROUTER identity frame (never 0 or 1). */
+static uint64_t client_of(zmq_msg_t *env, int n_env)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = n_env ? zmq_msg_data(&env[0]) : NULL;
+    for (size_t i = 0; p && i < zmq_msg_size(&env[0]); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h < 2 ? h + 2 : h;
+}
+
 /* A retry of an id in flight or recently answered (gw_dedup): 1 when handled here. In flight: the
  * reply goes to the newest sender (the first one is likely gone); answered: the kept reply again. */
 static int retried(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
@@ -189,6 +203,11 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     } else if (g->draining) {
         gw_reply_error(g, env, n_env, from_ingest, &req.id, req.op, ZB_EUNAVAILABLE, "the gateway is "
                        "shutting down: it finishes what is in flight and takes nothing new");
+    } else if (!from_ingest && gw_table_client_count(g->table, client_of(env, n_env)) >= g->max_per_client) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "this client has %d requests in flight (--max-in-flight-per-client, its "
+                 "fair share); retry later", g->max_per_client);
+        gw_reply_overloaded(g, env, n_env, from_ingest, &req.id, req.op, msg);
     } else if (gw_table_bytes(g->table) + size > g->max_bytes) {
         char msg[160];
         snprintf(msg, sizeof msg, "%zu request bytes are in flight (--max-in-flight-bytes %zu); retry "
@@ -204,6 +223,8 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
             s->start_ms = gw_now_ms();
+            s->client = from_ingest ? 1 : client_of(env, n_env);
+            g->ingest_in_table += from_ingest;
             s->deadline_ms = s->start_ms + t;
             s->from_ingest = from_ingest;
             s->op = req.op;
@@ -291,7 +312,13 @@ static short next_events(void *sock)
     return (short)ev;
 }
 
-/* The loop: until SIGTERM, then until what is in flight is answered (or drain_ms passed). */
+/* Whether to read the ingest socket: its replies pending and its share of the table have room
+ * (otherwise producers wait: back-pressure instead of overloaded replies). */
+static int ingest_open(const gw *g)
+{
+    return g->ingest_pending < g->max_ingest && g->ingest_in_table < g->max_per_client;
+}
+
 /* A copy of every number for the /metrics page (its own thread reads only the copy). */
 static void publish(gw *g, int64_t now)
 {
@@ -317,6 +344,7 @@ static void publish(gw *g, int64_t now)
     gw_metrics_publish(g->metrics, &v);
 }
 
+/* The loop: until SIGTERM, then until what is in flight is answered (or drain_ms passed). */
 static void serve(gw *g, int drain_ms)
 {
     int64_t next_scan = 0, drain_until = 0, next_publish = 0;
@@ -336,7 +364,7 @@ static void serve(gw *g, int drain_ms)
             [I_ENC_IN] = {g->stage_in[0], 0, g->has_pend[0] ? 0 : ZMQ_POLLIN, 0},
             [I_POOL_IN] = {g->stage_in[1], 0, g->has_pend[1] ? 0 : ZMQ_POLLIN, 0},
             [I_ROUTER] = {g->router, 0, ZMQ_POLLIN, 0},
-            [I_INGEST] = {g->ingest, 0, g->ingest_pending < g->max_ingest ? ZMQ_POLLIN : 0, 0},
+            [I_INGEST] = {g->ingest, 0, ingest_open(g) ? ZMQ_POLLIN : 0, 0},
             [I_TOK] = {g->tok, 0, gw_table_waiting(g->table) ? ZMQ_POLLOUT : 0, 0},
             [I_ENC] = {g->stage_out[0], 0, g->has_pend[0] ? ZMQ_POLLOUT : 0, 0},
             [I_POOL] = {g->stage_out[1], 0, g->has_pend[1] ? ZMQ_POLLOUT : 0, 0},
@@ -370,7 +398,7 @@ static void serve(gw *g, int drain_ms)
                 gw_dispatch(g);
             if (it[I_ROUTER].revents & ZMQ_POLLIN)
                 on_client(g, g->router, 0);
-            if ((it[I_INGEST].revents & ZMQ_POLLIN) && g->ingest_pending < g->max_ingest)
+            if ((it[I_INGEST].revents & ZMQ_POLLIN) && ingest_open(g))
                 on_client(g, g->ingest, 1);
         }
         now = gw_now_ms();
@@ -391,7 +419,7 @@ static void serve(gw *g, int drain_ms)
 enum { G_EP = 0x100, G_STAGE_HOST = G_EP + N_EP, G_TIMEOUT, G_MAX_IN_FLIGHT, G_MAX_TEXTS,
        G_MAX_TEXT_BYTES, G_MAX_MSG_BYTES, G_MAX_STAGE_BYTES, G_MAX_IN_FLIGHT_BYTES, G_MAX_INGEST,
        G_DEAD_MS, G_STUCK_MS, G_MAX_CRASHES, G_DRAIN_MS, G_CURVE_KEY, G_ALLOW_CLIENTS, G_ALLOW_WORKERS,
-       G_IPC_MODE, G_METRICS, G_LOG_REQUESTS };
+       G_IPC_MODE, G_METRICS, G_LOG_REQUESTS, G_MAX_PER_CLIENT };
 
 /* parse: argv -> a (zb_opt: getopt_long, --help, --version, "did you mean"). 0 to run, 1 after
  * --help / --version, 2 on a usage error (printed). */
@@ -430,6 +458,7 @@ static int parse_args(int argc, char **argv, gw_args *a)
         {G_STUCK_MS, "stuck-ms", &a->stuck_ms, 0, 3600000},
         {G_MAX_CRASHES, "max-crashes", &a->max_crashes, 1, 1000},
         {G_DRAIN_MS, "drain-ms", &a->drain_ms, 0, 3600000},
+        {G_MAX_PER_CLIENT, "max-in-flight-per-client", &a->max_per_client, 1, 1 << 20},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
     static const struct { int opt; const char *name; } strs[] = {
@@ -549,6 +578,8 @@ int main(int argc, char **argv)
     g.stuck_ms = a.stuck_ms;
     g.max_crashes = a.max_crashes;
     g.log_requests = a.log_requests;
+    /* default: half the table, so a second client always finds room */
+    g.max_per_client = a.max_per_client ? a.max_per_client : (a.max_in_flight + 1) / 2;
     g.limits = (wire_limits){a.max_texts, (size_t)a.max_text_bytes, a.timeout_ms};
     g.table = gw_table_new(a.max_in_flight);
     g.workers = gw_workers_new();

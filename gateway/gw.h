@@ -26,6 +26,7 @@ typedef struct {
     int64_t stage_ms;           /* since when */
     int attempts;               /* dispatches so far */
     int64_t start_ms;           /* accepted at */
+    uint64_t client;            /* who sent it: a hash of its ROUTER identity; 1 for the ingest socket */
     int crashes;                /* workers that died (or got stuck) while holding it */
     wire_id id;
     int n_env;
@@ -55,6 +56,7 @@ void      gw_table_requeue(gw_table *t, gw_slot *s);
 int       gw_table_cap(const gw_table *t);
 gw_slot  *gw_table_slot(gw_table *t, int i);
 size_t    gw_table_bytes(const gw_table *t);          /* request bytes held by the table */
+int       gw_table_client_count(const gw_table *t, uint64_t client);    /* its requests in flight */
 void      gw_table_job_sized(gw_table *t, gw_slot *s);  /* s->job was just filled: count its bytes */
 
 /* The first slot whose deadline is <= now, or NULL. */
@@ -131,6 +133,8 @@ typedef struct {
     gw_dedup *dedup;
     wire_limits limits;
     int timeout_ms, max_in_flight, max_ingest, dead_ms, stuck_ms, max_crashes;
+    int max_per_client;                 /* fair share: requests in flight of one client */
+    int ingest_in_table;                /* ingested requests in the table (one client) */
     size_t max_bytes;                   /* request bytes in flight */
     int64_t started_ms;
     int draining;                       /* SIGTERM: answer what is in flight, take nothing new */

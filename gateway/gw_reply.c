@@ -176,5 +176,6 @@ void gw_fail_slot(gw *g, gw_slot *s, int code, const char *msg)
         gw_dedup_forget(g->dedup, &s->id, s->j);
     gw_reply_error(g, s->env, s->n_env, s->from_ingest, &s->id, s->op, code, msg);
     s->n_env = 0;       /* sent or closed */
+    g->ingest_in_table -= s->from_ingest;
     gw_table_remove(g->table, s);
 }

@@ -177,13 +177,15 @@ void gw_on_sink(gw *g)
     int64_t now = gw_now_ms();
     gw_hist_add(&g->m.stage_s[s->stage], gw_hist_seconds, (double)(now - s->stage_ms) / 1000);
     gw_hist_add(&g->m.request_s[s->op], gw_hist_seconds, (double)(now - s->start_ms) / 1000);
-    gw_mstats_reply(&g->m, s->op, reply_code(zmq_msg_data(&body), zmq_msg_size(&body)));
+    int code = reply_code(zmq_msg_data(&body), zmq_msg_size(&body));
+    gw_mstats_reply(&g->m, s->op, code);
     if (g->log_requests)
-        gw_log_reply(s, "worker");      /* the worker's reply, ok or its error: not decoded here */
+        gw_log_reply(s, code ? zb_code_name(code) : "ok");   /* the worker's reply: ok or its error */
     if (gw_dedup_eligible(&s->id))     /* a retry of this id is answered from a copy */
         gw_dedup_done(g->dedup, &s->id, s->j, zmq_msg_data(&body), zmq_msg_size(&body), gw_now_ms());
     gw_send_reply(g, s->env, s->n_env, s->from_ingest, NULL, &body);
     s->n_env = 0;
+    g->ingest_in_table -= s->from_ingest;
     gw_table_remove(g->table, s);
 }
 

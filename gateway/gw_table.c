@@ -162,6 +162,14 @@ int gw_table_cap(const gw_table *t) { return t->cap; }
 gw_slot *gw_table_slot(gw_table *t, int i) { return &t->slots[i]; }
 size_t gw_table_bytes(const gw_table *t) { return t->bytes; }
 
+int gw_table_client_count(const gw_table *t, uint64_t client)
+{
+    int n = 0;                  /* a scan: cap compares, cheaper than keeping a map up to date */
+    for (int i = 0; i < t->cap; i++)
+        n += t->slots[i].j && t->slots[i].client == client;
+    return n;
+}
+
 void gw_table_job_sized(gw_table *t, gw_slot *s)
 {
     t->bytes += s->job.size;

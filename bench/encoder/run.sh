@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Encoder benchmark: `zembed encode` vs ONNX Runtime (onnxruntime-node) vs PyTorch on the
-# MiniLM-dims model from `zembed gen-model --preset minilm` (same weights, exported to ONNX by
-# tests/encoder/make_goldens.py), the same STS Benchmark sentences and token ids, 1 and 2 threads,
-# median of 5 repeats, peak RSS, and the fraction of OpenBLAS's sgemm ceiling (bench/bench_sgemm.c).
+# Encoder benchmark: `zembed encode --precision fp32|bf16|int8` vs ONNX Runtime (onnxruntime-node,
+# fp32) vs PyTorch (fp32, and dynamic int8 on oneDNN) on the MiniLM-dims model from `zembed
+# gen-model --preset minilm` (same weights, exported to ONNX by tests/encoder/make_goldens.py), the
+# same STS Benchmark sentences and token ids, 1 and 2 threads, median of 5 repeats, peak RSS, the
+# fraction of the matmul ceiling of each precision (bench/bench_sgemm.c) and each precision's
+# single-sentence forward latency (bench/enc_time.c).
 # Needs /usr/bin/python3 with torch + onnx and tests/peers/node_modules. Never part of the tests.
 #
 #   bench/encoder/run.sh        env: BENCH_SENTENCES (1000) BENCH_REPEATS (5) BENCH_THREADS (1,2)
-#                                    BENCH_ENGINES (zembed,onnxruntime,pytorch) ZEMBED_SHARED
+#                                    BENCH_ENGINES (zembed,zembed-bf16,zembed-int8,onnxruntime,
+#                                    pytorch,pytorch-int8) ZEMBED_SHARED
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -20,7 +23,7 @@ echo "uptime: $(uptime)"
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores available"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 
-make -s -j2 bin/zembed build/release/bench/bench_sgemm
+make -s -j2 bin/zembed build/release/bench/bench_sgemm build/release/bench/enc_time
 mkdir -p "$WORK"
 # A private copy: the whole run uses one binary, whatever rebuilds bin/ meanwhile.
 cp bin/zembed "$WORK/zembed"
@@ -54,5 +57,5 @@ json.dump(json.loads(r.stdout)["ids"], open(f"{work}/ids.json", "w"))
 PY
 
 /usr/bin/python3 bench/encoder/compare.py --work "$WORK" --threads "${BENCH_THREADS:-1,2}" \
-    --repeats "${BENCH_REPEATS:-5}" --engines "${BENCH_ENGINES:-zembed,onnxruntime,pytorch}"
+    --repeats "${BENCH_REPEATS:-5}" --engines "${BENCH_ENGINES:-zembed,zembed-bf16,zembed-int8,onnxruntime,pytorch,pytorch-int8}"
 echo "uptime after: $(uptime)"

@@ -4,7 +4,8 @@
 answer, and carries retry_after_ms), nothing is dropped by the gateway's own queues, and memory stays
 bounded. Streaming: a producer PUSHes 20,000 requests as fast as ZeroMQ lets it while the only
 consumer reads nothing for a while, then slowly: the producer is slowed down (back-pressure), no
-reply is lost. ROUTER: a client fires 3,000 requests at a gateway that takes 8 at a time. A heavy
+reply is lost. ROUTER: a client fires 3,000 requests at a gateway that takes 8 at a time (at most 4
+of one client: its fair share), and another client is still served. A heavy
 request (token_embeddings of 256 long texts) does not hold up small ones sent after it."""
 import os
 import sys
@@ -86,6 +87,11 @@ def test_router_overload_every_request_answered():
     try:
         for k in range(n):
             c.send({"op": "embed", "texts": ["burst %d" % k], "id": k})
+        # fair share: the flooding client holds at most half the table, another one finds room
+        other = Client(small.endpoint)
+        r = other.call({"op": "embed", "texts": ["another client"]}, timeout=60)
+        other.close()
+        check(r["ok"], "a second client was refused while the first floods: %r" % r)
         got, over = {}, 0
         while len(got) < n:
             r = c.recv(60)
