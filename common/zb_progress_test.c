@@ -28,6 +28,21 @@ static size_t drain(int master, char *buf, size_t cap)
     return n;
 }
 
+/* A terminal for the bar to draw on: its slave side is the bar's fd, the master reads what it drew.
+ * -1 (a failed check) when the system has no pty. */
+static int open_pty(int *master, int *slave)
+{
+    *master = posix_openpt(O_RDWR | O_NOCTTY);
+    ZT_CHECK(*master >= 0 && grantpt(*master) == 0 && unlockpt(*master) == 0);
+    *slave = *master >= 0 ? open(ptsname(*master), O_RDWR | O_NOCTTY) : -1;
+    ZT_CHECK(*slave >= 0);
+    if (*slave >= 0)
+        return 0;
+    if (*master >= 0)
+        close(*master);
+    return -1;
+}
+
 static int count(const char *s, char c)
 {
     int n = 0;
@@ -67,10 +82,9 @@ static void test_silent_unless_terminal(void)
     zb_progress_end(&p);
     close(fds[0]), close(fds[1]);
 
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    ZT_CHECK(slave >= 0);
+    int master, slave;
+    if (open_pty(&master, &slave))
+        return;
     p = zb_progress_new(&(zb_progress_opts){.label = "x", .fd = slave, .quiet = 1});
     ZT_CHECK(p == NULL);        /* --quiet */
     close(slave), close(master);
@@ -78,10 +92,8 @@ static void test_silent_unless_terminal(void)
 
 static void test_draws_on_a_terminal_rate_limited(void)
 {
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    if (master < 0 || slave < 0)
+    int master, slave;
+    if (open_pty(&master, &slave))
         return;
     fake_now = 1000;
     zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "encode", .fd = slave,
@@ -115,10 +127,8 @@ static void test_draws_on_a_terminal_rate_limited(void)
 
 static void test_short_work_draws_nothing(void)
 {
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    if (master < 0 || slave < 0)
+    int master, slave;
+    if (open_pty(&master, &slave))
         return;
     fake_now = 0;
     zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "e", .fd = slave, .clock_ms = fake_clock});
@@ -135,10 +145,8 @@ static void test_short_work_draws_nothing(void)
 static void test_note(void)
 {
     zb_progress_note(NULL, "KL %.3f", 1.0);
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    if (master < 0 || slave < 0)
+    int master, slave;
+    if (open_pty(&master, &slave))
         return;
     fake_now = 0;
     zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "map", .fd = slave, .total = 1000,
