@@ -28,7 +28,7 @@ USES_common        :=
 USES_hub           := common
 USES_tokenizer_svc := common
 USES_pooler_svc    := common
-USES_encoder_svc   := common pooler_svc
+USES_encoder_svc   := common hub pooler_svc
 PROGS_USE_encoder_svc   := model tools
 PROGS_USE_tokenizer_svc := model
 PROGS_USE_pooler_svc    := model
@@ -80,7 +80,7 @@ $(error BUILD must be release, debug, asan or valgrind)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lmicrohttpd -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -ldnnl -lgomp -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lmicrohttpd -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 # the valgrind tree is one per -march (make does not track flags: a new -march must not reuse objects)
@@ -197,3 +197,8 @@ clean:
 
 # The pages' scripts and stylesheet are compiled into viz_assets.o with .incbin (viz/viz_assets.c).
 $(OBJDIR)/viz_assets.o $(FUZZ_OBJ)/viz_assets.o: $(wildcard viz/*.js viz/*.css)
+
+# The walk-through pages (ids, tokenization, heatmaps, vocabulary map) in build/demo/.
+.PHONY: demo
+demo: all
+	@deploy/make-demo build/demo

@@ -1,5 +1,9 @@
 /* bench_sgemm: OpenBLAS sgemm GFLOP/s on the GEMM shapes of one MiniLM-L6 layer, the ceiling the
- * encoder benchmark compares zembed against (bench/encoder/run.sh prints the fraction reached).
+ * encoder benchmark compares zembed against (bench/encoder/run.sh prints the fraction reached);
+ * and the same layer on oneDNN's matmul in f32, bf16 and int8 (u8 x s8 -> s32): the ceilings of
+ * --precision (one primitive per shape over all T rows, weights pre-reordered, oneDNN on nt OpenMP
+ * threads), then our enc_mm path on the same shapes (activation conversion, 64-row tiles, our
+ * threads, the int8 dequantization): what is left between the two is our overhead.
  *
  *   build/release/bench/bench_sgemm [--threads 1,2] [--tokens 512] [--hidden 384] [--ffn 1536]
  *                                   [--seconds 0.5]
@@ -12,6 +16,8 @@
  * Output lines are `key value` pairs so scripts can read them. Never part of the tests.
  */
 #include <cblas.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +87,147 @@ static double measure(const shape *sh, int n_sh, int T, float *in, float *w, flo
     return g[2];
 }
 
+#include "enc_impl.h"
+
+/* ---- oneDNN matmul: the raw ceiling per precision ---- */
+typedef struct {
+    dnnl_primitive_t p;
+    dnnl_memory_t src, wei, dst;
+} dmm;
+
+static dnnl_engine_t eng;
+static dnnl_stream_t strm;
+
+static void dcheck(dnnl_status_t st, const char *what)
+{
+    if (st != dnnl_success) {
+        fprintf(stderr, "bench_sgemm: oneDNN %s: status %d\n", what, (int)st);
+        exit(1);
+    }
+}
+
+static dmm dmm_make(int prec, int T, int N, int K)
+{
+    dnnl_data_type_t st = prec == 2 ? dnnl_u8 : prec == 1 ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t wt = prec == 2 ? dnnl_s8 : st, dt = prec == 2 ? dnnl_s32 : dnnl_f32;
+    dnnl_dims_t sd = {T, K}, wd = {K, N}, dd = {T, N};
+    dnnl_memory_desc_t smd, wmd, dmd, plain;
+    dnnl_memory_desc_init_by_tag(&smd, 2, sd, st, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&wmd, 2, wd, wt, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dt, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&plain, 2, wd, wt, dnnl_ba);
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_desc_t pd;
+    dcheck(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd), "matmul desc");
+    dcheck(dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL), "matmul pd");
+    dmm m;
+    const dnnl_memory_desc_t *qw = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dcheck(dnnl_memory_create(&m.src, &smd, eng, DNNL_MEMORY_ALLOCATE), "src");
+    dcheck(dnnl_memory_create(&m.dst, &dmd, eng, DNNL_MEMORY_ALLOCATE), "dst");
+    dcheck(dnnl_memory_create(&m.wei, qw, eng, DNNL_MEMORY_ALLOCATE), "wei");
+    void *h;
+    dnnl_memory_get_data_handle(m.src, &h);
+    memset(h, 1, dnnl_memory_desc_get_size(&smd));
+    dnnl_memory_t pw;
+    dcheck(dnnl_memory_create(&pw, &plain, eng, DNNL_MEMORY_ALLOCATE), "plain");
+    dnnl_memory_get_data_handle(pw, &h);
+    memset(h, 1, dnnl_memory_desc_get_size(&plain));
+    dnnl_primitive_desc_t rpd;
+    dnnl_primitive_t r;
+    dcheck(dnnl_reorder_primitive_desc_create(&rpd, &plain, eng, qw, eng, NULL), "reorder pd");
+    dcheck(dnnl_primitive_create(&r, rpd), "reorder");
+    dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, pw}, {DNNL_ARG_TO, m.wei}};
+    dcheck(dnnl_primitive_execute(r, strm, 2, ra), "reorder run");
+    dnnl_primitive_destroy(r);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(pw);
+    dcheck(dnnl_primitive_create(&m.p, pd), "matmul");
+    dnnl_primitive_desc_destroy(pd);
+    return m;
+}
+
+static void dmm_run(const dmm *m)
+{
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, m->src}, {DNNL_ARG_WEIGHTS, m->wei}, {DNNL_ARG_DST, m->dst}};
+    dcheck(dnnl_primitive_execute(m->p, strm, 3, a), "matmul run");
+}
+
+static double median5(double *g)
+{
+    qsort(g, 5, sizeof g[0], cmp);
+    return g[2];
+}
+
+/* The layer's six shapes as oneDNN matmuls (prec 0 f32, 1 bf16, 2 int8) on nt OpenMP threads. */
+static double measure_dnnl(int prec, const shape *sh, int n_sh, int T, int nt, double min_s)
+{
+    omp_set_num_threads(nt);
+    dmm m[8];
+    double flop = 0, g[5];
+    for (int i = 0; i < n_sh; i++) {
+        m[i] = dmm_make(prec, T, sh[i].n, sh[i].k);
+        flop += 2.0 * T * sh[i].n * sh[i].k;
+        dmm_run(&m[i]);
+    }
+    for (int r = 0; r < 5; r++) {
+        int iters = 0;
+        double t0 = now(), t;
+        do {
+            for (int i = 0; i < n_sh; i++)
+                dmm_run(&m[i]);
+            iters++;
+        } while ((t = now() - t0) < min_s);
+        g[r] = flop * iters / t * 1e-9;
+    }
+    for (int i = 0; i < n_sh; i++) {
+        dnnl_primitive_destroy(m[i].p);
+        dnnl_memory_destroy(m[i].src);
+        dnnl_memory_destroy(m[i].wei);
+        dnnl_memory_destroy(m[i].dst);
+    }
+    return median5(g);
+}
+
+/* Our path: enc_mm_linear on the layer (Q|K|V fused as the encoder runs it), nt of our threads. */
+static double measure_enc_mm(enc_precision p, int T, int H, int F, int nt, float *in, float *w,
+                             float *out, double min_s)
+{
+    zb_err e;
+    char desc[160];
+    if (enc_mm_init(p, desc, sizeof desc, &e)) {
+        printf("enc_mm %s: %s\n", enc_precision_name(p), e.msg);
+        return 0;
+    }
+    enc_set_threads(nt);
+    const float *qkv[3] = {w, w, w};
+    int rh[3] = {H, H, H}, rf[1] = {F};
+    enc_mm_w *mw[4] = {enc_mm_prepare(p, qkv, rh, 3, H, &e), enc_mm_prepare(p, qkv, rh, 1, H, &e),
+                       enc_mm_prepare(p, qkv, rf, 1, H, &e), enc_mm_prepare(p, qkv, rh, 1, F, &e)};
+    int K[4] = {H, H, H, F}, N[4] = {3 * H, H, F, H};
+    enc_mm_act act;
+    if (!mw[0] || !mw[1] || !mw[2] || !mw[3] || enc_mm_act_alloc(&act, p, T, F)) {
+        fprintf(stderr, "bench_sgemm: enc_mm_prepare failed\n");
+        exit(1);
+    }
+    double flop = 2.0 * T * (4.0 * H * H + 2.0 * H * F), g[5];
+    for (int r = -1; r < 5; r++) {
+        int iters = 0;
+        double t0 = now(), t;
+        do {
+            for (int i = 0; i < 4; i++)
+                enc_mm_linear(mw[i], in, T, out, N[i], &act, &e);
+            (void)K;
+            iters++;
+        } while ((t = now() - t0) < min_s);
+        if (r >= 0)
+            g[r] = flop * iters / t * 1e-9;
+    }
+    for (int i = 0; i < 4; i++)
+        enc_mm_free(mw[i]);
+    enc_mm_act_free(&act);
+    return median5(g);
+}
+
 int main(int argc, char **argv)
 {
     int T = 512, H = 384, F = 1536;
@@ -107,6 +254,8 @@ int main(int argc, char **argv)
     printf("openblas_core %s\n", openblas_get_corename());
     printf("OPENBLAS_CORETYPE %s\n", ct && *ct ? ct : "(unset)");
     size_t big = (size_t)(F > 3 * H ? F : 3 * H);
+    dcheck(dnnl_engine_create(&eng, dnnl_cpu, 0), "engine");
+    dcheck(dnnl_stream_create(&strm, eng, dnnl_stream_default_flags), "stream");
     float *in = randm((size_t)T * big), *w = randm(big * big), *out = randm((size_t)T * big);
 
     shape single[][1] = {{{H, H, "HxH"}}, {{3 * H, H, "Hx3H"}}, {{F, H, "HxF"}}, {{H, F, "FxH"}}};
@@ -127,6 +276,22 @@ int main(int argc, char **argv)
         printf("sgemm_layer_gflops threads=%d T=%d %.1f\n", nt, T, lg);
         printf("dense_flop_per_token_per_layer %.0f\n", flop_tok);
         fflush(stdout);
+        static const char *pn[3] = {"fp32", "bf16", "int8"};
+        char why[160];
+        for (int p = 0; p < 3; p++) {
+            if (p && enc_mm_init((enc_precision)p, why, sizeof why, NULL))   /* not native here */
+                continue;
+            printf("matmul_layer_gflops prec=%s threads=%d T=%d %.1f\n", pn[p], nt, T,
+                   measure_dnnl(p, layer, 6, T, nt, min_s));
+            fflush(stdout);
+        }
+        omp_set_num_threads(1);
+        for (int p = ENC_PREC_BF16; p <= ENC_PREC_INT8; p++) {
+            double g = measure_enc_mm((enc_precision)p, T, H, F, nt, in, w, out, min_s);
+            if (g > 0)
+                printf("enc_mm_layer_gflops prec=%s threads=%d T=%d %.1f\n", pn[p], nt, T, g);
+            fflush(stdout);
+        }
     }
     free(in);
     free(w);

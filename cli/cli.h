@@ -21,6 +21,8 @@ int cli_similarity(int argc, char **argv); /* token/sentence cosine matrices, lo
 /* 1 when argv asks for the matrix command (TEXT arguments, --model, --level, --file, --html, ...);
  * 0 for the line-oriented remote `similarity --endpoint E < pairs.tsv`. */
 int cli_similarity_is_matrix(int argc, char **argv);
+int cli_eval(int argc, char **argv);       /* eval sts: STSb / SICK correlations, local or remote (cli_eval.c) */
+int cli_map(int argc, char **argv);        /* 2-D map (t-SNE / PCA) of the vocabulary or a matrix (cli_map.c) */
 int cli_keygen(int argc, char **argv);     /* a CURVE keypair as NAME.key + NAME.pub (cli_keygen.c) */
 int cli_remote(int argc, char **argv);     /* embed|tokenize|similarity|info --endpoint E (cli_remote.c) */
 

@@ -39,6 +39,8 @@ static const cli_command commands[] = {
     {"similarity", cli_similarity, cli_remote, NULL, cli_similarity_is_matrix, "--model DIR",
      "TEXT_A TEXT_B -> cosine matrices (table, CSV, JSON, HTML)",
      "\"a<TAB>b\" lines -> cosine similarity; TEXT_A TEXT_B: the matrices"},
+    {"eval", cli_eval, NULL, NULL, NULL, "sts --data F", "STS Benchmark / SICK correlations (--model DIR or --endpoint E)"},
+    {"map", cli_map, NULL, NULL, NULL, "--model DIR", "t-SNE / PCA map of the vocabulary: canvas page and TSV"},
     {"keygen", cli_keygen, NULL, NULL, NULL, "NAME", "a CURVE keypair: NAME.key (secret, 0600) and NAME.pub"},
     {"embed", NULL, cli_remote, "encode", NULL, "", "text lines -> embeddings, computed by the pipeline"},
     {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},

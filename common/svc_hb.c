@@ -210,6 +210,7 @@ int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err)
         busy = wire_map_get(&up.data, "busy_ms");
     }
     if (!rc && (!w || w->type != MSGPACK_OBJECT_STR || !w->via.str.size || w->via.str.size >= sizeof out->w ||
+                memchr(w->via.str.ptr, 0, w->via.str.size) ||     /* a name logs and compares whole */
                 !s || s->type != MSGPACK_OBJECT_POSITIVE_INTEGER || s->via.u64 < WIRE_STAGE_TOKENIZER ||
                 s->via.u64 > WIRE_STAGE_POOLER || !held || held->type != MSGPACK_OBJECT_BIN ||
                 held->via.bin.size % 8 || held->via.bin.size > SVC_HB_MAX_HELD * 8 || !busy ||

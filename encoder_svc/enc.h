@@ -1,4 +1,5 @@
-/* enc: token ids -> contextual token embeddings, a BERT encoder on OpenBLAS.
+/* enc: token ids -> contextual token embeddings, a BERT encoder on OpenBLAS (fp32) or oneDNN
+ * (bf16, int8).
  *
  * An enc_model is the read-only weights of a Hugging Face model folder (config.json +
  * model.safetensors, mmap'd and shared between processes). An enc_runner holds the scratch
@@ -29,6 +30,22 @@ typedef struct enc_config {
     enc_act act;
 } enc_config;
 
+/* Precision of the dense layers (enc_model_set_precision). Measured choice (docs/PRECISION.md,
+ * tests/encoder/fidelity.py): only the six Linear layers of each transformer layer (Q|K|V fused,
+ * attention output, FFN in and out: ~90% of the arithmetic at sentence lengths) run in bf16 / int8;
+ * the embeddings, every LayerNorm, the attention scores, softmax and context products, biases, GELU
+ * and residual adds stay fp32. Scores and softmax are short per-sentence products where int8 would
+ * cost accuracy (their range varies per head and row) for little time.
+ * - fp32: OpenBLAS sgemm, exact (the 1e-4 goldens); the default.
+ * - bf16: weights rounded to bf16 once at load, activations rounded per GEMM, fp32 accumulation.
+ * - int8: weights s8 symmetric per output channel, activations u8 asymmetric per token row,
+ *   int32 accumulation, dequantized in our row loop (encoder_svc/enc_mm.h has the formulas). */
+typedef enum { ENC_PREC_FP32, ENC_PREC_BF16, ENC_PREC_INT8 } enc_precision;
+
+/* "fp32", "bf16", "int8" <-> enc_precision; parse returns -1 for anything else. */
+int enc_precision_parse(const char *s, enc_precision *out);
+const char *enc_precision_name(enc_precision p);
+
 typedef struct enc_model  enc_model;
 typedef struct enc_runner enc_runner;
 
@@ -45,6 +62,19 @@ enc_model *enc_model_load(const char *model_dir, zb_err *err);
 enc_model *enc_model_load_config(const char *model_dir, const enc_config *cfg, zb_err *err);
 void enc_model_free(enc_model *m);
 const enc_config *enc_model_config(const enc_model *m);
+
+/* Convert the dense weights once for precision p (before creating runners). ZB_EUNSUPPORTED when
+ * this CPU cannot run p natively (the message names the missing instruction set: bf16 needs
+ * AVX512_BF16 or AMX, int8 needs AVX512_VNNI or AVX_VNNI); nothing is changed then. Other errors
+ * (out of memory) leave the model at fp32. The converted weights go through a cache file shared by
+ * the encoder processes of the host (enc_model_weights_note). */
+int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err);
+enc_precision enc_model_precision(const enc_model *m);
+/* What runs the dense layers: "OpenBLAS sgemm", "oneDNN 2.6.3 brg:avx512_core_vnni (cpu isa ...)". */
+const char *enc_model_kernel(const enc_model *m);
+/* Where the bf16/int8 weights live: "mmap'd from {cache}/prepared/...zbw" (shared by every encoder
+ * process of the host, see enc_wcache.c), "written to and mmap'd from ...", or "in memory (why)". */
+const char *enc_model_weights_note(const enc_model *m);
 
 /* max_batch_tokens bounds memory: a forward pass may take at most this many tokens. */
 enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err);

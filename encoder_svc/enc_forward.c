@@ -12,12 +12,15 @@
  */
 #include "enc_impl.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct enc_runner {
     const enc_model *m;
+    enc_precision prec;   /* the model's when the runner was made (its buffers are for it) */
+    enc_mm_act act;       /* bf16/int8: the activations converted for a GEMM */
     int max_tokens;
     int max_len;          /* longest sequence attention must handle: max_position */
     float *qkv, *ctx, *tmp, *ffn;
@@ -35,8 +38,13 @@ enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err
     }
     enc_runner *r = calloc(1, sizeof *r);
     size_t T = (size_t)max_batch_tokens;
+    int act_rc = ZB_OK;
     if (r) {
         r->m = m;
+        r->prec = m->prec;
+        if (m->prec != ENC_PREC_FP32)
+            act_rc = enc_mm_act_alloc(&r->act, m->prec, max_batch_tokens,
+                                      c->intermediate > c->hidden ? c->intermediate : c->hidden);
         r->max_tokens = max_batch_tokens;
         r->max_len = c->max_position < max_batch_tokens ? c->max_position : max_batch_tokens;
         r->qkv = malloc(T * 3 * c->hidden * sizeof(float));
@@ -45,7 +53,7 @@ enc_runner *enc_runner_new(const enc_model *m, int max_batch_tokens, zb_err *err
         r->ffn = malloc(T * c->intermediate * sizeof(float));
         r->scratch_each = enc_attention_scratch(r->max_len, c->hidden / c->heads);
     }
-    if (!r || !r->qkv || !r->ctx || !r->tmp || !r->ffn) {
+    if (!r || !r->qkv || !r->ctx || !r->tmp || !r->ffn || act_rc) {
         enc_runner_free(r);
         zb_fail(err, ZB_ENOMEM, "no memory for a runner of %d tokens", max_batch_tokens);
         return NULL;
@@ -62,6 +70,7 @@ void enc_runner_free(enc_runner *r)
     free(r->tmp);
     free(r->ffn);
     free(r->scratch);
+    enc_mm_act_free(&r->act);
     free(r);
 }
 
@@ -230,6 +239,7 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
     int T = 0, rc = check_inputs(r, ids, type_ids, lens, n_seq, &T, err);
     if (rc || T == 0)
         return rc;
+    assert(r->prec == m->prec && "enc_model_set_precision after enc_runner_new");
 
     int workers = enc_threads();
     if (workers > r->scratch_workers) {
@@ -266,9 +276,25 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
                    .items_per_seq = (nh + hpi - 1) / hpi};
 
     rows_job rj = {.r = r, .x = x, .T = T};
-    for (int l = 0; l < c->layers; l++) {
+    for (int l = 0; l < c->layers && !rc; l++) {
         const enc_layer *y = &m->layer[l];
         aj.y = rj.y = y;
+        if (m->mm) {   /* bf16 / int8: Q|K|V as one prepared [3H,H] weight */
+            enc_mm_w *const *w = m->mm + (size_t)l * ENC_MM_PER_LAYER;
+            if ((rc = enc_mm_linear(w[ENC_MM_QKV], x, T, r->qkv, 3 * H, &r->act, err)))
+                break;
+            enc_parallel_for(n_seq * aj.items_per_seq, attn_item, &aj);
+            if ((rc = enc_mm_linear(w[ENC_MM_O], r->ctx, T, r->tmp, H, &r->act, err)))
+                break;
+            rows(&rj, STEP_LN_ATTN);
+            if ((rc = enc_mm_linear(w[ENC_MM_I], x, T, r->ffn, FF, &r->act, err)))
+                break;
+            rows(&rj, STEP_ACT);
+            rc = enc_mm_linear(w[ENC_MM_F], r->ffn, T, r->tmp, H, &r->act, err);
+            if (!rc)
+                rows(&rj, STEP_LN_FFN);
+            continue;
+        }
         linear(x, y->q_w, r->qkv, T, H, H, 3 * H);
         linear(x, y->k_w, r->qkv + H, T, H, H, 3 * H);
         linear(x, y->v_w, r->qkv + 2 * H, T, H, H, 3 * H);
@@ -281,5 +307,5 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
         rows(&rj, STEP_LN_FFN);
     }
     free(start);
-    return ZB_OK;
+    return rc;
 }

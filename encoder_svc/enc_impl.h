@@ -3,6 +3,7 @@
 #define ENC_IMPL_H
 
 #include "enc.h"
+#include "enc_mm.h"
 #include "st.h"
 
 /* One transformer layer; every pointer is [out, in] row-major as nn.Linear stores it. */
@@ -21,7 +22,30 @@ struct enc_model {
     int n_owned;
     const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
     enc_layer *layer;         /* cfg.layers */
+    enc_precision prec;
+    enc_mm_w **mm;            /* bf16/int8: [cfg.layers * ENC_MM_PER_LAYER] prepared dense weights */
+    char kernel[160];         /* enc_model_kernel */
+    char weights_note[640];   /* enc_model_weights_note */
+    void *wc_map;             /* the mapped weight cache file mm points into, or NULL */
+    size_t wc_len;
 };
+
+/* The prepared weights of layer l: Q|K|V fused [3H,H], attention output, FFN in, FFN out. */
+enum { ENC_MM_QKV, ENC_MM_O, ENC_MM_I, ENC_MM_F, ENC_MM_PER_LAYER };
+void enc_model_free_prepared(enc_model *m);   /* enc_prec.c */
+
+/* ---- enc_wcache.c: the prepared weights in a shared, mmap'd file (see there) ---- */
+int  enc_wcache_key(const enc_model *m, char hex[65], zb_err *err);
+/* Fill mm (layers x ENC_MM_PER_LAYER) from the cache file, or by prepare() and then writing the
+ * file and mapping it back; note says which. Errors are prepare()'s only: a cache that cannot be
+ * read or written leaves the weights in memory. */
+int  enc_wcache_get(enc_model *m, enc_precision p, const char *kernel,
+                    int (*prepare)(enc_model *, enc_precision, enc_mm_w **, zb_err *), enc_mm_w **mm,
+                    char *note, size_t cap, zb_err *err);
+/* Check and read a cache file's bytes (buf 64-aligned) into mm; exposed for the fuzzer. */
+int  enc_wcache_parse(const enc_config *c, enc_precision p, const char *key, const char *kernel,
+                      const unsigned char *buf, size_t len, enc_mm_w **mm, zb_err *err);
+void enc_wcache_unmap(enc_model *m);
 
 /* ---- enc_kernels.c: the element-wise hot loops, written so -O3 vectorizes them ---- */
 

@@ -67,4 +67,21 @@ static inline float row_max(const float *x, int n)
     return m;
 }
 
+static inline float row_min(const float *x, int n)
+{
+    float acc[LANES];
+    for (int k = 0; k < LANES; k++)
+        acc[k] = INFINITY;
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++)
+            acc[k] = x[j + k] < acc[k] ? x[j + k] : acc[k];
+    float m = INFINITY;
+    for (; j < n; j++)
+        m = x[j] < m ? x[j] : m;
+    for (int k = 0; k < LANES; k++)
+        m = acc[k] < m ? acc[k] : m;
+    return m;
+}
+
 #endif

@@ -21,6 +21,7 @@
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
     "                   [--threads 0] [--max-batch-tokens 8192] [--queue 32] [--max-job-tokens 262144]\n"
+    "                   [--precision fp32]\n"
     "  --model DIR            model folder (config.json + model.safetensors)\n"
     "  --gateway E            the gateway's client endpoint; the others derive from it (env ZEMBED_GATEWAY)\n"
     "  --in E                 tokenized jobs (default: gateway port + 7)\n"
@@ -32,6 +33,9 @@ static const char usage[] =
     "  --queue N              jobs this worker accepts ahead of its work (default 32)\n"
     "  --max-job-tokens N     larger jobs are refused (bounds memory per job: its hidden states;\n"
     "                         default 262144, twice the largest the default gateway limits make)\n"
+    "  --precision P          fp32 (default, exact), bf16 or int8: the dense layers on oneDNN in bf16\n"
+    "                         or int8 (docs/PRECISION.md); refused at start on a CPU without the\n"
+    "                         instructions. Every reply says which ran (\"precision\")\n"
     "Protocol: docs/PROTOCOL.md. SIGINT/SIGTERM stop it.\n";
 
 #define MAX_BATCH_JOBS 256
@@ -53,6 +57,7 @@ typedef struct {
     const enc_config *cfg;
     enc_runner *runner;
     const zm_info *info;
+    const char *precision;      /* enc_precision_name of the model's */
     svc_worker_args args;
     svc_hb *hb;                 /* heartbeats: which jobs this process holds */
     wire_stage_limits lim;      /* what a job must satisfy before we touch it */
@@ -116,6 +121,8 @@ static int forward_all(esvc *s, wire_job **jobs, int n_jobs, zb_err *err)
     }
     rc = enc_embed_tokens(s->runner, ids, NULL, lens, seqs, hid, err);
     svc_hb_batch(s->hb, (long)toks);        /* the gateway's batch-size histogram */
+    for (int b = 0; b < n_jobs && !rc; b++)   /* the pooler puts it into every reply */
+        wire_job_info_str(jobs[b], "precision", s->precision);
     s->batches++;
     s->tokens += toks;
     t = 0;
@@ -155,6 +162,8 @@ static int job_info(esvc *s, wire_job *job, zb_err *err)
     wire_job_info_int(job, "heads", s->cfg->heads);
     wire_job_info_int(job, "max_position", s->cfg->max_position);
     wire_job_info_str(job, "w_encoder", s->whoami);
+    wire_job_info_str(job, "precision", s->precision);
+    wire_job_info_str(job, "encoder_kernel", enc_model_kernel(s->model));
     return ZB_OK;
 }
 
@@ -339,9 +348,12 @@ int main(int argc, char **argv)
     int queue = 32;
     s.budget = 8192;
     int max_job_tokens = SVC_MAX_JOB_TOKENS;
+    int prec = ENC_PREC_FP32;   /* an enc_precision: the choices are in its order */
+    static const char *const precisions[] = {"fp32", "bf16", "int8", NULL};
     svc_int_flag extra[] = {{"--max-batch-tokens", &s.budget, 16, 1 << 20},
                             {"--queue", &queue, 1, 100000},
                             {"--max-job-tokens", &max_job_tokens, 1, 1 << 24},
+                            {"--precision", &prec, 0, 0, NULL, precisions},
                             {NULL, NULL, 0, 0}};
     int rc = svc_worker_args_parse(argc, argv, usage, SVC_OFF_ENC, SVC_OFF_POOL_IN, &s.args, extra);
     if (rc)
@@ -352,6 +364,7 @@ int main(int argc, char **argv)
     zm_open_opts_default(&zo);
     zo.parts = ZM_WEIGHTS;
     zo.batch_tokens = s.budget;
+    zo.precision = prec;
     if (!(s.zm = zm_open(s.args.model, &zo, &err))) {
         svc_log("cannot load the model (--max-batch-tokens %d): %s", s.budget, err.msg);
         return 2;
@@ -360,6 +373,10 @@ int main(int argc, char **argv)
     s.cfg = zm_config(s.zm);
     s.runner = zm_runner(s.zm);
     s.info = zm_info_get(s.zm);
+    s.precision = enc_precision_name((enc_precision)prec);
+    if (prec != ENC_PREC_FP32)
+        svc_log("precision %s on %s; weights %s", s.precision, enc_model_kernel(s.model),
+                enc_model_weights_note(s.model));
     s.lim = (wire_stage_limits){s.cfg->hidden, s.cfg->max_position, max_job_tokens};
     svc_whoami(s.whoami, sizeof s.whoami);
     svc_signals();
@@ -374,10 +391,11 @@ int main(int argc, char **argv)
         svc_log("%s", err.msg);
         rc = 2;
     } else {
-        svc_log("model %s%s (%s, %d layers, hidden %d), in %s, out %s, sink %s, budget %d tokens",
-                s.info->name, s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
-                s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.args.in, s.args.out, s.args.sink,
-                s.budget);
+        svc_log("model %s%s (%s, %d layers, hidden %d), precision %s on %s, in %s, out %s, sink %s, "
+                "budget %d tokens", s.info->name,
+                s.info->demo ? " (generated random demo model: its vectors mean nothing)" : "",
+                s.cfg->model_type, s.cfg->layers, s.cfg->hidden, s.precision, enc_model_kernel(s.model),
+                s.args.in, s.args.out, s.args.sink, s.budget);
         serve(&s);
         svc_counters c = svc_counters_get();
         svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,31 @@ static void per_stage(text *t, const char *name, const char *type, const char *h
         put(t, "%s{stage=\"%s\"} %ld\n", name, stage_names[s], v[s]);
 }
 
+/* The plain numbers of the page: one row each (name, counter or gauge, help, field of the view). */
+static const struct {
+    const char *name;
+    int gauge;
+    const char *help;
+    size_t off;
+} scalars[] = {
+#define ROW(name, gauge, help, field) {name, gauge, help, offsetof(gw_metrics_view, field)}
+    ROW("zembed_replies_total", 0, "Replies sent (or queued for a consumer).", answered),
+    ROW("zembed_gateway_errors_total", 0, "Error replies made by the gateway itself.", failed),
+    ROW("zembed_overloaded_total", 0, "Requests answered overloaded (admission control).", overloaded),
+    ROW("zembed_undeliverable_total", 0, "Replies ZeroMQ could not deliver (the client was gone).", undeliverable),
+    ROW("zembed_retries_total", 0, "Client retries of an id already in flight or answered (deduplicated).", retries),
+    ROW("zembed_redispatched_total", 0, "Jobs dispatched again after their worker died or got stuck.", redispatched),
+    ROW("zembed_duplicates_dropped_total", 0, "Late or unknown worker results dropped.", duplicates),
+    ROW("zembed_poisoned_total", 0, "Requests failed because their work killed workers repeatedly.", poisoned),
+    ROW("zembed_stage_frames_dropped_total", 0, "Stage frames of jobs no longer in flight, dropped.", stage_dropped),
+    ROW("zembed_in_flight", 1, "Requests accepted and not yet answered.", in_flight),
+    ROW("zembed_in_flight_limit", 1, "--max-in-flight.", max_in_flight),
+    ROW("zembed_waiting", 1, "Requests waiting for a tokenizer to take them.", waiting),
+    ROW("zembed_ingest_pending", 1, "Ingested requests not yet handed to a consumer.", ingest_pending),
+    ROW("zembed_results_queued", 1, "Replies to ingested requests waiting for a consumer.", results_queued),
+#undef ROW
+};
+
 char *gw_metrics_render(const gw_metrics_view *v, size_t *len)
 {
     text t = {.cap = 16384};
@@ -122,29 +148,9 @@ char *gw_metrics_render(const gw_metrics_view *v, size_t *len)
                 put(&t, "zembed_requests_total{op=\"%s\",code=\"%s\"} %ld\n",
                     op < WIRE_OP_COUNT_ ? wire_op_name((wire_op)op) : "unknown", c ? zb_code_name(-c) : "ok",
                     m->requests[op][c]);
-    metric(&t, "zembed_replies_total", "counter", "Replies sent (or queued for a consumer).", (double)v->answered);
-    metric(&t, "zembed_gateway_errors_total", "counter", "Error replies made by the gateway itself.", (double)v->failed);
-    metric(&t, "zembed_overloaded_total", "counter", "Requests answered overloaded (admission control).",
-           (double)v->overloaded);
-    metric(&t, "zembed_undeliverable_total", "counter", "Replies ZeroMQ could not deliver (the client was gone).",
-           (double)v->undeliverable);
-    metric(&t, "zembed_retries_total", "counter", "Client retries of an id already in flight or answered (deduplicated).",
-           (double)v->retries);
-    metric(&t, "zembed_redispatched_total", "counter", "Jobs dispatched again after their worker died or got stuck.",
-           (double)v->redispatched);
-    metric(&t, "zembed_duplicates_dropped_total", "counter", "Late or unknown worker results dropped.",
-           (double)v->duplicates);
-    metric(&t, "zembed_poisoned_total", "counter", "Requests failed because their work killed workers repeatedly.",
-           (double)v->poisoned);
-    metric(&t, "zembed_stage_frames_dropped_total", "counter", "Stage frames of jobs no longer in flight, dropped.",
-           (double)v->stage_dropped);
-    metric(&t, "zembed_in_flight", "gauge", "Requests accepted and not yet answered.", (double)v->in_flight);
-    metric(&t, "zembed_in_flight_limit", "gauge", "--max-in-flight.", (double)v->max_in_flight);
-    metric(&t, "zembed_waiting", "gauge", "Requests waiting for a tokenizer to take them.", (double)v->waiting);
-    metric(&t, "zembed_ingest_pending", "gauge", "Ingested requests not yet handed to a consumer.",
-           (double)v->ingest_pending);
-    metric(&t, "zembed_results_queued", "gauge", "Replies to ingested requests waiting for a consumer.",
-           (double)v->results_queued);
+    for (size_t k = 0; k < sizeof scalars / sizeof scalars[0]; k++)
+        metric(&t, scalars[k].name, scalars[k].gauge ? "gauge" : "counter", scalars[k].help,
+               (double)*(const long *)((const char *)v + scalars[k].off));
     per_stage(&t, "zembed_workers_alive", "gauge", "Live workers per stage (from their heartbeats).", v->workers_alive);
     per_stage(&t, "zembed_worker_starts_total", "counter", "Workers that joined, per stage (starts and restarts).",
               m->worker_joins);

@@ -160,6 +160,8 @@ static int open_weights(zm_model *m, const zm_open_opts *o, zb_err *err)
                            "would not fit", budget, m->info.max_length);
         budget = m->info.max_length;
     }
+    if (o->precision && enc_model_set_precision(m->weights, (enc_precision)o->precision, err))
+        return zb_wrap(err, "--precision %s: ", enc_precision_name((enc_precision)o->precision));
     if (!(m->runner = enc_runner_new(m->weights, budget, err)))
         return err->code;
     return ZB_OK;

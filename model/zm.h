@@ -58,6 +58,8 @@ typedef struct {
     int normalize;          /* -1: the model's; 0 / 1 overrides it */
     int batch_tokens;       /* ZM_WEIGHTS: tokens per forward pass of the handle's runner, at least
                                max_length (0: 2048, raised to max_length) */
+    int precision;          /* ZM_WEIGHTS: an enc_precision (0: fp32); enc_model_set_precision's
+                               errors (ZB_EUNSUPPORTED naming the missing instructions) fail the open */
 } zm_open_opts;
 
 void zm_open_opts_default(zm_open_opts *o);

@@ -56,6 +56,30 @@ static void pool_texts(const pool_config *cfg, const wire_job *job, int first, i
     pool_batch(cfg, job->hidden + t0 * job->hidden_dim, job->lens + first, n, out);
 }
 
+
+static const wire_info_kv *info_get(const wire_job *job, const char *key)
+{
+    for (int i = 0; i < job->n_info; i++)
+        if (!strcmp(job->info[i].key, key))
+            return &job->info[i];
+    return NULL;
+}
+
+/* The encoder's --precision, which every reply of a job that went through it carries
+ * ("precision": "fp32" | "bf16" | "int8"); NULL for jobs that did not (input embeddings). */
+static const char *job_precision(const wire_job *job)
+{
+    const wire_info_kv *kv = info_get(job, "precision");
+    return kv && kv->is_str ? kv->s : NULL;
+}
+
+static void pack_precision(wire_map *r, const wire_job *job)
+{
+    const char *prec = job_precision(job);
+    if (prec)
+        wire_map_str(r, "precision", prec);
+}
+
 static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
                        zb_err *err)
 {
@@ -83,6 +107,7 @@ static int reply_embed(const psvc *s, const wire_job *job, msgpack_packer *pk, m
     int shape[2] = {job->n, (int)(row / esize)};
     wire_map r;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
     wire_map_key(&r, "embeddings");
     wire_pack_tensor(pk, sb, dt, shape, 2, q, row * job->n);
     pack_counts(&r, "tokens", job->lens, job->n);
@@ -100,6 +125,7 @@ static int reply_tokens(const psvc *s, const wire_job *job, msgpack_packer *pk, 
     (void)err;
     wire_map r;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
     wire_map_key(&r, "embeddings");
     msgpack_pack_array(pk, job->n);
     int64_t t = 0;
@@ -172,6 +198,7 @@ static int reply_similarity(const psvc *s, const wire_job *job, msgpack_packer *
     int shape[2] = {ra, rb};
     wire_map r;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, s->info->demo);
+    pack_precision(&r, job);
     wire_map_key(&r, "scores");
     wire_pack_tensor(pk, sb, "float32", shape, 2, scores, sizeof(float) * ra * rb);
     pack_counts(&r, "tokens_a", job->lens, na);
@@ -194,14 +221,6 @@ out:
     return rc;
 }
 
-static const wire_info_kv *info_get(const wire_job *job, const char *key)
-{
-    for (int i = 0; i < job->n_info; i++)
-        if (!strcmp(job->info[i].key, key))
-            return &job->info[i];
-    return NULL;
-}
-
 static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, msgpack_sbuffer *sb,
                       zb_err *err)
 {
@@ -211,6 +230,11 @@ static int reply_info(const psvc *s, const wire_job *job, msgpack_packer *pk, ms
     wire_map r, m;
     wire_reply_begin(&r, pk, sb, &job->id, job->op, 1, 0);
     wire_map_str(&r, "model", s->info->name);
+    const char *sk[2] = {"precision", "encoder_kernel"};
+    for (int i = 0; i < 2; i++) {
+        const wire_info_kv *p = info_get(job, sk[i]);
+        wire_map_str(&r, sk[i], p && p->is_str ? p->s : "");
+    }
     const wire_info_kv *kv = info_get(job, "model_type");
     wire_map_str(&r, "model_type", kv && kv->is_str ? kv->s : "");
     wire_map_int(&r, "dim", s->info->dim);

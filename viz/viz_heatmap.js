@@ -15,13 +15,7 @@
     if (parent) parent.appendChild(e);
     return e;
   }
-  function html(tag, cls, parent, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    if (parent) parent.appendChild(e);
-    return e;
-  }
+  var html = zbHtml;      // viz_page.js
   // Diverging scale on [-1, 1]: blue (-1), white (0), red (+1); cosine's full range, so pages
   // compare with each other.
   var LO = [49, 92, 168], MID = [247, 247, 247], HI = [180, 32, 48];

@@ -7,7 +7,8 @@
 
 #include "viz_page.h"
 
-extern const char viz_asset_css[], viz_asset_heatmap_js[], viz_asset_map_js[], viz_asset_tokstats_js[]; /* viz_assets.c */
+extern const char viz_asset_css[], viz_asset_page_js[], viz_asset_heatmap_js[], viz_asset_map_js[],
+    viz_asset_tokstats_js[]; /* viz_assets.c */
 
 static void put_escaped(FILE *f, const char *s)
 {
@@ -37,7 +38,7 @@ static int put_page(FILE *f, viz_page_kind kind, const char *title, const json_t
                "<script type=\"application/json\" id=\"zembed-data\">", viz_asset_css);
     /* JSON_ESCAPE_SLASH: a "</script>" inside a token or a sentence cannot end the element */
     int rc = json_dump_callback(data, dump_cb, f, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(7));
-    fprintf(f, "</script>\n<script>\n%s</script>\n</body></html>\n",
+    fprintf(f, "</script>\n<script>\n%s%s</script>\n</body></html>\n", viz_asset_page_js,
             kind == VIZ_PAGE_HEATMAP ? viz_asset_heatmap_js
             : kind == VIZ_PAGE_MAP   ? viz_asset_map_js
                                      : viz_asset_tokstats_js);

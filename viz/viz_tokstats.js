@@ -8,13 +8,7 @@
   "use strict";
   var D = JSON.parse(document.getElementById("zembed-data").textContent);
   var app = document.getElementById("app");
-  function html(tag, cls, parent, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    if (parent) parent.appendChild(e);
-    return e;
-  }
+  var html = zbHtml;      // viz_page.js
   function fix(v, d) { return v === null || v === undefined ? "\u2013" : Number(v).toFixed(d); }
   function pct(v) { return fix(100 * v, 2) + "%"; }
   // a model folder by its last component (the table keeps the whole path)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Encoder benchmark: `zembed encode` vs ONNX Runtime (onnxruntime-node) vs PyTorch on the
-# MiniLM-dims model from `zembed gen-model --preset minilm` (same weights, exported to ONNX by
-# tests/encoder/make_goldens.py), the same STS Benchmark sentences and token ids, 1 and 2 threads,
-# median of 5 repeats, peak RSS, and the fraction of OpenBLAS's sgemm ceiling (bench/bench_sgemm.c).
+# Encoder benchmark: `zembed encode --precision fp32|bf16|int8` vs ONNX Runtime (onnxruntime-node,
+# fp32) vs PyTorch (fp32, and dynamic int8 on oneDNN) on the MiniLM-dims model from `zembed
+# gen-model --preset minilm` (same weights, exported to ONNX by tests/encoder/make_goldens.py), the
+# same STS Benchmark sentences and token ids, 1 and 2 threads, median of 5 repeats, peak RSS, the
+# fraction of the matmul ceiling of each precision (bench/bench_sgemm.c) and each precision's
+# single-sentence forward latency (bench/enc_time.c).
 # Needs /usr/bin/python3 with torch + onnx and tests/peers/node_modules. Never part of the tests.
 #
 #   bench/encoder/run.sh        env: BENCH_SENTENCES (1000) BENCH_REPEATS (5) BENCH_THREADS (1,2)
-#                                    BENCH_ENGINES (zembed,onnxruntime,pytorch) ZEMBED_SHARED
+#                                    BENCH_ENGINES (zembed,zembed-bf16,zembed-int8,onnxruntime,
+#                                    pytorch,pytorch-int8) ZEMBED_SHARED
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -20,15 +23,18 @@ echo "uptime: $(uptime)"
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores available"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 
-make -s -j2 bin/zembed build/release/bench/bench_sgemm
+make -s -j2 bin/zembed build/release/bench/bench_sgemm build/release/bench/enc_time
 mkdir -p "$WORK"
 # A private copy: the whole run uses one binary, whatever rebuilds bin/ meanwhile.
 cp bin/zembed "$WORK/zembed"
 "$WORK/zembed" gen-model --preset minilm --seed 7 --force --out "$WORK/minilm" \
     --vocab "$SHARED/models/paraphrase-MiniLM-L6-v2/vocab.txt"
-# Export again only when the weights changed (the export takes a while).
+# Export again only when the weights changed (the export takes a while; python3-onnx), and only
+# when ONNX Runtime is one of the engines.
+ENGINES=${BENCH_ENGINES:-zembed,zembed-bf16,zembed-int8,onnxruntime,pytorch,pytorch-int8}
 sum=$(sha256sum "$WORK/minilm/model.safetensors" | cut -d' ' -f1)
-if [[ ! -f $WORK/minilm.onnx || "$(cat "$WORK/minilm.onnx.sha" 2>/dev/null)" != "$sum" ]]; then
+if [[ ,$ENGINES, == *,onnxruntime,* ]] &&
+   [[ ! -f $WORK/minilm.onnx || "$(cat "$WORK/minilm.onnx.sha" 2>/dev/null)" != "$sum" ]]; then
     /usr/bin/python3 tests/encoder/make_goldens.py --export-onnx "$WORK/minilm.onnx" \
         --model "$WORK/minilm" 2> >(grep -v -i warn >&2)
     echo "$sum" > "$WORK/minilm.onnx.sha"
@@ -54,5 +60,5 @@ json.dump(json.loads(r.stdout)["ids"], open(f"{work}/ids.json", "w"))
 PY
 
 /usr/bin/python3 bench/encoder/compare.py --work "$WORK" --threads "${BENCH_THREADS:-1,2}" \
-    --repeats "${BENCH_REPEATS:-5}" --engines "${BENCH_ENGINES:-zembed,onnxruntime,pytorch}"
+    --repeats "${BENCH_REPEATS:-5}" --engines "$ENGINES"
 echo "uptime after: $(uptime)"

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """PyTorch side of the encoder benchmark: the reference model of tests/encoder/make_goldens.py
 (torch's own modules, float32) on the benchmark's token ids, batches of 32 sorted by length and
-padded, torch.set_num_threads(THREADS).  usage: torch_bench.py MODEL_DIR IDS.json THREADS REPEATS"""
+padded, torch.set_num_threads(THREADS). With int8: the nn.Linear BertModel of
+tests/encoder/fidelity.py under torch.ao.quantization.quantize_dynamic (engine onednn), the peer
+of --precision int8.  usage: torch_bench.py MODEL_DIR IDS.json THREADS REPEATS [int8]"""
 import json
 import os
 import sys
@@ -16,6 +18,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
                                 "encoder"))
+from fidelity import linear_bert, padded_batch  # noqa: E402
 from make_goldens import Reference, padded  # noqa: E402
 from st_py import load_folder  # noqa: E402
 
@@ -25,10 +28,15 @@ def main():
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     ids = json.load(open(ids_path))
-    cfg, w = load_folder(model_dir)
-    model = Reference(cfg).load_bert(w).float().eval()
+    int8 = len(sys.argv) > 5 and sys.argv[5] == "int8"
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    batches = [padded([ids[i] for i in order[s:s + 32]]) for s in range(0, len(order), 32)]
+    if int8:
+        model = linear_bert(model_dir, True)
+        batches = [padded_batch([ids[i] for i in order[s:s + 32]]) for s in range(0, len(order), 32)]
+    else:
+        cfg, w = load_folder(model_dir)
+        model = Reference(cfg).load_bert(w).float().eval()
+        batches = [padded([ids[i] for i in order[s:s + 32]]) for s in range(0, len(order), 32)]
     times, cpu_times = [], []  # wall, and CPU of the whole process (all its threads)
     with torch.inference_mode():
         for b in batches[:2]:  # warm-up
@@ -39,7 +47,7 @@ def main():
                 model(*b)
             times.append(time.perf_counter() - t0)
             cpu_times.append(time.process_time() - c0)
-    print(json.dumps({"engine": "pytorch", "threads": threads, "times": times, "cpu_times": cpu_times,
+    print(json.dumps({"engine": "pytorch-int8" if int8 else "pytorch", "threads": threads, "times": times, "cpu_times": cpu_times,
                       "torch": torch.__version__}))
 
 

@@ -70,14 +70,14 @@ wait_for() {
     return 1
 }
 
-# free_base_port: a port P with P..P+10 free on 127.0.0.1 (the gateway binds P and P+1..P+10).
+# free_base_port: a port P with P..P+11 free on 127.0.0.1 (the gateway binds P, P+1..P+10 and metrics on P+11).
 free_base_port() {
     "$PY" - <<'PYEOF'
 import random, socket
 for _ in range(500):
     base, socks = random.randrange(20000, 60000, 16), []
     try:
-        for off in range(11):
+        for off in range(12):
             s = socket.socket()
             s.bind(("127.0.0.1", base + off))
             socks.append(s)

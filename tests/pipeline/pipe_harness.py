@@ -56,12 +56,12 @@ def gen_model(name="tiny", extra=()):
 
 
 def free_base():
-    """A port P such that P..P+10 are free on 127.0.0.1 (checked by binding them)."""
+    """A port P such that P..P+11 are free on 127.0.0.1 (checked by binding them; +11: metrics)."""
     for _ in range(200):
         base = random.randrange(20000, 32000, 16)   # below Linux's ephemeral range (32768-)
         socks = []
         try:
-            for off in range(11):
+            for off in range(12):
                 s = socket.socket()
                 s.bind(("127.0.0.1", base + off))
                 socks.append(s)

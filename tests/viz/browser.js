@@ -82,4 +82,13 @@ function tests() {
   return r;
 }
 
-module.exports = { driver, withPage, close, tests, ARTIFACTS, ROOT };
+// The whole of a check script: B.main(async (t, args) => { ... }) with args = process.argv's
+// operands; a missing browser is one reported skip; the exit status and the closing line follow.
+function main(body) {
+  const t = tests();
+  const d = driver();
+  const go = d.skip ? Promise.resolve(t.skip(d.skip)) : body(t, process.argv.slice(2)).then(close);
+  go.then(() => process.exit(t.done()), (e) => { console.error(e); console.log("0 passed, 1 failed"); process.exit(1); });
+}
+
+module.exports = { driver, withPage, close, tests, main, ARTIFACTS, ROOT };

@@ -4,11 +4,7 @@
 const fs = require("fs");
 const B = require("./browser");
 
-async function main() {
-  const [file, shot, expectFile] = process.argv.slice(2);
-  const t = B.tests();
-  const d = B.driver();
-  if (d.skip) { t.skip(d.skip); return t.done(); }
+B.main(async (t, [file, shot, expectFile]) => {
   const want = JSON.parse(fs.readFileSync(expectFile, "utf8"));
   const info = await B.withPage(file, shot, async (page) => {
     const panels = await page.evaluate(() => window.zembed.panels);
@@ -55,7 +51,4 @@ async function main() {
   }, { fullPage: true });
   t.check(info.errors.length === 0, "no console errors (" + info.errors.join(" | ") + ")");
   t.check(info.requests.length === 0, "no network requests (" + info.requests.join(" ") + ")");
-  await B.close();
-  return t.done();
-}
-main().then((c) => process.exit(c), (e) => { console.error(e); console.log("0 passed, 1 failed"); process.exit(1); });
+});

@@ -1,9 +1,9 @@
 /* enc_time: the encoder's own compute time for one sentence (tokenize once, then the forward pass
  * alone, repeated), the reference for the pipeline's single-sentence latency.
  *
- *   enc_time MODEL_DIR THREADS REPEATS "sentence"   ->  "tokens N forward_ms p50 P p99 Q"
+ *   enc_time MODEL_DIR THREADS REPEATS "sentence" [fp32|bf16|int8]  ->  "tokens N forward_ms p50 P p99 Q"
  *
- * Built by bench/pipeline/run.sh against build/release/libzembed.a; never part of tests. */
+ * Built by `make benches` (bench/pipeline/run.sh, bench/encoder/run.sh); never part of tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,9 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: enc_time MODEL_DIR THREADS REPEATS SENTENCE\n");
+    enc_precision prec = ENC_PREC_FP32;
+    if ((argc != 5 && argc != 6) || (argc == 6 && enc_precision_parse(argv[5], &prec))) {
+        fprintf(stderr, "usage: enc_time MODEL_DIR THREADS REPEATS SENTENCE [fp32|bf16|int8]\n");
         return 2;
     }
     const char *dir = argv[1], *text = argv[4];
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     zm_open_opts o;
     zm_open_opts_default(&o);
     o.parts = ZM_TOKENIZER | ZM_WEIGHTS;    /* the pipeline's max_length, the encoder's runner */
+    o.precision = prec;
     zm_model *zm = zm_open(dir, &o, &err);
     if (!zm) {
         fprintf(stderr, "enc_time: %s\n", err.msg);

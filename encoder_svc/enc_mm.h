@@ -1,0 +1,77 @@
+/* enc_mm: the encoder's Linear layers in bf16 and int8 on oneDNN's matmul (enc.h says which layers
+ * and why). Internal to the encoder; fp32 stays on OpenBLAS (enc_forward.c).
+ *
+ * A prepared weight (enc_mm_w) is one nn.Linear W [N, K] (row-major, as torch stores it) converted
+ * once: bf16, or s8 symmetric per output channel (scale s_w[n] = max_k |W[n,k]| / 127), stored in the
+ * blocked layout oneDNN's brgemm kernel reads, cut into column blocks of at most ENC_MM_NB outputs
+ * so a one-sentence batch still gives every thread work.
+ *
+ * Activations are converted per GEMM: bf16 (round to nearest even) or u8 asymmetric per token row
+ * (x = s_r (q - z_r), the row's [min, max] widened to hold 0, mapped onto 0..255). oneDNN multiplies
+ * u8 x s8 into int32 (VPDPBUSD, exact), and our own pass over the tile, while it is in cache, makes
+ * y[m,n] = s_r s_w[n] (acc[m,n] - z_r sum_k q_w[n,k]). oneDNN 2.6 has no per-row zero points or
+ * scales on its fast path (see docs/PRECISION.md), so that step is ours.
+ *
+ * Primitives are created once per shape class (rows rounded up to 16, K, N of the block, output row
+ * stride), cached for the process and run single-threaded from our own thread pool: oneDNN's
+ * OpenMP threads would fight ours (HACKING.md, threads). Streams and scratchpads belong to the
+ * enc_mm_act, so runners on different threads do not share them.
+ */
+#ifndef ENC_MM_H
+#define ENC_MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "enc.h"
+
+#define ENC_MM_NB 384   /* most output columns per block */
+
+typedef struct enc_mm_w enc_mm_w;
+
+/* Per-runner activation scratch for T tokens of width at most K. */
+typedef struct {
+    void    *q;         /* [rows][K] u8 or bf16 */
+    float   *scale;     /* [rows] s_r (int8) */
+    int32_t *zp;        /* [rows] z_r (int8) */
+    int rows, k;        /* capacity */
+    struct enc_mm_workers *wk;   /* per pool worker: oneDNN stream and scratchpad */
+} enc_mm_act;
+
+/* Set oneDNN up for precision p (fp32: nothing to do) and check that this CPU runs it natively:
+ * bf16 needs AVX512_BF16 (or AMX), int8 needs VNNI (checked by a product that saturates without
+ * it). ZB_EUNSUPPORTED names the missing instruction set. desc (cap bytes) gets what runs, e.g.
+ * "oneDNN 2.6.3 brg:avx512_core_vnni (cpu isa avx512_core_bf16)". Process-wide; idempotent. */
+int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err);
+
+/* Prepare W [N, K] (n_parts matrices of rows[i] x K stacked: Q|K|V become one [3H, H]). */
+enc_mm_w *enc_mm_prepare(enc_precision p, const float *const *parts, const int *rows, int n_parts,
+                         int K, zb_err *err);
+void enc_mm_free(enc_mm_w *w);
+size_t enc_mm_bytes(const enc_mm_w *w);   /* memory the prepared weight holds */
+
+int  enc_mm_rows(int T);                  /* T rounded up to a whole number of row steps */
+int  enc_mm_act_alloc(enc_mm_act *a, enc_precision p, int rows, int k);
+void enc_mm_act_free(enc_mm_act *a);
+
+/* y[T, N] (row stride ldy) = x[T, K] W^T, on enc_threads() threads. 0, or ZB_E* when oneDNN fails. */
+int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, enc_mm_act *a,
+                  zb_err *err);
+
+/* ---- the weight cache file's records (enc_wcache.c), host byte order ----
+ * {u32 magic 'ZBMW', prec, N, K, nb, n_blk, 0, 0} {u64 bytes of each block} [pad to 64]
+ * {each block's reordered weights, padded to 64} [int8: f32 s_w[N], i32 sum_w[N], padded to 64] */
+size_t enc_mm_blob_size(const enc_mm_w *w);   /* a multiple of 64 */
+int    enc_mm_blob_write(const enc_mm_w *w, FILE *f);
+/* A prepared weight whose arrays point into blob (which must stay mapped and 64-aligned while it is
+ * used): everything is checked against what enc_mm_prepare would make for (p, N, K) on this CPU
+ * (layout, block sizes, bounds, finite scales); ZB_EFORMAT names the first thing that is not.
+ * *used = the record's size. */
+enc_mm_w *enc_mm_from_blob(enc_precision p, int N, int K, const unsigned char *blob, size_t avail,
+                           size_t *used, zb_err *err);
+
+/* The quantization of one row (exposed for the unit test): q[k], *scale, *zp as described above. */
+void enc_mm_quant_row(const float *x, int k, uint8_t *q, float *scale, int32_t *zp);
+uint16_t enc_mm_bf16(float x);            /* round to nearest even */
+
+#endif
