@@ -18,6 +18,7 @@
 #include "viz_tsne.h"
 #include "zb_args.h"
 #include "zb_opt.h"
+#include "zb_progress.h"
 
 #define PAGE_NEIGHBOURS 10     /* nearest neighbours per point the page's search highlights */
 
@@ -251,20 +252,23 @@ static int load_input(const map_opts *o, map_data *m)
 /* ---- run ------------------------------------------------------------------------------------- */
 
 typedef struct {
-    int draw;
-    double start;
-} progress;
+    int quiet;
+    zb_progress *bar;
+} map_progress;
 
-/* TODO(zb_progress): switch to common/zb_progress.h once engineer cli's module is on main. */
+/* t-SNE's progress: iterations done of all, and the KL divergence as sklearn reports it (every 50
+ * iterations; NaN before the first). The bar starts with the first iteration so that the kNN and
+ * perplexity search before it do not skew the ETA. */
 static void on_progress(void *ud, int it, int total, double kl)
 {
-    progress *p = ud;
-    if (!p->draw || (it % 10 && it != total))
-        return;
-    fprintf(stderr, "\rzembed map: t-SNE iteration %d/%d  KL divergence %s%.4f ", it, total, isnan(kl) ? "(pending) " : "",
-            isnan(kl) ? 0.0 : kl);
-    if (it == total)
-        fputc('\n', stderr);
+    map_progress *mp = ud;
+    if (!mp->bar && it == 1)
+        mp->bar = zb_progress_new(&(zb_progress_opts){.label = "zembed map: t-SNE", .fd = 2, .quiet = mp->quiet,
+                                                      .total = (uint64_t)total});
+    zb_progress *bar = mp->bar;
+    if (!isnan(kl))
+        zb_progress_note(bar, "KL divergence %.4f", kl);
+    zb_progress_update(bar, (uint64_t)it, 0, 0);
 }
 
 static int project(const map_opts *o, const map_data *m, float *Y, int32_t **nn, int *nn_k)
@@ -286,7 +290,7 @@ static int project(const map_opts *o, const map_data *m, float *Y, int32_t **nn,
     } else {
         viz_tsne_opts t;
         viz_tsne_defaults(&t);
-        progress pr = {.draw = !o->quiet && isatty(2)};
+        map_progress mp = {.quiet = o->quiet};
         t.perplexity = o->perplexity;
         t.metric = o->metric;
         t.iterations = o->iterations;
@@ -295,9 +299,10 @@ static int project(const map_opts *o, const map_data *m, float *Y, int32_t **nn,
         t.random_init = o->random_init;
         t.threads = o->threads;
         t.progress = on_progress;
-        t.progress_ud = &pr;
+        t.progress_ud = &mp;
         viz_tsne_info info;
         rc = viz_tsne(m->X, m->n, m->d, &t, Y, nn, nn_k, &info, &err);
+        zb_progress_end(&mp.bar);
         if (!rc && !o->quiet)
             fprintf(stderr, "zembed map: t-SNE of %d x %d: %d iterations, KL divergence %.4f, %.1f s (kNN %.1f s)\n", m->n,
                     m->d, info.iterations, info.kl, info.seconds_total, info.seconds_knn);

@@ -1,5 +1,6 @@
 #include "zb_progress.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct zb_progress {
     int drawn;                  /* the bar is on the terminal now */
     int cleared;                /* it was, and was erased (zb_progress_end draws it again) */
     uint64_t done, texts, tokens;
+    char note[ZB_PROGRESS_NOTE_MAX];    /* zb_progress_note's figure; "" when none */
 };
 
 static int64_t mono_ms(void)
@@ -56,6 +58,7 @@ void zb_progress_format(char *buf, size_t cap, const char *label, int bytes, uin
         return;
     buf[0] = 0;
     ADD("%s:", label);
+    size_t head = at;           /* nothing after the label yet: the first figure takes no comma */
     if (texts) {
         human(a, sizeof a, (double)texts);
         human(b, sizeof b, texts / s);
@@ -77,7 +80,7 @@ void zb_progress_format(char *buf, size_t cap, const char *label, int bytes, uin
         ADD(", %s/s", b);
     }
     if (total && done <= total) {
-        ADD(", %.0f%%", 100.0 * (double)done / (double)total);
+        ADD("%s %.0f%%", at == head ? "" : ",", 100.0 * (double)done / (double)total);
         if (done > 0) {
             long eta = (long)(s * (double)(total - done) / (double)done + 0.5);
             if (eta >= 3600)
@@ -110,6 +113,10 @@ static void draw(zb_progress *p, int64_t now, const char *end)
     char line[256], out[300];
     zb_progress_format(line, sizeof line, p->o.label, p->o.bytes, p->o.total, p->done, p->texts,
                        p->tokens, now - p->start);
+    if (p->note[0]) {
+        size_t at = strlen(line);
+        snprintf(line + at, sizeof line - at, "%s %s", line[at - 1] == ':' ? "" : ",", p->note);
+    }
     struct winsize ws;
     size_t width = ioctl(p->o.fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1u : 79u;
     if (strlen(line) > width)       /* a wrapped line could not be redrawn in place */
@@ -140,6 +147,19 @@ void zb_progress_clear(zb_progress *p)
     if (write(p->o.fd, "\r\x1b[K", 4) < 0) {}
     p->drawn = 0;
     p->cleared = 1;
+}
+
+void zb_progress_note(zb_progress *p, const char *fmt, ...)
+{
+    if (!p)
+        return;
+    p->note[0] = 0;
+    if (!fmt)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->note, sizeof p->note, fmt, ap);
+    va_end(ap);
 }
 
 void zb_progress_set_total(zb_progress *p, uint64_t total)

@@ -9,7 +9,8 @@
  * scripts and logs never see it. The line shows what was given: texts and texts/s, tokens/s,
  * bytes and bytes/s (downloads), percent and ETA when the total is known. Rates are averages since
  * the start; redraws happen at most every ZB_PROGRESS_REDRAW_MS, and not at all for work that ends
- * before then. Every call accepts NULL (no bar). */
+ * before then. One extra labelled figure the counters cannot say (t-SNE's KL divergence, a loss)
+ * goes at the line's end with zb_progress_note(bar, "KL %.3f", kl). Every call accepts NULL (no bar). */
 #ifndef ZB_PROGRESS_H
 #define ZB_PROGRESS_H
 
@@ -35,6 +36,11 @@ zb_progress *zb_progress_new(const zb_progress_opts *o);
 /* done: units of total done so far; texts, tokens: counts so far (0: not shown). Redraws when
  * ZB_PROGRESS_REDRAW_MS passed since the last draw. */
 void zb_progress_update(zb_progress *p, uint64_t done, uint64_t texts, uint64_t tokens);
+
+/* Sets the extra figure shown at the end of the line from the next draw on (printf format, cut at
+ * ZB_PROGRESS_NOTE_MAX - 1 bytes); NULL or "" removes it. Does not draw by itself. */
+#define ZB_PROGRESS_NOTE_MAX 64
+void zb_progress_note(zb_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Sets a new total (e.g. once a download's size is known). */
 void zb_progress_set_total(zb_progress *p, uint64_t total);

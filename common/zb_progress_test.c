@@ -28,6 +28,21 @@ static size_t drain(int master, char *buf, size_t cap)
     return n;
 }
 
+/* A terminal for the bar to draw on: its slave side is the bar's fd, the master reads what it drew.
+ * -1 (a failed check) when the system has no pty. */
+static int open_pty(int *master, int *slave)
+{
+    *master = posix_openpt(O_RDWR | O_NOCTTY);
+    ZT_CHECK(*master >= 0 && grantpt(*master) == 0 && unlockpt(*master) == 0);
+    *slave = *master >= 0 ? open(ptsname(*master), O_RDWR | O_NOCTTY) : -1;
+    ZT_CHECK(*slave >= 0);
+    if (*slave >= 0)
+        return 0;
+    if (*master >= 0)
+        close(*master);
+    return -1;
+}
+
 static int count(const char *s, char c)
 {
     int n = 0;
@@ -48,6 +63,9 @@ static void test_format(void)
     /* a download: MiB and MiB/s; an hour and more */
     zb_progress_format(b, sizeof b, "fetch-model", 1, 100u << 20, 1u << 20, 0, 0, 40000);
     ZT_CHECK(strstr(b, "fetch-model: 1.0 MiB of 100.0 MiB, 26 KiB/s, 1%, ETA 1:06:00") == b);
+    /* only a total (iterations): the percent follows the label without a comma */
+    zb_progress_format(b, sizeof b, "t-SNE", 0, 1000, 250, 0, 0, 5000);
+    ZT_CHECK(!strcmp(b, "t-SNE: 25%, ETA 0:15"));
     /* a tiny buffer is cut, not overrun */
     char tiny[8];
     zb_progress_format(tiny, sizeof tiny, "encode", 0, 0, 0, 5, 0, 1000);
@@ -64,10 +82,9 @@ static void test_silent_unless_terminal(void)
     zb_progress_end(&p);
     close(fds[0]), close(fds[1]);
 
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    ZT_CHECK(slave >= 0);
+    int master, slave;
+    if (open_pty(&master, &slave))
+        return;
     p = zb_progress_new(&(zb_progress_opts){.label = "x", .fd = slave, .quiet = 1});
     ZT_CHECK(p == NULL);        /* --quiet */
     close(slave), close(master);
@@ -75,10 +92,8 @@ static void test_silent_unless_terminal(void)
 
 static void test_draws_on_a_terminal_rate_limited(void)
 {
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    if (master < 0 || slave < 0)
+    int master, slave;
+    if (open_pty(&master, &slave))
         return;
     fake_now = 1000;
     zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "encode", .fd = slave,
@@ -112,10 +127,8 @@ static void test_draws_on_a_terminal_rate_limited(void)
 
 static void test_short_work_draws_nothing(void)
 {
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    ZT_CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-    if (master < 0 || slave < 0)
+    int master, slave;
+    if (open_pty(&master, &slave))
         return;
     fake_now = 0;
     zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "e", .fd = slave, .clock_ms = fake_clock});
@@ -127,11 +140,54 @@ static void test_short_work_draws_nothing(void)
     close(slave), close(master);
 }
 
+/* The extra figure rides at the line's end, is replaced by the next note, removed by NULL, cut
+ * rather than overrun, and a NULL bar takes it silently. */
+static void test_note(void)
+{
+    zb_progress_note(NULL, "KL %.3f", 1.0);
+    int master, slave;
+    if (open_pty(&master, &slave))
+        return;
+    fake_now = 0;
+    zb_progress *p = zb_progress_new(&(zb_progress_opts){.label = "map", .fd = slave, .total = 1000,
+                                                         .clock_ms = fake_clock});
+    char buf[4096];
+    zb_progress_note(p, "KL divergence %.3f", 2.71828);
+    fake_now = 1000;
+    zb_progress_update(p, 100, 0, 0);
+    drain(master, buf, sizeof buf);
+    ZT_CHECK(strstr(buf, "map: 10%, ETA 0:09, KL divergence 2.718\x1b[K") != NULL);
+    zb_progress_note(p, "KL %.1f", 1.25);
+    fake_now += ZB_PROGRESS_REDRAW_MS;
+    zb_progress_update(p, 200, 0, 0);
+    drain(master, buf, sizeof buf);
+    ZT_CHECK(strstr(buf, ", KL 1.2\x1b[K") != NULL && !strstr(buf, "divergence"));
+    /* the bar only: the note follows the label directly */
+    zb_progress *q = zb_progress_new(&(zb_progress_opts){.label = "x", .fd = slave, .clock_ms = fake_clock});
+    zb_progress_note(q, "step %d", 3);
+    fake_now += ZB_PROGRESS_REDRAW_MS;
+    zb_progress_update(q, 0, 0, 0);
+    drain(master, buf, sizeof buf);
+    ZT_CHECK(strstr(buf, "\rx: step 3\x1b[K") != NULL);
+    zb_progress_note(q, "%s", "a note far longer than the sixty-four bytes a bar keeps for its extra figure");
+    zb_progress_note(p, NULL);
+    fake_now += ZB_PROGRESS_REDRAW_MS;
+    zb_progress_update(p, 300, 0, 0);
+    zb_progress_update(q, 0, 0, 0);
+    drain(master, buf, sizeof buf);
+    ZT_CHECK(strstr(buf, "map: 30%, ETA 0:") != NULL && !strstr(buf, "KL"));
+    ZT_CHECK(strstr(buf, "x: a note far longer than the sixty-four bytes a bar keeps for its\x1b[K") != NULL);
+    zb_progress_end(&q);
+    zb_progress_end(&p);
+    close(slave), close(master);
+}
+
 int main(void)
 {
     ZT_RUN(test_format);
     ZT_RUN(test_silent_unless_terminal);
     ZT_RUN(test_draws_on_a_terminal_rate_limited);
     ZT_RUN(test_short_work_draws_nothing);
+    ZT_RUN(test_note);
     return zt_done();
 }

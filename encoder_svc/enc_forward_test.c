@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enc_tensors.h"
 #include "enc_testutil.h"
 #include "zb_dtype.h"
 #include "zb_test.h"
@@ -83,10 +84,10 @@ static void ref_forward(const char *dir, const int32_t *ids, const int32_t *type
     enc_config c;
     enc_config_load(dir, &c, &e);
     int H = c.hidden, F = c.intermediate, nh = c.heads, dh = H / nh;
-    double *word = ref_tensor(f, "embeddings.word_embeddings.weight"),
-           *pos = ref_tensor(f, "embeddings.position_embeddings.weight"),
-           *typ = ref_tensor(f, "embeddings.token_type_embeddings.weight"),
-           *g = ref_tensor(f, "embeddings.LayerNorm.weight"), *b = ref_tensor(f, "embeddings.LayerNorm.bias");
+    double *word = ref_tensor(f, enc_emb_tensors[ENC_T_WORD].name),
+           *pos = ref_tensor(f, enc_emb_tensors[ENC_T_POS].name),
+           *typ = ref_tensor(f, enc_emb_tensors[ENC_T_TYPE].name),
+           *g = ref_tensor(f, enc_emb_tensors[ENC_T_EMB_LN_W].name), *b = ref_tensor(f, enc_emb_tensors[ENC_T_EMB_LN_B].name);
     double *x = out, *q = malloc(sizeof(double) * n * H), *k = malloc(sizeof(double) * n * H),
            *v = malloc(sizeof(double) * n * H), *ctx = malloc(sizeof(double) * n * H),
            *a = malloc(sizeof(double) * n * H), *ff = malloc(sizeof(double) * n * F), *sc = malloc(sizeof(double) * n);
@@ -97,17 +98,9 @@ static void ref_forward(const char *dir, const int32_t *ids, const int32_t *type
     free(word), free(pos), free(typ), free(g), free(b);
 
     for (int l = 0; l < c.layers; l++) {
-        const char *names[16] = {"attention.self.query.weight", "attention.self.query.bias",
-                                 "attention.self.key.weight", "attention.self.key.bias",
-                                 "attention.self.value.weight", "attention.self.value.bias",
-                                 "attention.output.dense.weight", "attention.output.dense.bias",
-                                 "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
-                                 "intermediate.dense.weight", "intermediate.dense.bias",
-                                 "output.dense.weight", "output.dense.bias",
-                                 "output.LayerNorm.weight", "output.LayerNorm.bias"};
-        double *w[16];
-        for (int i = 0; i < 16; i++)
-            w[i] = ref_layer_tensor(f, l, names[i]);
+        double *w[ENC_N_LAYER_TENSORS];   /* in enc_tensors.h's order: q, k, v, o, ln1, i, f, ln2 */
+        for (int i = 0; i < ENC_N_LAYER_TENSORS; i++)
+            w[i] = ref_layer_tensor(f, l, enc_layer_tensors[i].name);
         ref_linear(x, w[0], w[1], q, n, H, H);
         ref_linear(x, w[2], w[3], k, n, H, H);
         ref_linear(x, w[4], w[5], v, n, H, H);
@@ -145,7 +138,7 @@ static void ref_forward(const char *dir, const int32_t *ids, const int32_t *type
         for (int i = 0; i < n * H; i++)
             x[i] += a[i];
         ref_layernorm(x, n, H, w[14], w[15], c.layer_norm_eps);
-        for (int i = 0; i < 16; i++)
+        for (int i = 0; i < ENC_N_LAYER_TENSORS; i++)
             free(w[i]);
     }
     free(q), free(k), free(v), free(ctx), free(a), free(ff), free(sc);
@@ -350,7 +343,7 @@ static void test_input_embeddings(void)
     char p[400];
     snprintf(p, sizeof p, "%s/model.safetensors", m_f32);
     st_file *f = st_open(p, &e);
-    const st_tensor *w = st_find(f, "embeddings.word_embeddings.weight");
+    const st_tensor *w = st_find(f, enc_emb_tensors[ENC_T_WORD].name);
     int32_t id[3] = {0, 59, 17};
     float out[3 * 32];
     ZT_CHECK_EQ_INT(enc_input_embeddings(m, id, 3, out, &e), 0);

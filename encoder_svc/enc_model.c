@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enc_tensors.h"
 #include "zb_dtype.h"
 #include "zb_file.h"
 #include "zb_json.h"
@@ -165,7 +166,7 @@ static int open_shards(loader *L, json_t **index, zb_err *err)
 static int has(loader *L, const char *prefix)
 {
     char full[128];
-    snprintf(full, sizeof full, "%sembeddings.word_embeddings.weight", prefix);
+    snprintf(full, sizeof full, "%s%s", prefix, enc_emb_tensors[ENC_T_WORD].name);
     return L->weight_map ? json_object_get(L->weight_map, full) != NULL : st_find(L->m->files[0], full) != NULL;
 }
 
@@ -173,36 +174,38 @@ static int load_weights(loader *L, zb_err *err)
 {
     enc_model *m = L->m;
     const enc_config *c = &m->cfg;
-    int64_t H = c->hidden, I = c->intermediate;
     /* BertModel.save_pretrained (what sentence-transformers writes) has no prefix; checkpoints of
      * BertFor* heads put the encoder under "bert.". */
     L->prefix = has(L, "") ? "" : has(L, "bert.") ? "bert." : "";
+    const int64_t size[] = {[ENC_DIM_NONE] = -1, [ENC_DIM_HIDDEN] = c->hidden,
+                            [ENC_DIM_INTERMEDIATE] = c->intermediate, [ENC_DIM_VOCAB] = c->vocab_size,
+                            [ENC_DIM_POSITIONS] = c->max_position, [ENC_DIM_TYPES] = c->type_vocab};
+    const float **emb[ENC_N_EMB_TENSORS] = {[ENC_T_WORD] = &m->word, [ENC_T_POS] = &m->pos,
+                                            [ENC_T_TYPE] = &m->type, [ENC_T_EMB_LN_W] = &m->emb_ln_g,
+                                            [ENC_T_EMB_LN_B] = &m->emb_ln_b};
     int rc;
-    if ((rc = get(L, "embeddings.word_embeddings.weight", c->vocab_size, H, 0, &m->word, err)) ||
-        (rc = get(L, "embeddings.position_embeddings.weight", c->max_position, H, 0, &m->pos, err)) ||
-        (rc = get(L, "embeddings.token_type_embeddings.weight", c->type_vocab, H, 0, &m->type, err)) ||
-        (rc = get(L, "embeddings.LayerNorm.weight", H, -1, 0, &m->emb_ln_g, err)) ||
-        (rc = get(L, "embeddings.LayerNorm.bias", H, -1, 0, &m->emb_ln_b, err)))
-        return rc;
+    for (int i = 0; i < ENC_N_EMB_TENSORS; i++) {
+        const enc_tensor_spec *t = &enc_emb_tensors[i];
+        if ((rc = get(L, t->name, size[t->d0], size[t->d1], 0, emb[i], err)))
+            return rc;
+    }
     if (!(m->layer = calloc(c->layers, sizeof *m->layer)))
         return zb_fail(err, ZB_ENOMEM, "out of memory");
     for (int l = 0; l < c->layers; l++) {
         enc_layer *y = &m->layer[l];
-        const struct { const char *suffix; int64_t d0, d1; const float **dst; } w[] = {
-            {"attention.self.query.weight", H, H, &y->q_w},   {"attention.self.query.bias", H, -1, &y->q_b},
-            {"attention.self.key.weight", H, H, &y->k_w},     {"attention.self.key.bias", H, -1, &y->k_b},
-            {"attention.self.value.weight", H, H, &y->v_w},   {"attention.self.value.bias", H, -1, &y->v_b},
-            {"attention.output.dense.weight", H, H, &y->o_w}, {"attention.output.dense.bias", H, -1, &y->o_b},
-            {"attention.output.LayerNorm.weight", H, -1, &y->ln1_g},
-            {"attention.output.LayerNorm.bias", H, -1, &y->ln1_b},
-            {"intermediate.dense.weight", I, H, &y->i_w},     {"intermediate.dense.bias", I, -1, &y->i_b},
-            {"output.dense.weight", H, I, &y->f_w},           {"output.dense.bias", H, -1, &y->f_b},
-            {"output.LayerNorm.weight", H, -1, &y->ln2_g},    {"output.LayerNorm.bias", H, -1, &y->ln2_b},
+        const float **dst[ENC_N_LAYER_TENSORS] = {
+            [ENC_T_Q_W] = &y->q_w,     [ENC_T_Q_B] = &y->q_b,     [ENC_T_K_W] = &y->k_w,
+            [ENC_T_K_B] = &y->k_b,     [ENC_T_V_W] = &y->v_w,     [ENC_T_V_B] = &y->v_b,
+            [ENC_T_O_W] = &y->o_w,     [ENC_T_O_B] = &y->o_b,     [ENC_T_LN1_W] = &y->ln1_g,
+            [ENC_T_LN1_B] = &y->ln1_b, [ENC_T_I_W] = &y->i_w,     [ENC_T_I_B] = &y->i_b,
+            [ENC_T_F_W] = &y->f_w,     [ENC_T_F_B] = &y->f_b,     [ENC_T_LN2_W] = &y->ln2_g,
+            [ENC_T_LN2_B] = &y->ln2_b,
         };
-        for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        for (int i = 0; i < ENC_N_LAYER_TENSORS; i++) {
             char name[256];
-            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, w[i].suffix);
-            if ((rc = get(L, name, w[i].d0, w[i].d1, 0, w[i].dst, err)))
+            enc_layer_tensor_name(name, sizeof name, l, i);
+            const enc_tensor_spec *t = &enc_layer_tensors[i];
+            if ((rc = get(L, name, size[t->d0], size[t->d1], 0, dst[i], err)))
                 return rc;
         }
     }

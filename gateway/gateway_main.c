@@ -94,96 +94,14 @@ static const struct { const char *flag; int off; const char *what; } eps[N_EP] =
 };
 enum { E_CLIENT, E_INGEST, E_RESULTS, E_TOK, E_ENC_IN, E_ENC, E_POOL_IN, E_POOL, E_SINK, E_CONTROL };
 
-static void reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int tok = gw_workers_alive(g->workers, WIRE_STAGE_TOKENIZER),
-        enc = gw_workers_alive(g->workers, WIRE_STAGE_ENCODER),
-        pool = gw_workers_alive(g->workers, WIRE_STAGE_POOLER);
-    wire_map r, sub;
-    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, 0);
-    /* serving: every stage has a live worker (by its heartbeats) */
-    wire_map_str(&r, "status", g->draining ? "draining" : tok && enc && pool ? "serving" : "degraded");
-    wire_map_key(&r, "workers");
-    wire_map_begin(&sub, &pk, &sb);
-    wire_map_int(&sub, "tokenizer", tok);
-    wire_map_int(&sub, "encoder", enc);
-    wire_map_int(&sub, "pooler", pool);
-    wire_map_end(&sub);
-    wire_map_int(&r, "in_flight", gw_table_count(g->table));
-    wire_map_int(&r, "waiting", gw_table_waiting(g->table));
-    wire_map_int(&r, "answered", g->c.answered);
-    wire_map_int(&r, "failed", g->c.failed);
-    wire_map_int(&r, "redispatched", g->c.redispatched);
-    wire_map_int(&r, "duplicates_dropped", g->c.duplicates);
-    wire_map_int(&r, "undeliverable", g->c.undeliverable);
-    wire_map_int(&r, "workers_lost", g->c.workers_lost);
-    wire_map_int(&r, "retries", g->c.retries);
-    wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
-    wire_map_key(&r, "limits");
-    wire_map_begin(&sub, &pk, &sb);
-    wire_map_int(&sub, "max_texts", g->limits.max_texts);
-    wire_map_int(&sub, "max_text_bytes", (long long)g->limits.max_text_bytes);
-    wire_map_int(&sub, "timeout_ms", g->timeout_ms);
-    wire_map_int(&sub, "max_in_flight", g->max_in_flight);
-    wire_map_end(&sub);
-    wire_map_end(&r);
-    gw_send_reply(g, env, n_env, from_ingest, &sb, NULL);
-    msgpack_sbuffer_destroy(&sb);
-}
-
 /* The gateway's row of the op table: the ops it answers itself (wire_stage_check'ed in main); all
  * others go to the tokenizers. */
 typedef void (*gw_handler)(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req);
 static const gw_handler handlers[WIRE_OP_COUNT_] = {
-    [WIRE_OP_HEALTH] = reply_health,
+    [WIRE_OP_HEALTH] = gw_reply_health,
 };
 
 /* ---- requests ------------------------------------------------------------------------------ */
-
-/* Who sent a request: a hash of its ROUTER identity frame (never 0 or 1). */
-static uint64_t client_of(zmq_msg_t *env, int n_env)
-{
-    uint64_t h = 1469598103934665603ULL;
-    const unsigned char *p = n_env ? zmq_msg_data(&env[0]) : NULL;
-    for (size_t i = 0; p && i < zmq_msg_size(&env[0]); i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h < 2 ? h + 2 : h;
-}
-
-/* A retry of an id in flight or recently answered (gw_dedup): 1 when handled here. In flight: the
- * reply goes to the newest sender (the first one is likely gone); answered: the kept reply again. */
-static int retried(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
-{
-    gw_slot *s = gw_table_find(g->table, gw_dedup_in_flight(g->dedup, &req->id));
-    const void *reply;
-    size_t size;
-    if (s && s->from_ingest == from_ingest) {
-        for (int k = 0; k < s->n_env; k++)
-            zmq_msg_close(&s->env[k]);
-        for (int k = 0; k < n_env; k++) {
-            zmq_msg_init(&s->env[k]);
-            zmq_msg_move(&s->env[k], &env[k]);
-        }
-        s->n_env = n_env;
-        if (from_ingest)
-            g->ingest_pending--;    /* one reply will come, for both */
-    } else if (!s && gw_dedup_answered(g->dedup, &req->id, gw_now_ms(), &reply, &size)) {
-        zmq_msg_t m;
-        if (zmq_msg_init_size(&m, size))
-            return 0;
-        memcpy(zmq_msg_data(&m), reply, size);
-        gw_send_reply(g, env, n_env, from_ingest, NULL, &m);
-        zmq_msg_close(&m);
-    } else {
-        return 0;
-    }
-    g->c.retries++;
-    return 1;
-}
 
 /* One request frame (body) from a client (env frames) or from the ingest socket (env == NULL). */
 static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_msg_t *body)
@@ -198,12 +116,12 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
     } else if (handlers[req.op]) {
         handlers[req.op](g, env, n_env, from_ingest, &req);
         gw_mstats_reply(&g->m, req.op, 0);
-    } else if (gw_dedup_eligible(&req.id) && retried(g, env, n_env, from_ingest, &req)) {
+    } else if (gw_dedup_eligible(&req.id) && gw_dedup_retry(g, env, n_env, from_ingest, &req)) {
         n_env = 0;                  /* taken over, sent or closed */
     } else if (g->draining) {
         gw_reply_error(g, env, n_env, from_ingest, &req.id, req.op, ZB_EUNAVAILABLE, "the gateway is "
                        "shutting down: it finishes what is in flight and takes nothing new");
-    } else if (!from_ingest && gw_table_client_count(g->table, client_of(env, n_env)) >= g->max_per_client) {
+    } else if (!from_ingest && gw_table_client_count(g->table, gw_client_of(env, n_env)) >= g->max_per_client) {
         char msg[200];
         snprintf(msg, sizeof msg, "this client has %d requests in flight (--max-in-flight-per-client, its "
                  "fair share); retry later", g->max_per_client);
@@ -223,7 +141,7 @@ static void on_request(gw *g, zmq_msg_t *env, int n_env, int from_ingest, zmq_ms
         } else {
             int t = req.timeout_ms && req.timeout_ms < g->timeout_ms ? req.timeout_ms : g->timeout_ms;
             s->start_ms = gw_now_ms();
-            s->client = from_ingest ? 1 : client_of(env, n_env);
+            s->client = from_ingest ? 1 : gw_client_of(env, n_env);
             g->ingest_in_table += from_ingest;
             s->deadline_ms = s->start_ms + t;
             s->from_ingest = from_ingest;

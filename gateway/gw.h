@@ -169,6 +169,13 @@ void gw_log_reply(const gw_slot *s, const char *outcome);
 void gw_id_str(const wire_id *id, char *out, size_t cap);
 void gw_flush_results(gw *g);           /* hand queued ingest replies to the results socket */
 int  gw_retry_after_ms(const gw *g);
+void gw_reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req);
+
+/* gw_dedup.c: a request whose id is in flight or was answered recently is handled here (1): attached
+ * to the running request (the reply goes to the newest sender) or answered from the kept reply. */
+int      gw_dedup_retry(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req);
+/* Who sent a request (fair share): a hash of its ROUTER identity frame, never 0 or 1 (ingest). */
+uint64_t gw_client_of(zmq_msg_t *env, int n_env);
 
 /* gw_stage.c: stage boundaries, heartbeats, re-dispatch. */
 void gw_dispatch(gw *g);                /* waiting jobs to the tokenizers while they take them */

@@ -192,3 +192,46 @@ void gw_dedup_forget(gw_dedup *d, const wire_id *id, uint64_t j)
     unlink_entry(d, e);
     d->free_fl[d->n_free_fl++] = (int)(e - d->e);
 }
+
+/* ---- the gateway side: requests that are retries ---------------------------------------- */
+
+/* Who sent a request: a hash of its ROUTER identity frame (never 0 or 1). */
+uint64_t gw_client_of(zmq_msg_t *env, int n_env)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = n_env ? zmq_msg_data(&env[0]) : NULL;
+    for (size_t i = 0; p && i < zmq_msg_size(&env[0]); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h < 2 ? h + 2 : h;
+}
+
+/* A retry of an id in flight or recently answered (gw_dedup): 1 when handled here. In flight: the
+ * reply goes to the newest sender (the first one is likely gone); answered: the kept reply again. */
+int gw_dedup_retry(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
+{
+    gw_slot *s = gw_table_find(g->table, gw_dedup_in_flight(g->dedup, &req->id));
+    const void *reply;
+    size_t size;
+    if (s && s->from_ingest == from_ingest) {
+        for (int k = 0; k < s->n_env; k++)
+            zmq_msg_close(&s->env[k]);
+        for (int k = 0; k < n_env; k++) {
+            zmq_msg_init(&s->env[k]);
+            zmq_msg_move(&s->env[k], &env[k]);
+        }
+        s->n_env = n_env;
+        if (from_ingest)
+            g->ingest_pending--;    /* one reply will come, for both */
+    } else if (!s && gw_dedup_answered(g->dedup, &req->id, gw_now_ms(), &reply, &size)) {
+        zmq_msg_t m;
+        if (zmq_msg_init_size(&m, size))
+            return 0;
+        memcpy(zmq_msg_data(&m), reply, size);
+        gw_send_reply(g, env, n_env, from_ingest, NULL, &m);
+        zmq_msg_close(&m);
+    } else {
+        return 0;
+    }
+    g->c.retries++;
+    return 1;
+}

@@ -179,3 +179,45 @@ void gw_fail_slot(gw *g, gw_slot *s, int code, const char *msg)
     g->ingest_in_table -= s->from_ingest;
     gw_table_remove(g->table, s);
 }
+
+/* health: answered by the gateway itself (docs/PROTOCOL.md §2). */
+void gw_reply_health(gw *g, zmq_msg_t *env, int n_env, int from_ingest, const wire_req *req)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int tok = gw_workers_alive(g->workers, WIRE_STAGE_TOKENIZER),
+        enc = gw_workers_alive(g->workers, WIRE_STAGE_ENCODER),
+        pool = gw_workers_alive(g->workers, WIRE_STAGE_POOLER);
+    wire_map r, sub;
+    wire_reply_begin(&r, &pk, &sb, &req->id, req->op, 1, 0);
+    /* serving: every stage has a live worker (by its heartbeats) */
+    wire_map_str(&r, "status", g->draining ? "draining" : tok && enc && pool ? "serving" : "degraded");
+    wire_map_key(&r, "workers");
+    wire_map_begin(&sub, &pk, &sb);
+    wire_map_int(&sub, "tokenizer", tok);
+    wire_map_int(&sub, "encoder", enc);
+    wire_map_int(&sub, "pooler", pool);
+    wire_map_end(&sub);
+    wire_map_int(&r, "in_flight", gw_table_count(g->table));
+    wire_map_int(&r, "waiting", gw_table_waiting(g->table));
+    wire_map_int(&r, "answered", g->c.answered);
+    wire_map_int(&r, "failed", g->c.failed);
+    wire_map_int(&r, "redispatched", g->c.redispatched);
+    wire_map_int(&r, "duplicates_dropped", g->c.duplicates);
+    wire_map_int(&r, "undeliverable", g->c.undeliverable);
+    wire_map_int(&r, "workers_lost", g->c.workers_lost);
+    wire_map_int(&r, "retries", g->c.retries);
+    wire_map_int(&r, "uptime_ms", gw_now_ms() - g->started_ms);
+    wire_map_key(&r, "limits");
+    wire_map_begin(&sub, &pk, &sb);
+    wire_map_int(&sub, "max_texts", g->limits.max_texts);
+    wire_map_int(&sub, "max_text_bytes", (long long)g->limits.max_text_bytes);
+    wire_map_int(&sub, "timeout_ms", g->timeout_ms);
+    wire_map_int(&sub, "max_in_flight", g->max_in_flight);
+    wire_map_end(&sub);
+    wire_map_end(&r);
+    gw_send_reply(g, env, n_env, from_ingest, &sb, NULL);
+    msgpack_sbuffer_destroy(&sb);
+}

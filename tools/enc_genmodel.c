@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "enc_tensors.h"
 #include "zb_dtype.h"
 #include "zb_file.h"
 
@@ -188,19 +189,6 @@ typedef struct {
 } tensor;
 
 
-/* Per layer, as HF BertModel names its parameters. */
-static const char *const LAYER_PARAMS[] = {
-    "attention.self.query.weight",     "attention.self.query.bias",
-    "attention.self.key.weight",       "attention.self.key.bias",
-    "attention.self.value.weight",     "attention.self.value.bias",
-    "attention.output.dense.weight",   "attention.output.dense.bias",
-    "attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
-    "intermediate.dense.weight",       "intermediate.dense.bias",
-    "output.dense.weight",             "output.dense.bias",
-    "output.LayerNorm.weight",         "output.LayerNorm.bias",
-};
-#define N_LAYER_PARAMS ((int)(sizeof LAYER_PARAMS / sizeof LAYER_PARAMS[0]))
-
 static void set(tensor *x, const char *name, int64_t d0, int64_t d1, int dsize)
 {
     snprintf(x->name, sizeof x->name, "%s", name);
@@ -209,41 +197,33 @@ static void set(tensor *x, const char *name, int64_t d0, int64_t d1, int dsize)
     x->nbytes = (uint64_t)d0 * (uint64_t)(d1 ? d1 : 1) * (uint64_t)dsize;
 }
 
-/* Shape of a layer parameter: [out, in] for weights (nn.Linear's layout), [out] for biases. */
-static void layer_shape(const char *p, const enc_genmodel_opts *o, int64_t *d0, int64_t *d1)
+/* A table row (encoder_svc/enc_tensors.h) as a tensor of these options' sizes. */
+static void set_spec(tensor *x, const char *name, const enc_tensor_spec *t, const enc_genmodel_opts *o,
+                     int dsize)
 {
-    int is_w = strstr(p, ".weight") && !strstr(p, "LayerNorm");
-    int64_t out = o->hidden, in = o->hidden;
-    if (!strncmp(p, "intermediate.", 13))
-        out = o->intermediate;
-    else if (!strncmp(p, "output.dense", 12))
-        in = o->intermediate;
-    *d0 = out;
-    *d1 = is_w ? in : 0;
+    const int64_t size[] = {[ENC_DIM_NONE] = 0, [ENC_DIM_HIDDEN] = o->hidden,
+                            [ENC_DIM_INTERMEDIATE] = o->intermediate, [ENC_DIM_VOCAB] = o->vocab_size,
+                            [ENC_DIM_POSITIONS] = o->max_position, [ENC_DIM_TYPES] = o->type_vocab};
+    set(x, name, size[t->d0], size[t->d1], dsize);
 }
 
 static tensor *tensor_list(const enc_genmodel_opts *o, int *n_out)
 {
-    int n = 5 + o->layers * N_LAYER_PARAMS + 2, k = 0, ds = dtype_size(o->dtype);
+    int n = ENC_N_EMB_TENSORS + o->layers * ENC_N_LAYER_TENSORS + ENC_N_POOLER_TENSORS, k = 0;
+    int ds = dtype_size(o->dtype);
     tensor *t = calloc((size_t)n, sizeof *t);
     if (!t)
         return NULL;
-    int64_t H = o->hidden;
-    set(&t[k++], "embeddings.word_embeddings.weight", o->vocab_size, H, ds);
-    set(&t[k++], "embeddings.position_embeddings.weight", o->max_position, H, ds);
-    set(&t[k++], "embeddings.token_type_embeddings.weight", o->type_vocab, H, ds);
-    set(&t[k++], "embeddings.LayerNorm.weight", H, 0, ds);
-    set(&t[k++], "embeddings.LayerNorm.bias", H, 0, ds);
+    for (int i = 0; i < ENC_N_EMB_TENSORS; i++, k++)
+        set_spec(&t[k], enc_emb_tensors[i].name, &enc_emb_tensors[i], o, ds);
     for (int l = 0; l < o->layers; l++)
-        for (int p = 0; p < N_LAYER_PARAMS; p++) {
+        for (int p = 0; p < ENC_N_LAYER_TENSORS; p++, k++) {
             char name[96];
-            int64_t d0, d1;
-            snprintf(name, sizeof name, "encoder.layer.%d.%s", l, LAYER_PARAMS[p]);
-            layer_shape(LAYER_PARAMS[p], o, &d0, &d1);
-            set(&t[k++], name, d0, d1, ds);
+            enc_layer_tensor_name(name, sizeof name, l, p);
+            set_spec(&t[k], name, &enc_layer_tensors[p], o, ds);
         }
-    set(&t[k++], "pooler.dense.weight", H, H, ds);
-    set(&t[k++], "pooler.dense.bias", H, 0, ds);
+    for (int i = 0; i < ENC_N_POOLER_TENSORS; i++, k++)
+        set_spec(&t[k], enc_pooler_tensors[i].name, &enc_pooler_tensors[i], o, ds);
     *n_out = k;
     return t;
 }

@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "enc_genmodel.h"
+#include "enc_tensors.h"
 #include "zb_file.h"
 #include "zb_test.h"
 
@@ -169,17 +170,19 @@ static void test_safetensors_header(void)
 {
     size_t bytes = 0;
     json_t *h = check_safetensors("base", "model.safetensors", &bytes);
-    /* 5 embedding tensors + 16 per layer + 2 pooler + __metadata__ */
-    ZT_CHECK_EQ_INT(json_object_size(h), 5 + 2 * 16 + 2 + 1);
+    /* the embedding tensors + those of 2 layers + the pooler's + __metadata__ */
+    ZT_CHECK_EQ_INT(json_object_size(h), ENC_N_EMB_TENSORS + 2 * ENC_N_LAYER_TENSORS + ENC_N_POOLER_TENSORS + 1);
     size_t params = 200 * 32 + 128 * 32 + 2 * 32 + 2 * 32 +
                     2 * (3 * (32 * 32 + 32) + 32 * 32 + 32 + 2 * 32 + 64 * 32 + 64 + 32 * 64 + 32 +
                          2 * 32) + 32 * 32 + 32;
     ZT_CHECK_EQ_INT(bytes, params * 4);
-    json_t *q = json_object_get(h, "encoder.layer.1.intermediate.dense.weight");
+    char name[96];
+    enc_layer_tensor_name(name, sizeof name, 1, ENC_T_I_W);
+    json_t *q = json_object_get(h, name);
     ZT_CHECK_EQ_INT(json_integer_value(json_array_get(json_object_get(q, "shape"), 0)), 64);
     ZT_CHECK_EQ_INT(json_integer_value(json_array_get(json_object_get(q, "shape"), 1)), 32);
-    ZT_CHECK(json_object_get(h, "embeddings.word_embeddings.weight") != NULL);
-    ZT_CHECK(json_object_get(h, "pooler.dense.bias") != NULL);
+    ZT_CHECK(json_object_get(h, enc_emb_tensors[ENC_T_WORD].name) != NULL);
+    ZT_CHECK(json_object_get(h, enc_pooler_tensors[ENC_T_POOLER_B].name) != NULL);
     json_decref(h);
 }
 
@@ -199,8 +202,10 @@ static void test_values(void)
         n = n << 8 | map.data[b];
     json_t *h = json_loadb((const char *)map.data + 8, n, 0, NULL);
     /* word embeddings N(0, 0.02), a gamma 1 + N(0, 0.1), a Linear weight N(0, 1/fan_in) */
-    const char *names[] = {"embeddings.word_embeddings.weight", "encoder.layer.0.output.LayerNorm.weight",
-                           "encoder.layer.1.intermediate.dense.weight"};
+    char names[3][96];
+    snprintf(names[0], sizeof names[0], "%s", enc_emb_tensors[ENC_T_WORD].name);
+    enc_layer_tensor_name(names[1], sizeof names[1], 0, ENC_T_LN2_W);
+    enc_layer_tensor_name(names[2], sizeof names[2], 1, ENC_T_I_W);
     const int cols[] = {32, 0, 32};
     const double want_mean[] = {0, 1, 0}, want_sd[] = {0.02, 0.1, 0.17678}, tol_sd[] = {0.001, 0.04, 0.01};
     for (int t = 0; t < 3; t++) {
@@ -260,12 +265,14 @@ static void check_same_numbers(const char *dir, const char *dtype)
     for (int b = 7; b >= 0; b--)
         n = n << 8 | map.data[b];
     json_t *h = json_loadb((const char *)map.data + 8, n, 0, NULL);
-    json_t *e = json_object_get(h, "encoder.layer.1.attention.output.LayerNorm.weight");
+    char name[96];
+    enc_layer_tensor_name(name, sizeof name, 1, ENC_T_LN1_W);
+    json_t *e = json_object_get(h, name);
     ZT_CHECK(!strcmp(json_string_value(json_object_get(e, "dtype")), dtype));
     size_t a = json_integer_value(json_array_get(json_object_get(e, "data_offsets"), 0));
     const uint16_t *x = (const uint16_t *)(map.data + 8 + n + a);
     for (int i = 0; i < 32; i++) {
-        float want = enc_genmodel_value(42, "encoder.layer.1.attention.output.LayerNorm.weight", 0, i);
+        float want = enc_genmodel_value(42, name, 0, i);
         float got;
         if (!strcmp(dtype, "BF16")) {
             uint32_t u = (uint32_t)x[i] << 16;

@@ -99,9 +99,7 @@ def main():
                                   W("minilm.onnx")],
                   "pytorch": ["/usr/bin/python3",
                               os.path.join(ROOT, "bench", "encoder", "torch_bench.py"),
-                              W("minilm")]}[eng]
-        if eng == "pytorch-int8":
-            script = ["/usr/bin/python3", os.path.join(ROOT, "bench", "encoder", "torch_bench.py"), W("minilm")]
+                              W("minilm")]}[eng.replace("-int8", "")]
         _, rss, out, _ = run_rss(script + [W("ids.json"), str(t), "1"] + (["int8"] if eng == "pytorch-int8" else []))
         r = json.loads(out)
         return r["times"][0], rss, r["cpu_times"][0]

@@ -15,7 +15,8 @@ B.main(async (t, [dir, shot]) => {
     const cells = await page.evaluate(() => Array.from(document.querySelectorAll("td.id")).map((e) => e.textContent));
     t.check(cells.join(" ") === "101 5232 2939 1037 2146 3328 102", "the ids are in the page's table");
     links = await page.evaluate(() => Array.from(document.querySelectorAll("a")).map((a) => a.getAttribute("href")));
-    t.check(["similarity.html", "sentences.html", "map.html"].every((l) => links.includes(l)), "links to the heatmaps and the map: " + links.join(", "));
+    t.check(["tokenization.html", "similarity.html", "sentences.html", "map.html"].every((l) => links.includes(l)),
+            "links to the tokenization strategies, the heatmaps and the map: " + links.join(", "));
     const groups = await page.evaluate(() => Array.from(document.querySelectorAll("th")).map((e) => e.textContent));
     t.check(groups.includes("special") && groups.includes("continuation"), "vocabulary groups listed");
   }, { fullPage: true });

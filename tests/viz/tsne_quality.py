@@ -5,6 +5,10 @@ perplexity 30, 1000 iterations, lr auto) on the same matrix; 10-nearest-neighbou
 2-D and wall times from this one run. Prints one JSON line.
 
     /usr/bin/python3 tests/viz/tsne_quality.py [--n 2000] [--zembed bin/zembed] [--threads 2] [--write]
+                                               [--seeds K] [--out FILE]
+
+--seeds K runs K matrices (seeds 20261201 ..) instead of the committed three, --out FILE writes the
+figures there (to study the per-matrix differences without touching the golden).
 
 --write stores the figures in tests/viz/tsne_quality.json, which tests/viz/test_map reads: sklearn
 takes minutes on a loaded 2-core machine, too long for every test run, so its figure is committed
@@ -28,7 +32,7 @@ import numpy as np
 from sklearn.manifold import TSNE
 
 
-SEEDS = (20261201, 20261202, 20261203)
+SEEDS = (20261201, 20261202, 20261203)     # the default matrices; --seeds K takes 20261201 .. +K-1
 
 
 def clusters(n, seed=SEEDS[0]):
@@ -77,10 +81,12 @@ def main():
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--zembed", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bin", "zembed"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=len(SEEDS))
+    ap.add_argument("--out", help="write the figures here instead of tests/viz/tsne_quality.json")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="zembed-tsne-")
     runs = []
-    for seed in SEEDS:
+    for seed in range(SEEDS[0], SEEDS[0] + a.seeds):
         X, labels = clusters(a.n, seed)
         Yo, t_ours = run_zembed(a.zembed, X, labels, a.threads, tmp)
         t0 = time.time()
@@ -96,8 +102,8 @@ def main():
            "sklearn_mean_acc10": float(np.mean([r["sklearn_acc10"] for r in runs])), "runs": runs,
            "command": "/usr/bin/python3 tests/viz/tsne_quality.py --n %d --threads %d --write" % (a.n, a.threads)}
     print(json.dumps(out))
-    if a.write:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tsne_quality.json"), "w") as f:
+    if a.write or a.out:
+        with open(a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "tsne_quality.json"), "w") as f:
             json.dump(out, f, indent=1)
             f.write("\n")
 
