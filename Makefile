@@ -80,7 +80,7 @@ $(error BUILD must be release, debug, asan or valgrind)
 endif
 
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(OPT) $(DEPFLAGS)
-LDLIBS   := -lzmq -lmsgpackc -lopenblas -ldnnl -lgomp -lutf8proc -ljansson -lonig -lcurl -lcrypto -lstemmer -lmicrohttpd -lm -lpthread
+LDLIBS   := -lzmq -lmsgpackc -lopenblas -ldnnl -lgomp -lutf8proc -ljansson -lonig -lpcre2-8 -lcurl -lcrypto -lstemmer -lmicrohttpd -lm -lpthread
 LDFLAGS  += -pthread $(LDOPT)
 
 # the valgrind tree is one per -march (make does not track flags: a new -march must not reuse objects)

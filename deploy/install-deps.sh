@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN_PKGS=(build-essential pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev libdnnl-dev libutf8proc-dev
-          libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev libstemmer-dev libmicrohttpd-dev)
+          libjansson-dev libcurl4-openssl-dev libssl-dev libonig-dev libpcre2-dev libstemmer-dev libmicrohttpd-dev)
 TEST_PKGS=(valgrind iproute2 python3 python3-numpy python3-zmq python3-msgpack nodejs npm
            clang libclang-rt-14-dev procps chromium python3-scipy python3-sklearn tcpdump)
 

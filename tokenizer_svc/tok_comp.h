@@ -76,7 +76,8 @@ typedef struct {
 tok_pwork *tok_pwork_get(tok_work *w);                           /* NULL: out of memory */
 void       tok_pwork_free(void *pw);
 
-/* ---- regular expressions (Oniguruma, as HF compiles Split / Replace / ByteLevel) ------------- */
+/* ---- regular expressions (Oniguruma, as HF compiles Split / Replace / ByteLevel; PCRE2-JIT runs
+ *      the patterns it matches identically, see tok_regex.c) -------------------------------------- */
 
 typedef struct tok_regex tok_regex;
 /* literal: the pattern is a plain string (HF's {"String": s}), matched as such. */
@@ -86,6 +87,13 @@ void       tok_regex_free(tok_regex *re);
  * (empty matches included as zero-width match spans). Returns fn's first nonzero, or ZB_ENOMEM. */
 typedef int (*tok_span_fn)(void *ctx, size_t start, size_t end, int is_match);
 int tok_regex_spans(const tok_regex *re, const char *s, size_t n, tok_span_fn fn, void *ctx);
+/* Which engine tok_regex_spans runs for re (chosen once, at load), for info/debug output; and
+ * tok_regex_spans on a given engine (TOK_RE_PCRE2 falls back to Oniguruma where re has none), for
+ * the test that compares them. */
+enum { TOK_RE_ONIG, TOK_RE_PCRE2 };
+int tok_regex_engine(const tok_regex *re);
+int tok_regex_spans_on(const tok_regex *re, int engine, const char *s, size_t n, tok_span_fn fn,
+                       void *ctx);
 
 /* ---- normalizers ------------------------------------------------------------------------------ */
 

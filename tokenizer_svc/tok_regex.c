@@ -6,17 +6,177 @@
  * syntax and Unicode property tables up to the differences the parity corpus would show. A literal
  * pattern ({"String": s}) is escaped as Rust's regex::escape does, then compiled the same way.
  *
- * Thread safety: a compiled regex is read-only; each thread keeps its own match region. */
+ * Speed: Oniguruma allocates, copies and frees a backtrack stack on every match call (~70% of a
+ * Llama-3 encode under callgrind). So a pattern made only of constructs whose meaning is the same
+ * in PCRE2 (UTF + UCP) is also compiled there, JIT, and PCRE2 runs it; anything else stays on
+ * Oniguruma (pcre2_equivalent() says which constructs and why; decided once, at load). If the JIT
+ * reports a runtime error (its stack), that one step is redone with Oniguruma. tok_regex_test runs
+ * both engines on the parity corpus, every code point and hostile lines, and requires equal spans.
+ *
+ * Thread safety: a compiled regex is read-only; each thread keeps its own match region / data. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <oniguruma.h>
+#include <pcre2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok.h"
 #include "tok_comp.h"
 
 struct tok_regex {
     OnigRegex re;
+    pcre2_code *pc; /* the same pattern, JIT-compiled; NULL: Oniguruma runs it */
 };
+
+/* 1 when PCRE2 (UTF|UCP, JIT) gives the same matches as Oniguruma's syntax for pat: every token is
+ * on this list, else 0. The list is what HF's files use (GPT-2 / Llama-3 / literal patterns), each
+ * item checked against Oniguruma by tok_regex_test over all code points:
+ *   literal chars (not . ^ $, which are line-sensitive in Oniguruma); \ + ASCII punctuation;
+ *   \s \S (rewritten: ONIG_WS) \d \D \r \n \t \f (not \v \h \w \b: other meanings);
+ *   \p{X} \P{X} for X in PROPS; [...] and [^...] of those and ranges (no nested [ or &&: set ops);
+ *   ( (?: (?= (?! and (?i: over plain ASCII literals without ss st ff fi fl (Oniguruma folds
+ *   those into one char: ß, ﬅ, ...; PCRE2 does not); | ); quantifiers * + ? {n} {n,} {n,m} and
+ *   their lazy ? form (not possessive: Oniguruma reads {n,m}+ as a repeat of a repeat). */
+static int pcre2_equivalent(const char *p, size_t n)
+{
+    static const char *const PROPS[] = {"L", "Lu", "Ll", "Lt", "Lm", "Lo", "N", "Nd", "Nl", "No",
+                                        "P", "S", "M", "Mn", "Z", "Zs", NULL};
+    int in_class = 0, caseless = 0, depth = 0, caseless_depth = -1, quantifiable = 0;
+    char prev = 0; /* previous literal inside (?i:, for the multi-char fold pairs */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int lit = 0;
+        if (c == '\\') {
+            if (++i >= n)
+                return 0;
+            c = (unsigned char)p[i];
+            if (c == 'p' || c == 'P') {
+                size_t j = i + 2;
+                while (j < n && p[j] != '}')
+                    j++;
+                if (i + 1 >= n || p[i + 1] != '{' || j >= n)
+                    return 0;
+                int ok = 0;
+                for (const char *const *q = PROPS; *q; q++)
+                    ok |= strlen(*q) == j - i - 2 && !memcmp(*q, p + i + 2, j - i - 2);
+                if (!ok || caseless)
+                    return 0;
+                i = j;
+            } else if (strchr("sSdDrntf", c) && c) {
+                if (caseless || (c == 'S' && in_class)) /* no complement inside a class */
+                    return 0;
+            } else if (c < 0x80 && ispunct(c)) {
+                lit = 1;
+            } else {
+                return 0;
+            }
+            quantifiable = !in_class;
+        } else if (in_class) {
+            if (c == '[' || (c == '&' && i + 1 < n && p[i + 1] == '&'))
+                return 0;
+            if (c == ']')
+                in_class = 0, quantifiable = 1;
+        } else if (c == '[') {
+            if (caseless)
+                return 0;
+            in_class = 1;
+            if (i + 1 < n && p[i + 1] == '^')
+                i++;
+            if (i + 1 < n && p[i + 1] == ']') /* a leading ] is a literal in both: keep it simple */
+                return 0;
+        } else if (c == '(') {
+            depth++;
+            if (i + 1 < n && p[i + 1] == '?') {
+                if (i + 2 < n && strchr(":=!", p[i + 2]) && p[i + 2])
+                    i += 2;
+                else if (i + 3 < n && p[i + 2] == 'i' && p[i + 3] == ':' && !caseless)
+                    i += 3, caseless = 1, caseless_depth = depth;
+                else
+                    return 0;
+            }
+            quantifiable = 0;
+        } else if (c == ')') {
+            if (depth == caseless_depth)
+                caseless = 0, caseless_depth = -1;
+            if (--depth < 0)
+                return 0;
+            quantifiable = 1;
+        } else if (c == '|') {
+            quantifiable = 0;
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            if (!quantifiable)
+                return 0;
+            if (c == '{') {
+                size_t j = i + 1, d1 = 0, d2 = 0;
+                while (j < n && isdigit((unsigned char)p[j]))
+                    j++, d1++;
+                if (j < n && p[j] == ',')
+                    for (j++; j < n && isdigit((unsigned char)p[j]); j++)
+                        d2++;
+                if (!d1 || j >= n || p[j] != '}')
+                    return 0;
+                (void)d2;
+                i = j;
+            }
+            if (i + 1 < n && p[i + 1] == '?')
+                i++;
+            if (i + 1 < n && strchr("*+?{", p[i + 1]) && p[i + 1])
+                return 0;
+            quantifiable = 0;
+        } else if (c == '.' || c == '^' || c == '$' || c == '}' || c == ']') {
+            return 0;
+        } else {
+            lit = 1;
+            quantifiable = 1;
+        }
+        if (caseless) {
+            if (lit && (c >= 0x80 || (isalpha(c) && prev && strchr("sf", tolower(prev)) &&
+                                      strchr(tolower(prev) == 's' ? "st" : "fil", tolower(c)))))
+                return 0;
+            prev = lit ? (char)c : 0;
+        }
+    }
+    return !in_class && depth == 0;
+}
+
+/* Oniguruma's \s is Unicode's White_Space; PCRE2 10.42's (UCP) adds U+180E (a space before
+ * Unicode 6.3). So \s becomes this class, \S its complement (tok_regex_test checks every code
+ * point). */
+#define ONIG_WS "\\t\\n\\x0B\\f\\r\\x20\\x85\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+
+/* The JIT-compiled PCRE2 twin of pat, or NULL (not equivalent, no JIT, or compile error). */
+static pcre2_code *pcre2_twin(const char *pat, size_t len)
+{
+    if (!pcre2_equivalent(pat, len))
+        return NULL;
+    char *x = malloc(len * sizeof ONIG_WS + 1), *o = x; /* each char a \s at most */
+    if (!x)
+        return NULL;
+    for (size_t i = 0, in_class = 0; i < len; i++) {
+        if (pat[i] == '\\' && (pat[i + 1] == 's' || pat[i + 1] == 'S')) {
+            o += sprintf(o, in_class ? "%s" : pat[i + 1] == 's' ? "[%s]" : "[^%s]", ONIG_WS);
+            i++;
+            continue;
+        }
+        if (pat[i] == '\\') /* the escaped char is copied below, never read as [ or ] */
+            *o++ = pat[i++];
+        else if (pat[i] == '[' || pat[i] == ']') /* no nested [, no leading ]: the checker */
+            in_class = pat[i] == '[';
+        *o++ = pat[i];
+    }
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *pc = pcre2_compile((PCRE2_SPTR)x, (size_t)(o - x), PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    free(x);
+    if (pc && pcre2_jit_compile(pc, PCRE2_JIT_COMPLETE) != 0) {
+        pcre2_code_free(pc);
+        pc = NULL;
+    }
+    return pc;
+}
 
 static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
 static void onig_start(void)
@@ -57,6 +217,8 @@ tok_regex *tok_regex_new(const char *pat, size_t len, int literal, const char *w
                 literal ? "(literal)" : pat, (const char *)msg);
         free(r);
         r = NULL;
+    } else {
+        r->pc = pcre2_twin(pat, len);
     }
     free(esc);
     return r;
@@ -66,52 +228,112 @@ void tok_regex_free(tok_regex *re)
 {
     if (re) {
         onig_free(re->re);
+        pcre2_code_free(re->pc);
         free(re);
     }
 }
 
-/* One region per thread, reused: onig_search would otherwise allocate one per match. A thread
- * that ends frees its region (the key's destructor): trainers count on short-lived threads. */
-static __thread OnigRegion *tl_region;
-static pthread_key_t region_key;
-static pthread_once_t region_once = PTHREAD_ONCE_INIT;
-static void region_free(void *r) { onig_region_free(r, 1); }
-static void region_key_init(void) { (void)pthread_key_create(&region_key, region_free); }
+/* One Oniguruma region and one PCRE2 match data per thread, reused: both engines would otherwise
+ * allocate per match. A thread that ends frees them (the key's destructor): trainers count on
+ * short-lived threads. */
+struct tl_match {
+    OnigRegion *region;
+    pcre2_match_data *md;
+};
+static __thread struct tl_match *tl;
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+static void tl_free(void *p)
+{
+    struct tl_match *m = p;
+    onig_region_free(m->region, 1);
+    pcre2_match_data_free(m->md);
+    free(m);
+}
+static void tl_key_init(void) { (void)pthread_key_create(&tl_key, tl_free); }
+
+static struct tl_match *tl_get(void)
+{
+    if (!tl) {
+        struct tl_match *m = calloc(1, sizeof *m);
+        if (!m || !(m->region = onig_region_new()) || !(m->md = pcre2_match_data_create(1, NULL))) {
+            if (m)
+                onig_region_free(m->region, 1);
+            free(m);
+            return NULL;
+        }
+        pthread_once(&tl_once, tl_key_init);
+        (void)pthread_setspecific(tl_key, m);
+        tl = m;
+    }
+    return tl;
+}
+
+/* The leftmost match at or after s[from], searching the whole subject (look-behind sees earlier
+ * text): 1 and [*ms, *me), or 0 for none. A runtime error ends the iteration like a mismatch, as
+ * in the onig crate. */
+static int next_onig(const tok_regex *re, OnigRegion *region, const char *s, size_t n, size_t from,
+                     size_t *ms, size_t *me)
+{
+    const OnigUChar *str = (const OnigUChar *)s, *end = str + n;
+    /* Tokenizer patterns match at almost every position, so first an anchored onig_match at
+     * from: if it matches, that is exactly what onig_search would return (the leftmost start is
+     * from, and the same backtracking order picks the match), at a fraction of the cost. */
+    int r = onig_match(re->re, str, end, str + from, NULL, ONIG_OPTION_NONE);
+    if (r >= 0) {
+        *ms = from;
+        *me = from + (size_t)r;
+        return 1;
+    }
+    onig_region_clear(region);
+    if (onig_search(re->re, str, end, str + from, end, region, ONIG_OPTION_NONE) < 0)
+        return 0;
+    *ms = (size_t)region->beg[0];
+    *me = (size_t)region->end[0];
+    return 1;
+}
+
+static int next_pcre2(const tok_regex *re, struct tl_match *m, const char *s, size_t n, size_t from,
+                      size_t *ms, size_t *me)
+{
+    int r = pcre2_jit_match(re->pc, (PCRE2_SPTR)s, n, from, 0, m->md, NULL);
+    if (r == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (r < 0) /* JIT stack exhausted: Oniguruma takes this step */
+        return next_onig(re, m->region, s, n, from, ms, me);
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    *ms = ov[0];
+    *me = ov[1];
+    return 1;
+}
+
+int tok_regex_engine(const tok_regex *re) { return re->pc ? TOK_RE_PCRE2 : TOK_RE_ONIG; }
 
 int tok_regex_spans(const tok_regex *re, const char *s, size_t n, tok_span_fn fn, void *ctx)
 {
+    return tok_regex_spans_on(re, tok_regex_engine(re), s, n, fn, ctx);
+}
+
+int tok_regex_spans_on(const tok_regex *re, int engine, const char *s, size_t n, tok_span_fn fn,
+                       void *ctx)
+{
     if (!n)
         return fn(ctx, 0, 0, 0);
-    if (!tl_region) {
-        if (!(tl_region = onig_region_new()))
-            return ZB_ENOMEM;
-        pthread_once(&region_once, region_key_init);
-        (void)pthread_setspecific(region_key, tl_region);
-    }
-    const OnigUChar *str = (const OnigUChar *)s, *end = str + n;
+    struct tl_match *m = tl_get();
+    if (!m)
+        return ZB_ENOMEM;
+    size_t bad;
+    /* pcre2_jit_match trusts its subject to be UTF-8 (checking it per call would be quadratic):
+     * the rare invalid one (a Replace decoder over byte-fallback pieces) goes to Oniguruma. */
+    int pcre = engine == TOK_RE_PCRE2 && re->pc && tok_utf8_check(s, n, &bad) == 0;
     size_t last_end = 0, prev = 0;
     long last_match_end = -1;
     int rc;
     while (last_end <= n) {
-        /* The leftmost match from last_end, searching the whole subject (look-behind sees
-         * earlier text). Tokenizer patterns match at almost every position, so first an anchored
-         * onig_match at last_end: if it matches, that is exactly what onig_search would return
-         * (the leftmost start is last_end, and the same backtracking order picks the match), at
-         * a fraction of the cost. A runtime error (retry limit) ends the iteration like a
-         * mismatch, as in the onig crate. */
         size_t ms, me;
-        int r = onig_match(re->re, str, end, str + last_end, NULL, ONIG_OPTION_NONE);
-        if (r >= 0) {
-            ms = last_end;
-            me = last_end + (size_t)r;
-        } else {
-            onig_region_clear(tl_region);
-            r = onig_search(re->re, str, end, str + last_end, end, tl_region, ONIG_OPTION_NONE);
-            if (r < 0)
-                break;
-            ms = (size_t)tl_region->beg[0];
-            me = (size_t)tl_region->end[0];
-        }
+        if (!(pcre ? next_pcre2(re, m, s, n, last_end, &ms, &me)
+                   : next_onig(re, m->region, s, n, last_end, &ms, &me)))
+            break;
         if (ms == me && last_match_end == (long)me) {
             /* an empty match right after the previous match: step one char and search again */
             last_end += last_end < n ? (size_t)tok_utf8_len1((unsigned char)s[last_end]) : 1;
