@@ -39,7 +39,7 @@ USES_viz           := common
 USES_tools         := common encoder_svc
 #   the top: the CLI and the programs-only folders
 USES_cli           := common hub tokenizer_svc encoder_svc pooler_svc model viz tools
-USES_fuzz          := common hub tokenizer_svc encoder_svc pooler_svc model
+USES_fuzz          := common hub tokenizer_svc encoder_svc pooler_svc model viz
 USES_bench         := common tokenizer_svc encoder_svc pooler_svc model
 
 $(foreach m,$(MODULES) bench,$(if $(filter undefined,$(origin USES_$(m))),\
