@@ -28,7 +28,8 @@
 
 struct tok_regex {
     OnigRegex re;
-    pcre2_code *pc; /* the same pattern, JIT-compiled; NULL: Oniguruma runs it */
+    pcre2_code *pc; /* the same pattern for PCRE2; NULL: Oniguruma runs it */
+    int jit;        /* pc is JIT-compiled (pcre2_jit_on at load) */
 };
 
 /* 1 when PCRE2 (UTF|UCP, JIT) gives the same matches as Oniguruma's syntax for pat: every token is
@@ -147,7 +148,17 @@ static int pcre2_equivalent(const char *p, size_t n)
  * point). */
 #define ONIG_WS "\\t\\n\\x0B\\f\\r\\x20\\x85\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 
-/* The JIT-compiled PCRE2 twin of pat, or NULL (not equivalent, no JIT, or compile error). */
+/* ZEMBED_PCRE2_JIT=0 runs PCRE2's interpreter instead of its JIT: same matches, slower. Valgrind
+ * cannot see into JIT code (it loads ahead of the subject in wide words and reports each branch on
+ * those bytes), so tests/run.sh's valgrind pass sets it; it is also an operator's escape hatch. */
+static int pcre2_jit_on(void)
+{
+    const char *v = getenv("ZEMBED_PCRE2_JIT");
+    return !(v && !strcmp(v, "0"));
+}
+
+/* The PCRE2 twin of pat (JIT-compiled unless pcre2_jit_on says no), or NULL (not equivalent, no
+ * JIT, or compile error). */
 static pcre2_code *pcre2_twin(const char *pat, size_t len)
 {
     if (!pcre2_equivalent(pat, len))
@@ -171,7 +182,7 @@ static pcre2_code *pcre2_twin(const char *pat, size_t len)
     PCRE2_SIZE eo;
     pcre2_code *pc = pcre2_compile((PCRE2_SPTR)x, (size_t)(o - x), PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
     free(x);
-    if (pc && pcre2_jit_compile(pc, PCRE2_JIT_COMPLETE) != 0) {
+    if (pc && pcre2_jit_on() && pcre2_jit_compile(pc, PCRE2_JIT_COMPLETE) != 0) {
         pcre2_code_free(pc);
         pc = NULL;
     }
@@ -219,6 +230,7 @@ tok_regex *tok_regex_new(const char *pat, size_t len, int literal, const char *w
         r = NULL;
     } else {
         r->pc = pcre2_twin(pat, len);
+        r->jit = pcre2_jit_on();
     }
     free(esc);
     return r;
@@ -296,7 +308,9 @@ static int next_onig(const tok_regex *re, OnigRegion *region, const char *s, siz
 static int next_pcre2(const tok_regex *re, struct tl_match *m, const char *s, size_t n, size_t from,
                       size_t *ms, size_t *me)
 {
-    int r = pcre2_jit_match(re->pc, (PCRE2_SPTR)s, n, from, 0, m->md, NULL);
+    /* The subject was checked once by the caller: the interpreter must not check it per call. */
+    int r = re->jit ? pcre2_jit_match(re->pc, (PCRE2_SPTR)s, n, from, 0, m->md, NULL)
+                    : pcre2_match(re->pc, (PCRE2_SPTR)s, n, from, PCRE2_NO_UTF_CHECK, m->md, NULL);
     if (r == PCRE2_ERROR_NOMATCH)
         return 0;
     if (r < 0) /* JIT stack exhausted: Oniguruma takes this step */
