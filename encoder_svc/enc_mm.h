@@ -66,8 +66,9 @@ int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, e
  * on its own (its own range for int8), so where a row is converted does not change its bits. */
 void enc_mm_convert(enc_mm_act *a, int slot, const float *x, int ldx, int r0, int n, int K);
 
-/* Called with whole output rows [r0, r0 + nr) of a GEMM, row i at y + i * ldy (ldy = N). */
-typedef void (*enc_mm_epi)(void *ctx, float *y, int ldy, int r0, int nr);
+/* Called with whole output rows [r0, r0 + nr) of a GEMM, row i at y + i * ldy (ldy = N), on pool
+ * worker `worker` (enc_parallel_for's numbering: its scratch is free to use). */
+typedef void (*enc_mm_epi)(void *ctx, float *y, int ldy, int r0, int nr, int worker);
 
 /* y[T, N] = (slot's T rows) W^T, dequantized, on enc_threads() threads; then epi (if not NULL) on
  * every row. When there are at least as many 64-row tiles as threads, a thread computes all column
@@ -76,6 +77,14 @@ typedef void (*enc_mm_epi)(void *ctx, float *y, int ldy, int r0, int nr);
  * and epi runs after over y's rows. Same bits either way. 0, or ZB_E* when oneDNN fails. */
 int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int ldy, enc_mm_epi epi,
                void *ctx, zb_err *err);
+
+#define ENC_MM_TILE 64   /* most rows of a tile */
+
+/* The same, always with the rows in per-thread buffers, cut into the caller's tiles: tiles[2t] is
+ * tile t's first row, tiles[2t+1] its rows (1..ENC_MM_TILE); in order, covering [0, T). The
+ * encoder cuts at sequence boundaries so the epilogue can run attention on whole sequences. */
+int enc_mm_run_tiles(const enc_mm_w *w, enc_mm_act *a, int slot, int T, const int *tiles, int n_tiles,
+                     enc_mm_epi epi, void *ctx, zb_err *err);
 
 /* ---- the weight cache file's records (enc_wcache.c), host byte order ----
  * {u32 magic 'ZBMW', prec, N, K, nb, n_blk, 0, 0} {u64 bytes of each block} [pad to 64]

@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 
 #define MSTEP 16        /* primitives exist for M = 16, 32, ... TILE */
-#define TILE 64         /* rows per matmul call (bench/bench_sgemm.c measured 64 ~ 128 >> 16) */
+#define TILE ENC_MM_TILE  /* rows per matmul call (bench/bench_sgemm.c measured 64 ~ 128 >> 16) */
 #define MAX_PRIMS 512
 #define MAX_WORKERS 256
 

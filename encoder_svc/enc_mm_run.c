@@ -101,21 +101,30 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define load8(p) (*(const v8u *)(p))
 
+#define SEL(m, a, b) ((v8)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+
+/* Four independent accumulator pairs: with one, every step waited on the previous select. */
 static void row_range(const float *restrict x, int k, float *mx_out, float *mn_out)
 {
     float mx = 0, mn = 0;   /* the range always holds 0 (see enc_mm_quant_row) */
     int j = 0;
-    if (k >= 8) {
-        v8 hi = load8(x), lo = hi;
-        for (j = 8; j + 8 <= k; j += 8) {
-            v8 v = load8(x + j);
-            v8i g = v > hi, l = v < lo;
-            hi = (v8)((g & (v8i)v) | (~g & (v8i)hi));
-            lo = (v8)((l & (v8i)v) | (~l & (v8i)lo));
+    if (k >= 32) {
+        v8 hi[4], lo[4];
+        for (int u = 0; u < 4; u++)
+            hi[u] = lo[u] = load8(x + 8 * u);
+        for (j = 32; j + 32 <= k; j += 32)
+            for (int u = 0; u < 4; u++) {
+                v8 v = load8(x + j + 8 * u);
+                hi[u] = SEL(v > hi[u], v, hi[u]);
+                lo[u] = SEL(v < lo[u], v, lo[u]);
+            }
+        for (int u = 1; u < 4; u++) {
+            hi[0] = SEL(hi[u] > hi[0], hi[u], hi[0]);
+            lo[0] = SEL(lo[u] < lo[0], lo[u], lo[0]);
         }
         for (int i = 0; i < 8; i++) {
-            mx = hi[i] > mx ? hi[i] : mx;
-            mn = lo[i] < mn ? lo[i] : mn;
+            mx = hi[0][i] > mx ? hi[0][i] : mx;
+            mn = lo[0][i] < mn ? lo[0][i] : mn;
         }
     }
     for (; j < k; j++) {
@@ -125,6 +134,9 @@ static void row_range(const float *restrict x, int k, float *mx_out, float *mn_o
     *mx_out = mx;
     *mn_out = mn;
 }
+
+typedef uint8_t v8b __attribute__((vector_size(8)));
+typedef uint8_t v8bu __attribute__((vector_size(8), aligned(1), may_alias));
 
 /* Hot loop: one token row to u8 with its own range (asymmetric: post-GELU rows span [-0.17, big],
  * where a symmetric s8 code would waste half its values). The range is widened to hold 0; a NaN in
@@ -139,7 +151,17 @@ void enc_mm_quant_row(const float *restrict x, int k, uint8_t *restrict q, float
         mn = 0;
     }
     float inv = 1.0f / s, z = round_half_even(-mn * inv);
-    for (int j = 0; j < k; j++) {
+    int j = 0;
+    /* the scalar loop below, 8 at a time: gcc's own vectorization of it ran through mask
+     * registers and was half of the row's cost */
+    const v8 zero = {0}, top = zero + 255.0f, c = zero + 12582912.0f;
+    for (; j + 8 <= k; j += 8) {
+        v8 v = ((load8(x + j) * inv + c) - c) + z;
+        v = SEL(v > zero, v, zero);
+        v = SEL(v > top, top, v);
+        *(v8bu *)(q + j) = __builtin_convertvector(__builtin_convertvector(v, v8i), v8b);
+    }
+    for (; j < k; j++) {
         float v = round_half_even(x[j] * inv) + z;
         v = v < 0 ? 0 : v > 255 ? 255 : v;
         q[j] = (uint8_t)(int)v;
@@ -171,6 +193,7 @@ typedef struct {
     const float *x;                /* enc_mm_linear: the rows to convert */
     float *y;
     int T, ldy, n_tiles, whole_rows;
+    const int *tiles;              /* enc_mm_run_tiles: [n_tiles][2] first row, rows */
     enc_mm_epi epi;
     void *ctx;
     zb_err *err;
@@ -297,6 +320,10 @@ static void tile_item(void *arg, int tile, int worker)
     const enc_mm_w *w = j->w;
     struct enc_mm_workers *wk = j->a->wk;
     int r0 = tile * TILE, nr = j->T - r0 < TILE ? j->T - r0 : TILE;
+    if (j->tiles) {
+        r0 = j->tiles[2 * tile];
+        nr = j->tiles[2 * tile + 1];
+    }
     zb_err err;
     enc_mm_one_thread();
     size_t need = (size_t)TILE * w->N;
@@ -318,17 +345,16 @@ static void tile_item(void *arg, int tile, int worker)
         store_tile(j, wk->tile[worker], r0, nr, b * w->nb, b == w->n_blk - 1 ? w->N - b * w->nb : w->nb,
                    wk->rows[worker], w->N);
     }
-    j->epi(j->ctx, wk->rows[worker], w->N, r0, nr);
+    j->epi(j->ctx, wk->rows[worker], w->N, r0, nr, worker);
 }
 
 #define EPI_ROWS 32   /* rows per epilogue item after a column split */
 
 static void epi_item(void *arg, int i, int worker)
 {
-    (void)worker;
     mm_job *j = arg;
     int r0 = i * EPI_ROWS, nr = j->T - r0 < EPI_ROWS ? j->T - r0 : EPI_ROWS;
-    j->epi(j->ctx, j->y + (size_t)r0 * j->ldy, j->ldy, r0, nr);
+    j->epi(j->ctx, j->y + (size_t)r0 * j->ldy, j->ldy, r0, nr, worker);
 }
 
 /* Below this many rows an element-wise pass is cheaper on the calling thread than the ~20 us of
@@ -351,11 +377,24 @@ int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int 
         enc_parallel_for(j.n_tiles * w->n_blk, block_item, &j);
         if (epi && !j.failed) {
             if (T <= INLINE_ROWS)
-                epi(ctx, y, ldy, 0, T);
+                epi(ctx, y, ldy, 0, T, 0);   /* the calling thread is worker 0 */
             else
                 enc_parallel_for((T + EPI_ROWS - 1) / EPI_ROWS, epi_item, &j);
         }
     }
+    return j.failed ? (err ? err->code : ZB_EINTERNAL) : ZB_OK;
+}
+
+int enc_mm_run_tiles(const enc_mm_w *w, enc_mm_act *a, int slot, int T, const int *tiles, int n_tiles,
+                     enc_mm_epi epi, void *ctx, zb_err *err)
+{
+    assert(T <= a->rows && w->K <= a->k && a->p == w->p && epi);
+    for (int t = 0, r = 0; t < n_tiles; r += tiles[2 * t + 1], t++)
+        assert(tiles[2 * t] == r && tiles[2 * t + 1] >= 1 && tiles[2 * t + 1] <= TILE &&
+               r + tiles[2 * t + 1] <= T);
+    mm_job j = {.w = w, .a = a, .slot = slot, .T = T, .tiles = tiles, .epi = epi, .ctx = ctx, .err = err,
+                .n_tiles = n_tiles};
+    enc_parallel_for(n_tiles, tile_item, &j);
     return j.failed ? (err ? err->code : ZB_EINTERNAL) : ZB_OK;
 }
 
