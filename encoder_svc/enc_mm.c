@@ -4,12 +4,14 @@
 #include "enc_impl.h"
 
 #include <assert.h>
+#include <cblas.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* see enc_kernels.c: lets gcc if-convert float clamps in the row loops */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -26,6 +28,7 @@ static struct {
     int n_prim;
     int ready[3];                  /* per precision: 1 checked ok */
     char desc[3][160];
+    char impl[3][64];              /* oneDNN's name of the kernel the probe got */
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 dnnl_engine_t enc_mm_engine(void)
@@ -213,6 +216,126 @@ static int probe(enc_precision p, char *impl_out, size_t cap, zb_err *err)
     return ZB_OK;
 }
 
+/* ---- bf16: is it faster than our fp32 here? ----
+ * A native bf16 kernel is not always a faster one: on the AVX512_BF16 Xeon VM without AMX these
+ * numbers were measured on, oneDNN 2.6's brg:avx512_core_bf16 ran at or below OpenBLAS's sgemm
+ * (bench/results/README.md). So the first bf16 set-up times one layer-shaped product both ways,
+ * as each path runs it (bf16: conversion + 64-row tiles; fp32: one sgemm over all rows), ~10 ms,
+ * and bf16 is refused when it would be a slowdown. CPU time of this thread, best of several
+ * rounds, interleaved: a busy machine slows both sides alike. */
+enum { SP_M = 256, SP_K = 384, SP_N = 384, SP_ROUNDS = 4 };
+
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* fp32 seconds / bf16 seconds for the same product (> 1: bf16 is faster); 0 when it cannot be
+ * measured. Caller holds G.mu. */
+static double bf16_speed_ratio(zb_err *err)
+{
+    (void)enc_threads();   /* OpenBLAS on one thread, as the encoder runs it (enc_set_threads) */
+    prim_entry e = {.p = ENC_PREC_BF16, .M = TILE, .K = SP_K, .N = SP_N};
+    if (create_prim(&e, NULL, NULL, err))
+        return 0;
+    size_t wbytes = dnnl_memory_desc_get_size(&e.wmd);
+    float *x = calloc((size_t)SP_M * SP_K, 4), *w = calloc((size_t)SP_N * SP_K, 4),
+          *y = calloc((size_t)SP_M * SP_N, 4);
+    void *xb = calloc((size_t)SP_M * SP_K, 2), *wb = calloc(1, wbytes), *sp = calloc(1, e.scratch + 1);
+    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
+    dnnl_status_t st = x && w && y && xb && wb && sp ? dnnl_success : dnnl_out_of_memory;
+    for (int i = 0; x && i < SP_M * SP_K; i++)   /* ordinary values: no denormals, no zeros */
+        x[i] = (float)((i * 37 % 101) - 50) / 64.0f;
+    for (int i = 0; w && i < SP_N * SP_K; i++)
+        w[i] = (float)((i * 53 % 97) - 48) / 64.0f;
+    if (st == dnnl_success) st = dnnl_memory_create(&ms, &e.smd, G.eng, xb);
+    if (st == dnnl_success) st = dnnl_memory_create(&mw, &e.wmd, G.eng, wb);
+    if (st == dnnl_success) st = dnnl_memory_create(&md, &e.dmd, G.eng, y);
+    if (st == dnnl_success && e.scratch) st = dnnl_memory_create(&mp, &e.spmd, G.eng, sp);
+    double best16 = 1e30, best32 = 1e30;
+    for (int r = 0; r <= SP_ROUNDS && st == dnnl_success; r++) {   /* round 0 warms up */
+        double t0 = thread_seconds();
+        /* bf16 as enc_mm runs it: the activation conversion, then the matmul */
+        for (int i = 0; i < SP_M * SP_K; i++)
+            ((uint16_t *)xb)[i] = enc_mm_bf16(x[i]);
+        for (int t = 0; t < SP_M / TILE && st == dnnl_success; t++) {
+            st = dnnl_memory_set_data_handle(ms, (uint16_t *)xb + (size_t)t * TILE * SP_K);
+            if (st == dnnl_success)
+                st = dnnl_memory_set_data_handle(md, y + (size_t)t * TILE * SP_N);
+            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md},
+                                       {DNNL_ARG_SCRATCHPAD, mp}};
+            if (st == dnnl_success)
+                st = dnnl_primitive_execute(e.prim, G.stream, mp ? 4 : 3, args);
+        }
+        double t1 = thread_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, SP_M, SP_N, SP_K, 1.0f, x, SP_K, w, SP_K,
+                    0.0f, y, SP_N);
+        double t2 = thread_seconds();
+        if (r > 0) {
+            best16 = t1 - t0 < best16 ? t1 - t0 : best16;
+            best32 = t2 - t1 < best32 ? t2 - t1 : best32;
+        }
+    }
+    dnnl_memory_destroy(ms);
+    dnnl_memory_destroy(mw);
+    dnnl_memory_destroy(md);
+    dnnl_memory_destroy(mp);
+    dnnl_primitive_destroy(e.prim);
+    free(x), free(w), free(y), free(xb), free(wb), free(sp);
+    if (st != dnnl_success) {
+        enc_mm_dnnl_fail(err, st, "the bf16 speed probe");
+        return 0;
+    }
+    return best16 > 0 ? best32 / best16 : 1e9;
+}
+
+/* The decision, made at every enc_mm_init (the measurement once per process). Env, documented in
+ * docs/PRECISION.md: ZEMBED_BF16_ALLOW_SLOW=1 runs bf16 even when slower (the kernel description
+ * says so); ZEMBED_BF16_PROBE_RATIO=R takes R as the measured ratio (tests: the refusal without
+ * depending on timing). */
+static int bf16_speed_check(const char *impl, char *note, size_t cap, zb_err *err)
+{
+    static double measured;   /* under G.mu */
+    const char *forced = getenv("ZEMBED_BF16_PROBE_RATIO"), *allow = getenv("ZEMBED_BF16_ALLOW_SLOW");
+    double ratio;
+    if (forced && *forced) {
+        char *end;
+        ratio = strtod(forced, &end);
+        if (*end || !(ratio > 0 && ratio < 1e6))
+            return zb_fail(err, ZB_EINVAL, "ZEMBED_BF16_PROBE_RATIO='%s' is not a positive number", forced);
+    } else {
+        if (!measured && !(measured = bf16_speed_ratio(err)))
+            return err->code;
+        ratio = measured;
+    }
+    int slow = ratio < 1.0, allowed = allow && strcmp(allow, "1") == 0;
+    snprintf(note, cap, "; bf16 %.2fx fp32 %s%s", ratio, forced && *forced ? "(ZEMBED_BF16_PROBE_RATIO)" : "at start-up",
+             slow && allowed ? ", slower, run as ZEMBED_BF16_ALLOW_SLOW=1 asks" : "");
+    if (slow && !allowed)
+        return zb_fail(err, ZB_EUNSUPPORTED,
+                       "--precision bf16 would be slower than fp32 on this CPU: oneDNN's %s kernel ran a "
+                       "%dx%dx%d product at %.2fx the speed of fp32 (OpenBLAS sgemm), %s "
+                       "(bf16 pays off with AMX); use int8 or fp32, or set ZEMBED_BF16_ALLOW_SLOW=1 to run "
+                       "bf16 anyway", impl, SP_M, SP_K, SP_N, ratio,
+                       forced && *forced ? "as ZEMBED_BF16_PROBE_RATIO says" : "measured at start-up");
+    return ZB_OK;
+}
+
+int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err)
+{
+    note[0] = '\0';
+    if (p != ENC_PREC_BF16)
+        return ZB_OK;
+    pthread_mutex_lock(&G.mu);
+    assert(G.ready[p] && "enc_mm_init first");
+    enc_mm_one_thread();
+    int rc = bf16_speed_check(G.impl[p], note, cap, err);
+    pthread_mutex_unlock(&G.mu);
+    return rc;
+}
+
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
 {
     if (p == ENC_PREC_FP32) {
@@ -229,11 +352,12 @@ int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
     }
     int rc = st == dnnl_success ? ZB_OK : enc_mm_dnnl_fail(err, st, "creating the CPU engine");
     if (!rc && !G.ready[p]) {
-        char impl[64];
+        char impl[sizeof G.impl[p]];
         if (!(rc = probe(p, impl, sizeof impl, err))) {
             const dnnl_version_t *v = dnnl_version();
             snprintf(G.desc[p], sizeof G.desc[p], "oneDNN %d.%d.%d %s (cpu isa %s)", v->major, v->minor,
                      v->patch, impl, isa_name(dnnl_get_effective_cpu_isa()));
+            memcpy(G.impl[p], impl, sizeof impl);
             G.ready[p] = 1;
         }
     }

@@ -47,6 +47,13 @@ typedef struct {
  * "oneDNN 2.6.3 brg:avx512_core_vnni (cpu isa avx512_core_bf16)". Process-wide; idempotent. */
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err);
 
+/* After enc_mm_init: would p be slower than our fp32 here? Only bf16 can be (a native bf16 kernel
+ * without AMX may lose to sgemm): timed once per process on a layer-shaped product, refused with
+ * ZB_EUNSUPPORTED naming the kernel and the ratio unless ZEMBED_BF16_ALLOW_SLOW=1;
+ * ZEMBED_BF16_PROBE_RATIO=R stands in for the measurement (tests). note gets "; bf16 1.60x fp32
+ * at start-up" (empty for fp32/int8), for the kernel description users see. */
+int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err);
+
 /* Prepare W [N, K] (n_parts matrices of rows[i] x K stacked: Q|K|V become one [3H, H]). */
 enc_mm_w *enc_mm_prepare(enc_precision p, const float *const *parts, const int *rows, int n_parts,
                          int K, zb_err *err);
