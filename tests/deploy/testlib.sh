@@ -70,26 +70,8 @@ wait_for() {
     return 1
 }
 
-# free_base_port: a port P with P..P+11 free on 127.0.0.1 (the gateway binds P, P+1..P+10 and metrics on P+11).
-free_base_port() {
-    "$PY" - <<'PYEOF'
-import random, socket
-for _ in range(500):
-    base, socks = random.randrange(20000, 60000, 16), []
-    try:
-        for off in range(12):
-            s = socket.socket()
-            s.bind(("127.0.0.1", base + off))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-PYEOF
-}
+# free_base_port: a port P with P..P+11 free on 127.0.0.1 (tests/ports.py says why this range).
+free_base_port() { "$PY" "$ROOT/tests/ports.py"; }
 
 # gen_model DIR [gen-model options]: a small seeded random model with the real vocabulary.
 gen_model() {
