@@ -129,6 +129,30 @@ static void test_missing(void)
     expect_fail(ZB_ENOTFOUND, "no tokenizer.json and no vocab.txt");
 }
 
+/* HF refuses a tokenizer.json without a model ("Model missing") or with "model": null, and loads an
+ * empty BPE vocabulary (it then encodes everything to nothing): so do we. The fuzzer found the first. */
+static void test_model_missing_or_empty(void)
+{
+    clear_dir();
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"normalizer\": null, "
+                                 "\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"mo)del\": {}}");
+    expect_fail(ZB_EFORMAT, "tokenizer.json: model: missing");
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"model\": null}");
+    expect_fail(ZB_EFORMAT, "model: expected an object");
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"pre_tokenizer\": "
+                                 "{\"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, "
+                                 "\"merges\": []}}");
+    zb_err err;
+    zb_clear(&err);
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (t) {
+        ZT_CHECK_EQ_INT(tok_vocab_size(t), 0);
+        ZT_CHECK(!strcmp(tokens_of(t, "hello x"), ""));
+    }
+    tok_free(t);
+}
+
 static void test_corrupt_json(void)
 {
     NEED_SHARED_MODEL("tokenizer.json");
@@ -312,6 +336,7 @@ int main(void)
     tmp = zt_tmpdir("tok_load_test");
     ZT_RUN(test_missing);
     ZT_RUN(test_corrupt_json);
+    ZT_RUN(test_model_missing_or_empty);
     ZT_RUN(test_unsupported);
     ZT_RUN(test_vocab_txt_layout);
     ZT_RUN(test_max_length_sources);
