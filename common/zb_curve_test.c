@@ -9,21 +9,9 @@
 #include "zb_curve.h"
 #include "zb_test.h"
 
-static char dir[64];
-
 static void path(char *buf, const char *name)
 {
-    snprintf(buf, 256, "%s/%s", dir, name);
-}
-
-static void write_file(const char *name, const char *text, int mode)
-{
-    char p[256];
-    path(p, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    chmod(p, (mode_t)mode);
+    zt_tmp_path(buf, 256, name);
 }
 
 static void test_keygen_writes_modes_and_refuses_overwrite(void)
@@ -61,7 +49,7 @@ static void test_secret_readable_by_others_is_refused(void)
     char pub[41], sec[41], text[128], p[256];
     zmq_curve_keypair(pub, sec);
     snprintf(text, sizeof text, "%s\n", sec);
-    write_file("open.key", text, 0644);
+    zt_write("open.key", text, 0644);
     path(p, "open.key");
     zb_curve_keypair kp;
     zb_err err;
@@ -73,23 +61,23 @@ static void test_key_file_errors_name_file_and_line(void)
 {
     char p[256], z[41];
     zb_err err;
-    write_file("short.pub", "# comment\n\nabc\n", 0644);
+    zt_write("short.pub", "# comment\n\nabc\n", 0644);
     path(p, "short.pub");
     ZT_CHECK_EQ_INT(zb_curve_load_public(p, z, &err), ZB_EFORMAT);
     ZT_CHECK(strstr(err.msg, "short.pub:3:") && strstr(err.msg, "found 3 characters"));
     /* 40 characters, but '"' and ',' are not Z85 */
-    write_file("bad.pub", "\"123456789012345678901234567890123456,,,\n", 0644);
+    zt_write("bad.pub", "\"123456789012345678901234567890123456,,,\n", 0644);
     path(p, "bad.pub");
     ZT_CHECK_EQ_INT(zb_curve_load_public(p, z, &err), ZB_EFORMAT);
     ZT_CHECK(strstr(err.msg, "bad.pub:1:") && strstr(err.msg, "Z85"));
-    write_file("empty.pub", "# nothing\n", 0644);
+    zt_write("empty.pub", "# nothing\n", 0644);
     path(p, "empty.pub");
     ZT_CHECK_EQ_INT(zb_curve_load_public(p, z, &err), ZB_EFORMAT);
     ZT_CHECK(strstr(err.msg, "no key"));
     char pub[41], sec[41], text[200];
     zmq_curve_keypair(pub, sec);
     snprintf(text, sizeof text, "%s\n%s\n", pub, pub);
-    write_file("two.pub", text, 0644);
+    zt_write("two.pub", text, 0644);
     path(p, "two.pub");
     ZT_CHECK_EQ_INT(zb_curve_load_public(p, z, &err), ZB_EFORMAT);
     ZT_CHECK(strstr(err.msg, "two.pub:2:"));
@@ -134,16 +122,10 @@ static void test_allow_list(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/zb_curve_test.XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
+    zt_tmpdir("zb_curve_test");
     ZT_RUN(test_keygen_writes_modes_and_refuses_overwrite);
     ZT_RUN(test_secret_readable_by_others_is_refused);
     ZT_RUN(test_key_file_errors_name_file_and_line);
     ZT_RUN(test_allow_list);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
     return zt_done();
 }

@@ -6,19 +6,9 @@
 #include "zb_input.h"
 #include "zb_test.h"
 
-static char dir[64];
+static const char *dir;   /* zt_tmpdir() */
 
-static char *write_file(const char *name, const char *text)
-{
-    static char paths[8][128];
-    static int k;
-    char *p = paths[k++ % 8];
-    snprintf(p, 128, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
+static char *write_file(const char *name, const char *text) { return (char *)zt_write(name, text, 0644); }
 
 static void test_files_in_order(void)
 {
@@ -76,7 +66,7 @@ static void test_long_lines_and_nul(void)
 static void test_refusals(void)
 {
     zb_err err;
-    char *folder[] = {dir};
+    char *folder[] = {(char *)dir};
     ZT_CHECK(zb_input_open(folder, 1, 0, &err) == NULL);
     ZT_CHECK(strstr(err.msg, "is a folder") != NULL);
     char missing[128];
@@ -113,17 +103,10 @@ static void test_stop_flag(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/zb_input_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    dir = zt_tmpdir("zb_input_test");
     ZT_RUN(test_files_in_order);
     ZT_RUN(test_long_lines_and_nul);
     ZT_RUN(test_refusals);
     ZT_RUN(test_stop_flag);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
     return zt_done();
 }

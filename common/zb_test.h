@@ -12,14 +12,21 @@
  * a vocabulary uses the one the repository ships: zt_repo_path(buf, cap, ZT_DEMO_VOCAB_DIR).
  * ZT_SHARED() is the shared data folder (env ZEMBED_SHARED, default ../shared beside the repo);
  * the repository root is env ZEMBED_ROOT, else the current folder (tests/run.sh runs from it).
+ *
+ * Tests that write files get one scratch folder per program: zt_tmpdir("hub_test") makes
+ * $TMPDIR/hub_test.XXXXXX on its first call, zt_write("a/b.txt", text, 0644) writes a file in it,
+ * and zt_done() removes the folder with everything in it.
  */
 #ifndef ZB_TEST_H
 #define ZB_TEST_H
 
+#include <assert.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int zt_passed, zt_failed, zt_skipped, zt_cur_failed, zt_cur_skipped;
@@ -126,8 +133,62 @@ static inline int zt_have_shared(const char *rel)
         }                                                                               \
     } while (0)
 
+/* ---- the scratch folder ---- */
+static char zt_tmp_dir[512];
+
+/* The program's scratch folder, made on the first call (NAME names it); a program that cannot make
+ * it prints a failure line and exits: none of its tests could mean anything. */
+static inline const char *zt_tmpdir(const char *name)
+{
+    if (!zt_tmp_dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(zt_tmp_dir, sizeof zt_tmp_dir, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+        if (!mkdtemp(zt_tmp_dir)) {
+            perror(zt_tmp_dir);
+            printf("0 passed, 1 failed, 0 skipped\n");
+            exit(1);
+        }
+    }
+    return zt_tmp_dir;
+}
+
+/* REL inside the scratch folder (which must exist: zt_tmpdir first). */
+static inline const char *zt_tmp_path(char *buf, size_t cap, const char *rel)
+{
+    assert(zt_tmp_dir[0] && "call zt_tmpdir() before zt_tmp_path()");
+    snprintf(buf, cap, "%s/%s", zt_tmp_dir, rel);
+    return buf;
+}
+
+/* Writes TEXT to the scratch folder's REL with MODE (a failed check when it cannot); returns the
+ * path, in a small ring of buffers, so a few can be used at once. */
+static inline const char *zt_write(const char *rel, const char *text, int mode)
+{
+    static char ring[8][1024];
+    static int k;
+    char *p = ring[k++ % 8];
+    zt_tmp_path(p, sizeof ring[0], rel);
+    FILE *f = fopen(p, "wb");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f))
+        ok = 0;
+    if (!ok || chmod(p, (mode_t)mode)) {
+        zt_cur_failed++;
+        fprintf(stderr, "  %s: could not write %s\n", zt_cur_name, p);
+    }
+    return p;
+}
+
+static inline int zt_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
 static inline int zt_done(void)
 {
+    if (zt_tmp_dir[0] && nftw(zt_tmp_dir, zt_rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+        fprintf(stderr, "could not remove %s\n", zt_tmp_dir);
     printf("%d passed, %d failed, %d skipped\n", zt_passed, zt_failed, zt_skipped);
     return zt_failed ? 1 : 0;
 }

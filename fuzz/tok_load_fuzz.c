@@ -15,7 +15,7 @@ static const char *const SAMPLES[] = {
 
 static void exercise(const tok_tokenizer *t)
 {
-    FUZZ_ASSERT(tok_vocab_size(t) >= 1);
+    FUZZ_ASSERT(tok_vocab_size(t) >= 0);   /* HF loads an empty BPE / WordLevel vocabulary too */
     FUZZ_ASSERT(tok_max_length(t) >= 1);
     static const char *const SPECIAL[] = { "cls", "sep", "pad", "unk", "mask" };
     for (size_t i = 0; i < sizeof SPECIAL / sizeof SPECIAL[0]; i++) {

@@ -9,7 +9,7 @@
 
 #include "zb_test.h"
 
-static char tmpdir[256];
+static const char *tmpdir;   /* zt_tmpdir() */
 
 static void write_text(const char *dir, const char *name, const char *text)
 {
@@ -198,9 +198,7 @@ static void test_resolve_local_folder(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hub_test.XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    tmpdir = zt_tmpdir("hub_test");
     ZT_RUN(test_repo_ids);
     ZT_RUN(test_revisions_and_paths);
     ZT_RUN(test_urls);
@@ -210,9 +208,5 @@ int main(void)
     ZT_RUN(test_pin_file);
     ZT_RUN(test_offline_cache);
     ZT_RUN(test_resolve_local_folder);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
     return zt_done();
 }

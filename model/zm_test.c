@@ -16,7 +16,7 @@
 #include "zb_test.h"
 #include "zm.h"
 
-static char base[256];
+static const char *base;   /* zt_tmpdir() */
 
 static const char *const words[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "man", "is",
                                     "playing", "guitar", "someone", "plays", "music", "the", "dog",
@@ -224,18 +224,9 @@ static void test_parts_and_refusals(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(base, sizeof base, "%s/zm_test_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(base)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    base = zt_tmpdir("zm_test");
     ZT_RUN(test_open_and_encode);
     ZT_RUN(test_max_length_capped_by_positions);
     ZT_RUN(test_parts_and_refusals);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    if (system(cmd) != 0)
-        fprintf(stderr, "  could not remove %s\n", base);
     return zt_done();
 }

@@ -9,7 +9,7 @@
 #include "pool.h"
 #include "zb_test.h"
 
-static char g_dir[64];
+static const char *g_dir;   /* zt_tmpdir() */
 
 static const char *ST_MODULES =
     "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
@@ -17,17 +17,7 @@ static const char *ST_MODULES =
 static const char *NORMALIZE_MODULE =
     ", {\"idx\":2,\"name\":\"2\",\"path\":\"2_Normalize\",\"type\":\"sentence_transformers.models.Normalize\"}";
 
-static void write_file(const char *rel, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", g_dir, rel);
-    FILE *f = fopen(path, "w");
-    ZT_CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
+static void write_file(const char *rel, const char *text) { zt_write(rel, text, 0644); }
 
 /* A fresh folder: modules (NULL: no modules.json) and the 1_Pooling config (NULL: none). */
 static void make_model(const char *modules, const char *pooling)
@@ -250,11 +240,7 @@ static void test_mode_names(void)
 
 int main(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/pool_config_test.XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    g_dir = zt_tmpdir("pool_config_test");
     ZT_RUN(test_no_files_is_mean_without_normalize);
     ZT_RUN(test_st_folder_mean_and_normalize);
     ZT_RUN(test_real_all_minilm_pooling_config);
@@ -265,9 +251,5 @@ int main(void)
     ZT_RUN(test_refused_modules_and_modes);
     ZT_RUN(test_bad_files_name_file_and_field);
     ZT_RUN(test_mode_names);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_dir);
     return zt_done();
 }

@@ -131,6 +131,15 @@ for t in "${integ[@]}"; do
 done
 
 echo
-((${#failed_suites[@]})) && echo "failed suites: ${failed_suites[*]}"
+# The recap repeats what failed, a few lines per suite, right above the total: CI shows only the
+# tail of this output, and a failure far up in a 40-minute log is otherwise out of sight.
+if ((${#failed_suites[@]})); then
+    echo "failed suites: ${failed_suites[*]}"
+    for n in "${failed_suites[@]}"; do
+        f="$LOG/${n//\//_}.log"; [[ -f $f ]] || continue
+        grep -E '(^|: )(FAIL|not ok)|ERROR|runtime error|Assertion|reproducer:' "$f" | head -n 6 | cut -c1-300 |
+            sed "s|^|  $n: |"
+    done
+fi
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 ((total_fail == 0))

@@ -41,6 +41,42 @@ int tok_json_int(json_t *o, const char *key, long long lo, long long hi, long lo
 
 const char *tok_json_type(json_t *o) { return json_string_value(json_object_get(o, "type")); }
 
+int tok_json_is(json_t *o, const char *type)
+{
+    const char *t = tok_json_type(o);
+    return t && !strcmp(t, type);
+}
+
+static const char *const SEQ_KEY[] = {
+    [TOK_SEQ_NORMALIZERS] = "normalizers",
+    [TOK_SEQ_PRETOKENIZERS] = "pretokenizers",
+    [TOK_SEQ_PROCESSORS] = "processors",
+    [TOK_SEQ_DECODERS] = "decoders",
+};
+
+json_t *tok_json_seq_items(json_t *o, tok_seq_kind kind)
+{
+    json_t *l = tok_json_is(o, "Sequence") ? json_object_get(o, SEQ_KEY[kind]) : NULL;
+    return json_is_array(l) ? l : NULL;
+}
+
+int tok_json_each(json_t *seq, tok_seq_kind kind, tok_json_item_fn fn, void *ud, const char *file,
+                  const char *ctx, zb_err *err)
+{
+    json_t *list = tok_json_seq_items(seq, kind), *it;
+    if (!list)
+        return FAIL(ZB_EFORMAT, "%s: %s.%s: expected an array", file, ctx, SEQ_KEY[kind]);
+    size_t i;
+    json_array_foreach(list, i, it) {
+        char c[256];
+        snprintf(c, sizeof c, "%s.%s[%zu]", ctx, SEQ_KEY[kind], i);
+        int rc = fn(ud, it, file, c, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int parse_bert_normalizer(tok_tokenizer *t, json_t *n, const char *file, const char *ctx, zb_err *err)
 {
     int rc, strip = -1;
@@ -54,6 +90,16 @@ static int parse_bert_normalizer(tok_tokenizer *t, json_t *n, const char *file, 
     return 0;
 }
 
+/* The BERT path takes a Sequence of exactly one BertNormalizer. */
+static int bert_normalizer_item(void *ud, json_t *it, const char *file, const char *ctx, zb_err *err)
+{
+    tok_tokenizer *t = ud;
+    if (!tok_json_is(it, "BertNormalizer") || t->has_normalizer)
+        return FAIL(ZB_EUNSUPPORTED, "%s: %s: type '%s' is not supported (only one BertNormalizer)", file, ctx,
+                    json_is_object(it) && tok_json_type(it) ? tok_json_type(it) : "?");
+    return parse_bert_normalizer(t, it, file, ctx, err);
+}
+
 static int parse_normalizer(tok_tokenizer *t, json_t *n, const char *file, zb_err *err)
 {
     if (!n || json_is_null(n))
@@ -63,26 +109,8 @@ static int parse_normalizer(tok_tokenizer *t, json_t *n, const char *file, zb_er
     const char *ty = tok_json_type(n);
     if (ty && !strcmp(ty, "BertNormalizer"))
         return parse_bert_normalizer(t, n, file, "normalizer", err);
-    if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(n, "normalizers");
-        if (!json_is_array(list))
-            return FAIL(ZB_EFORMAT, "%s: normalizer.normalizers: expected an array", file);
-        size_t i;
-        json_t *it;
-        json_array_foreach(list, i, it) {
-            const char *ity = json_is_object(it) ? tok_json_type(it) : NULL;
-            if (!ity || strcmp(ity, "BertNormalizer") || t->has_normalizer)
-                return FAIL(ZB_EUNSUPPORTED,
-                            "%s: normalizer.normalizers[%zu]: type '%s' is not supported (only one "
-                            "BertNormalizer)", file, i, ity ? ity : "?");
-            char ctx[64];
-            snprintf(ctx, sizeof ctx, "normalizer.normalizers[%zu]", i);
-            int rc = parse_bert_normalizer(t, it, file, ctx, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
+    if (ty && !strcmp(ty, "Sequence"))
+        return tok_json_each(n, TOK_SEQ_NORMALIZERS, bert_normalizer_item, t, file, "normalizer", err);
     return FAIL(ZB_EUNSUPPORTED, "%s: normalizer type '%s' is not supported (BertNormalizer only)",
                 file, ty ? ty : "?");
 }
@@ -97,7 +125,7 @@ static int parse_pretok(tok_tokenizer *t, json_t *p, const char *file, zb_err *e
         return 0;
     }
     if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(p, "pretokenizers");
+        json_t *list = tok_json_seq_items(p, TOK_SEQ_PRETOKENIZERS);
         const char *ity = json_array_size(list) == 1 ? tok_json_type(json_array_get(list, 0)) : NULL;
         if (ity && !strcmp(ity, "BertPreTokenizer")) {
             t->has_pretok = 1;
@@ -274,6 +302,12 @@ static int roberta_template(tok_tokenizer *t, json_t *p, const char *file, zb_er
                ? FAIL(ZB_ENOMEM, "%s: out of memory", file) : 0;
 }
 
+static int parse_post(tok_tokenizer *t, json_t *p, const char *file, const char *ctx, zb_err *err);
+static int post_item(void *ud, json_t *it, const char *file, const char *ctx, zb_err *err)
+{
+    return parse_post(ud, it, file, ctx, err);
+}
+
 static int parse_post(tok_tokenizer *t, json_t *p, const char *file, const char *ctx, zb_err *err)
 {
     if (!p || json_is_null(p))
@@ -309,20 +343,8 @@ static int parse_post(tok_tokenizer *t, json_t *p, const char *file, const char 
         int rc = tok_json_bool(p, "trim_offsets", 1, &t->gen->trim, file, ctx, err);
         return rc ? rc : tok_json_bool(p, "add_prefix_space", 1, &t->gen->trim_prefix_space, file, ctx, err);
     }
-    if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(p, "processors"), *it;
-        if (!json_is_array(list))
-            return FAIL(ZB_EFORMAT, "%s: %s.processors: expected an array", file, ctx);
-        size_t i;
-        json_array_foreach(list, i, it) {
-            char c[128];
-            snprintf(c, sizeof c, "%s.processors[%zu]", ctx, i);
-            int rc = parse_post(t, it, file, c, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
+    if (ty && !strcmp(ty, "Sequence"))
+        return tok_json_each(p, TOK_SEQ_PROCESSORS, post_item, t, file, ctx, err);
     return FAIL(ZB_EUNSUPPORTED, "%s: %s: post-processor type '%s' is not supported (TemplateProcessing, "
                 "BertProcessing, RobertaProcessing, ByteLevel, Sequence)", file, ctx, ty ? ty : "?");
 }

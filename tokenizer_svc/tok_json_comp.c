@@ -12,12 +12,6 @@
 #define FAIL(code, ...) zb_fail(err, code, __VA_ARGS__)
 #define GPT2_PATTERN "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
-static int is_type(json_t *o, const char *ty)
-{
-    const char *t = tok_json_type(o);
-    return t && !strcmp(t, ty);
-}
-
 /* {"String": s} or {"Regex": r} */
 static tok_regex *pattern(json_t *o, const char *key, const char *file, const char *ctx, zb_err *err)
 {
@@ -61,25 +55,19 @@ static int one_char(json_t *o, const char *key, const char *dflt, uint32_t *out,
 
 /* ---- normalizers ------------------------------------------------------------------------------- */
 
+static int add_normalizer(struct tok_gen *g, json_t *n, const char *file, const char *ctx, zb_err *err);
+static int norm_item(void *ud, json_t *it, const char *file, const char *ctx, zb_err *err)
+{
+    return add_normalizer(ud, it, file, ctx, err);
+}
+
 static int add_normalizer(struct tok_gen *g, json_t *n, const char *file, const char *ctx, zb_err *err)
 {
     if (!json_is_object(n))
         return FAIL(ZB_EFORMAT, "%s: %s: expected an object", file, ctx);
     const char *ty = tok_json_type(n);
-    if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(n, "normalizers"), *it;
-        if (!json_is_array(list))
-            return FAIL(ZB_EFORMAT, "%s: %s.normalizers: expected an array", file, ctx);
-        size_t i;
-        json_array_foreach(list, i, it) {
-            char c[256];
-            snprintf(c, sizeof c, "%s.normalizers[%zu]", ctx, i);
-            int rc = add_normalizer(g, it, file, c, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
+    if (ty && !strcmp(ty, "Sequence"))
+        return tok_json_each(n, TOK_SEQ_NORMALIZERS, norm_item, g, file, ctx, err);
     tok_normalizer *a = realloc(g->norm, (size_t)(g->n_norm + 1) * sizeof *a);
     if (!a)
         return FAIL(ZB_ENOMEM, "%s: out of memory", file);
@@ -142,25 +130,19 @@ static int behavior(json_t *o, int dflt, int *out, const char *file, const char 
                 "MergedWithNext or Contiguous", file, ctx);
 }
 
+static int add_pretok(struct tok_gen *g, json_t *p, const char *file, const char *ctx, zb_err *err);
+static int pre_item(void *ud, json_t *it, const char *file, const char *ctx, zb_err *err)
+{
+    return add_pretok(ud, it, file, ctx, err);
+}
+
 static int add_pretok(struct tok_gen *g, json_t *p, const char *file, const char *ctx, zb_err *err)
 {
     if (!json_is_object(p))
         return FAIL(ZB_EFORMAT, "%s: %s: expected an object", file, ctx);
     const char *ty = tok_json_type(p);
-    if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(p, "pretokenizers"), *it;
-        if (!json_is_array(list))
-            return FAIL(ZB_EFORMAT, "%s: %s.pretokenizers: expected an array", file, ctx);
-        size_t i;
-        json_array_foreach(list, i, it) {
-            char c[256];
-            snprintf(c, sizeof c, "%s.pretokenizers[%zu]", ctx, i);
-            int rc = add_pretok(g, it, file, c, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
+    if (ty && !strcmp(ty, "Sequence"))
+        return tok_json_each(p, TOK_SEQ_PRETOKENIZERS, pre_item, g, file, ctx, err);
     tok_pretok *a = realloc(g->pre, (size_t)(g->n_pre + 1) * sizeof *a);
     if (!a)
         return FAIL(ZB_ENOMEM, "%s: out of memory", file);
@@ -359,10 +341,8 @@ static int load_bpe(tok_tokenizer *t, json_t *m, const char *file, zb_err *err)
 
 static int load_model(tok_tokenizer *t, json_t *m, const char *file, zb_err *err)
 {
-    if (!m || json_is_null(m)) {
-        t->gen->model = TOK_M_NONE;
-        return 0;
-    }
+    if (!m)                                         /* as HF: "Model missing" */
+        return FAIL(ZB_EFORMAT, "%s: model: missing (a tokenizer.json needs one: BPE, WordPiece or WordLevel)", file);
     if (!json_is_object(m))
         return FAIL(ZB_EFORMAT, "%s: model: expected an object", file);
     const char *ty = tok_json_type(m);
@@ -400,25 +380,19 @@ static int load_model(tok_tokenizer *t, json_t *m, const char *file, zb_err *err
 
 /* ---- decoders ---------------------------------------------------------------------------------- */
 
+static int add_decoder(struct tok_gen *g, json_t *d, const char *file, const char *ctx, zb_err *err);
+static int dec_item(void *ud, json_t *it, const char *file, const char *ctx, zb_err *err)
+{
+    return add_decoder(ud, it, file, ctx, err);
+}
+
 static int add_decoder(struct tok_gen *g, json_t *d, const char *file, const char *ctx, zb_err *err)
 {
     if (!json_is_object(d))
         return FAIL(ZB_EFORMAT, "%s: %s: expected an object", file, ctx);
     const char *ty = tok_json_type(d);
-    if (ty && !strcmp(ty, "Sequence")) {
-        json_t *list = json_object_get(d, "decoders"), *it;
-        if (!json_is_array(list))
-            return FAIL(ZB_EFORMAT, "%s: %s.decoders: expected an array", file, ctx);
-        size_t i;
-        json_array_foreach(list, i, it) {
-            char c[256];
-            snprintf(c, sizeof c, "%s.decoders[%zu]", ctx, i);
-            int rc = add_decoder(g, it, file, c, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
+    if (ty && !strcmp(ty, "Sequence"))
+        return tok_json_each(d, TOK_SEQ_DECODERS, dec_item, g, file, ctx, err);
     tok_decoder *a = realloc(g->dec, (size_t)(g->n_dec + 1) * sizeof *a);
     if (!a)
         return FAIL(ZB_ENOMEM, "%s: out of memory", file);
@@ -501,26 +475,26 @@ void tok_gen_free(struct tok_gen *g)
 
 /* ---- which path -------------------------------------------------------------------------------- */
 
-static int only_bert(json_t *o, const char *bert, const char *list_key)
+static int only_bert(json_t *o, const char *bert, tok_seq_kind kind)
 {
     if (!o || json_is_null(o))
         return 1;
-    if (is_type(o, bert))
+    if (tok_json_is(o, bert))
         return 1;
-    if (!is_type(o, "Sequence"))
+    if (!tok_json_is(o, "Sequence"))
         return 0;
-    json_t *l = json_object_get(o, list_key);
-    return json_array_size(l) == 0 || (json_array_size(l) == 1 && is_type(json_array_get(l, 0), bert));
+    json_t *l = tok_json_seq_items(o, kind);
+    return json_array_size(l) == 0 || (json_array_size(l) == 1 && tok_json_is(json_array_get(l, 0), bert));
 }
 
 int tok_json_is_bert(json_t *root)
 {
     json_t *m = json_object_get(root, "model"), *d = json_object_get(root, "decoder"),
            *p = json_object_get(root, "post_processor");
-    return is_type(m, "WordPiece") && only_bert(json_object_get(root, "normalizer"), "BertNormalizer", "normalizers") &&
-           only_bert(json_object_get(root, "pre_tokenizer"), "BertPreTokenizer", "pretokenizers") &&
-           (!d || json_is_null(d) || is_type(d, "WordPiece")) &&
-           (!p || json_is_null(p) || is_type(p, "BertProcessing") || is_type(p, "TemplateProcessing"));
+    return tok_json_is(m, "WordPiece") && only_bert(json_object_get(root, "normalizer"), "BertNormalizer", TOK_SEQ_NORMALIZERS) &&
+           only_bert(json_object_get(root, "pre_tokenizer"), "BertPreTokenizer", TOK_SEQ_PRETOKENIZERS) &&
+           (!d || json_is_null(d) || tok_json_is(d, "WordPiece")) &&
+           (!p || json_is_null(p) || tok_json_is(p, "BertProcessing") || tok_json_is(p, "TemplateProcessing"));
 }
 
 int tok_json_general(tok_tokenizer *t, json_t *root, const char *file, zb_err *err)

@@ -36,6 +36,18 @@ int tok_json_bool(json_t *o, const char *key, int dflt, int *out, const char *fi
 int tok_json_int(json_t *o, const char *key, long long lo, long long hi, long long dflt, long long *out,
                  const char *file, const char *ctx, zb_err *err);
 const char *tok_json_type(json_t *o);          /* the "type" string, or NULL */
+int tok_json_is(json_t *o, const char *type);  /* 1 when o is an object of that "type" */
+
+/* Every component kind may be a {"type": "Sequence", KEY: [...]} of its own kind; KEY differs by kind
+ * (this table is its one home). */
+typedef enum { TOK_SEQ_NORMALIZERS, TOK_SEQ_PRETOKENIZERS, TOK_SEQ_PROCESSORS, TOK_SEQ_DECODERS } tok_seq_kind;
+/* The Sequence's list when o is a Sequence of that kind, else NULL (a Sequence without a list too). */
+json_t *tok_json_seq_items(json_t *o, tok_seq_kind kind);
+/* Walks a Sequence: fn(ud, item, file, "CTX.KEY[i]", err) for each item, stopping at the first
+ * non-zero return; a Sequence without its list (or with a non-array) is ZB_EFORMAT naming CTX.KEY. */
+typedef int (*tok_json_item_fn)(void *ud, json_t *item, const char *file, const char *ctx, zb_err *err);
+int tok_json_each(json_t *seq, tok_seq_kind kind, tok_json_item_fn fn, void *ud, const char *file,
+                  const char *ctx, zb_err *err);
 
 /* The general pipeline's components (tok_json_comp.c): fill t->gen from the root object. */
 int tok_json_general(tok_tokenizer *t, json_t *root, const char *file, zb_err *err);

@@ -11,7 +11,8 @@
 #include "tok.h"
 #include "zb_test.h"
 
-static char src[4096], tmp[4096];
+static char src[4096];
+static const char *tmp;   /* zt_tmpdir() */
 static json_t *base;                                   /* the real tokenizer.json */
 static json_t *small;                                  /* the same with ids < 1000 only: the
                                                         * error cases parse fast under valgrind */
@@ -23,17 +24,7 @@ static void path_in(char *buf, size_t cap, const char *dir, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static void write_file(const char *name, const char *text)
-{
-    char p[4200];
-    path_in(p, sizeof p, tmp, name);
-    FILE *f = fopen(p, "wb");
-    ZT_CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
+static void write_file(const char *name, const char *text) { zt_write(name, text, 0644); }
 
 static void copy_file(const char *name)
 {
@@ -136,6 +127,30 @@ static void test_missing(void)
     ZT_CHECK(strstr(err.msg, "/nonexistent/zembed-model") != NULL);
     clear_dir();
     expect_fail(ZB_ENOTFOUND, "no tokenizer.json and no vocab.txt");
+}
+
+/* HF refuses a tokenizer.json without a model ("Model missing") or with "model": null, and loads an
+ * empty BPE vocabulary (it then encodes everything to nothing): so do we. The fuzzer found the first. */
+static void test_model_missing_or_empty(void)
+{
+    clear_dir();
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"normalizer\": null, "
+                                 "\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"mo)del\": {}}");
+    expect_fail(ZB_EFORMAT, "tokenizer.json: model: missing");
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"model\": null}");
+    expect_fail(ZB_EFORMAT, "model: expected an object");
+    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"pre_tokenizer\": "
+                                 "{\"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, "
+                                 "\"merges\": []}}");
+    zb_err err;
+    zb_clear(&err);
+    tok_tokenizer *t = tok_load(tmp, &err);
+    ZT_CHECK(t != NULL);
+    if (t) {
+        ZT_CHECK_EQ_INT(tok_vocab_size(t), 0);
+        ZT_CHECK(!strcmp(tokens_of(t, "hello x"), ""));
+    }
+    tok_free(t);
 }
 
 static void test_corrupt_json(void)
@@ -303,7 +318,6 @@ static void test_added_token_options(void)
 int main(void)
 {
     snprintf(src, sizeof src, "%s/models/paraphrase-MiniLM-L6-v2", ZT_SHARED());
-    snprintf(tmp, sizeof tmp, "%s/zembed-tokload-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     char p[4200];
     path_in(p, sizeof p, src, "tokenizer.json");
     json_error_t je;
@@ -319,19 +333,14 @@ int main(void)
                 json_object_del(v, k);
         }
     }
-    if (!mkdtemp(tmp)) {
-        fprintf(stderr, "setup failed: mkdtemp %s\n", tmp);
-        printf("0 passed, 1 failed\n");
-        return 1;
-    }
+    tmp = zt_tmpdir("tok_load_test");
     ZT_RUN(test_missing);
     ZT_RUN(test_corrupt_json);
+    ZT_RUN(test_model_missing_or_empty);
     ZT_RUN(test_unsupported);
     ZT_RUN(test_vocab_txt_layout);
     ZT_RUN(test_max_length_sources);
     ZT_RUN(test_added_token_options);
-    clear_dir();
-    rmdir(tmp);
     json_decref(base);
     json_decref(small);
     return zt_done();

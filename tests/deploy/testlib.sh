@@ -27,9 +27,13 @@ need_shared() {
     skip "$1" "skipped: needs ../shared/$2 (not found in $SHARED)"
     return 1
 }
+# check NAME CMD...: one check; a slow one (2 s or more) says how long it took, so a remote log
+# tells a slow machine from a hang.
 check() {
-    local name=$1; shift
+    local name=$1 start=$SECONDS; shift
     if "$@"; then ok "$name"; else bad "$name"; fi
+    ((SECONDS - start >= 2)) && echo "     ($((SECONDS - start)) s)"
+    return 0
 }
 # contains FILE TEXT: grep -F, showing the file when it fails.
 contains() {
@@ -70,26 +74,8 @@ wait_for() {
     return 1
 }
 
-# free_base_port: a port P with P..P+11 free on 127.0.0.1 (the gateway binds P, P+1..P+10 and metrics on P+11).
-free_base_port() {
-    "$PY" - <<'PYEOF'
-import random, socket
-for _ in range(500):
-    base, socks = random.randrange(20000, 60000, 16), []
-    try:
-        for off in range(12):
-            s = socket.socket()
-            s.bind(("127.0.0.1", base + off))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-PYEOF
-}
+# free_base_port: a port P with P..P+11 free on 127.0.0.1 (tests/ports.py says why this range).
+free_base_port() { "$PY" "$ROOT/tests/ports.py"; }
 
 # gen_model DIR [gen-model options]: a small seeded random model with the real vocabulary.
 gen_model() {
@@ -126,6 +112,15 @@ add_counts() {
 }
 
 finish() {
+    # On a failure, the last lines of every background process's stderr (launchers, gateways):
+    # what a remote CI log needs to tell a slow start from a refusal or a crash.
+    if ((FAILED)); then
+        local f
+        for f in "$T"/*.err; do
+            [[ -s $f ]] || continue
+            echo "--- last lines of $(basename "$f")"; tail -n 15 "$f" | cut -c1-240 | sed 's/^/  | /'
+        done
+    fi
     echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
     ((FAILED == 0))
     exit $?

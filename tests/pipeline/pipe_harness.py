@@ -6,7 +6,6 @@ Run with /usr/bin/python3 (Debian's zmq, msgpack, numpy)."""
 import atexit
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -18,6 +17,9 @@ import traceback
 import msgpack
 import numpy as np
 import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ports import free_base  # noqa: E402,F401  (the one home of port picking; re-exported)
 
 ROOT = os.environ.get("ZEMBED_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ZEMBED_BIN") or os.path.join(ROOT, "bin")
@@ -53,25 +55,6 @@ def gen_model(name="tiny", extra=()):
     if r.returncode != 0:
         raise RuntimeError("gen-model failed: " + r.stderr)
     return out
-
-
-def free_base():
-    """A port P such that P..P+11 are free on 127.0.0.1 (checked by binding them; +11: metrics)."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000, 16)   # below Linux's ephemeral range (32768-)
-        socks = []
-        try:
-            for off in range(12):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + off))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 class Pipeline:
