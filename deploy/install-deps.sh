@@ -4,6 +4,9 @@
 #   deploy/install-deps.sh --test-peers  also the test tools and the peers the tests compare against
 #                                        (PyTorch from Debian; HF tokenizers, ONNX Runtime, ZeroMQ for
 #                                        Node from npm, into tests/peers/node_modules)
+#   deploy/install-deps.sh --bench-peers the test peers plus what bench/encoder/run.sh and
+#                                        tests/encoder/fidelity.py run the peers with: PyTorch, and
+#                                        python3-onnx for the ONNX export ONNX Runtime reads
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +15,10 @@ RUN_PKGS=(build-essential pkg-config libzmq3-dev libmsgpack-dev libopenblas-dev 
 TEST_PKGS=(valgrind iproute2 python3 python3-numpy python3-zmq python3-msgpack nodejs npm
            clang libclang-rt-14-dev procps chromium python3-scipy python3-sklearn tcpdump)
 
+BENCH_PKGS=(python3-torch python3-onnx)
+
 want=("${RUN_PKGS[@]}")
+[[ "${1:-}" == "--bench-peers" ]] && want+=("${BENCH_PKGS[@]}") && set -- --test-peers
 [[ "${1:-}" == "--test-peers" ]] && want+=("${TEST_PKGS[@]}")
 
 missing=()

@@ -5,7 +5,8 @@
 # same STS Benchmark sentences and token ids, 1 and 2 threads, median of 5 repeats, peak RSS, the
 # fraction of the matmul ceiling of each precision (bench/bench_sgemm.c) and each precision's
 # single-sentence forward latency (bench/enc_time.c).
-# Needs /usr/bin/python3 with torch + onnx and tests/peers/node_modules. Never part of the tests.
+# Needs /usr/bin/python3 with torch + onnx and tests/peers/node_modules (deploy/install-deps.sh
+# --bench-peers installs them). Never part of the tests.
 #
 #   bench/encoder/run.sh        env: BENCH_SENTENCES (1000) BENCH_REPEATS (5) BENCH_THREADS (1,2)
 #                                    BENCH_ENGINES (zembed,zembed-bf16,zembed-int8,onnxruntime,
