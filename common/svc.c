@@ -113,10 +113,12 @@ svc_counters svc_counters_get(void)
     return c;
 }
 
-/* Count one event in r: the number of events to report now (this one included), or 0 when a line
- * was written less than a second ago (or another thread writes it). */
-static long rate_due(rate_log *r)
+/* Count one event in *counter and r: the number of events to report now (this one included), with
+ * *c a snapshot of the counters, or 0 when a line was written less than a second ago (or another
+ * thread writes it). */
+static long count_event(long *counter, rate_log *r, svc_counters *c)
 {
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
     int64_t now = wire_now_ms();
     long n = __atomic_add_fetch(&r->unlogged, 1, __ATOMIC_RELAXED);
     int64_t last = __atomic_load_n(&r->logged_ms, __ATOMIC_RELAXED);
@@ -124,31 +126,28 @@ static long rate_due(rate_log *r)
         !__atomic_compare_exchange_n(&r->logged_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return 0;
     __atomic_sub_fetch(&r->unlogged, n, __ATOMIC_RELAXED);
+    *c = svc_counters_get();
     return n;
 }
 
 void svc_refused(uint64_t j, const char *err_msg)
 {
-    __atomic_add_fetch(j ? &counters.refused_answered : &counters.refused_dropped, 1, __ATOMIC_RELAXED);
-    long n = rate_due(&refused_log);
-    if (!n)
-        return;
-    svc_counters c = svc_counters_get();
-    svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
-            "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
-            j ? "" : "(no job number, dropped) ", err_msg);
+    svc_counters c;
+    long n = count_event(j ? &counters.refused_answered : &counters.refused_dropped, &refused_log, &c);
+    if (n)
+        svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
+                "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
+                j ? "" : "(no job number, dropped) ", err_msg);
 }
 
 void svc_expired(uint64_t j, int started)
 {
-    __atomic_add_fetch(started ? &counters.expired_abandoned : &counters.expired_dropped, 1, __ATOMIC_RELAXED);
-    long n = rate_due(&expired_log);
-    if (!n)
-        return;
-    svc_counters c = svc_counters_get();
-    svc_log("gave up %ld job(s) past their deadline since the last report (%ld dropped before "
-            "starting, %ld abandoned part-way in all); latest: job %llu, %s", n, c.expired_dropped,
-            c.expired_abandoned, (unsigned long long)j, started ? "abandoned part-way" : "dropped");
+    svc_counters c;
+    long n = count_event(started ? &counters.expired_abandoned : &counters.expired_dropped, &expired_log, &c);
+    if (n)
+        svc_log("gave up %ld job(s) past their deadline since the last report (%ld dropped before "
+                "starting, %ld abandoned part-way in all); latest: job %llu, %s", n, c.expired_dropped,
+                c.expired_abandoned, (unsigned long long)j, started ? "abandoned part-way" : "dropped");
 }
 
 static void on_signal(int sig)
