@@ -286,6 +286,12 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
         omp_set_num_threads(1);
+        char note[96];
+        zb_err e;
+        if (nt == 1 && !enc_mm_init(ENC_PREC_BF16, why, sizeof why, NULL)) {   /* the encoder's check */
+            int rc = enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e);
+            printf("bf16_start_up_probe %s\n", rc ? e.msg : note + 2);
+        }
         for (int p = ENC_PREC_BF16; p <= ENC_PREC_INT8; p++) {
             double g = measure_enc_mm((enc_precision)p, T, H, F, nt, in, w, out, min_s);
             if (g > 0)

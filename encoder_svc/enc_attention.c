@@ -49,7 +49,7 @@ static int round_up(int n, int m)
 size_t enc_attention_scratch(int max_n, int dh)
 {
     size_t np = (size_t)round_up(max_n, KB);
-    return (size_t)dh * np + QB * np;
+    return (size_t)dh * np + QB * np + QB * (size_t)dh;
 }
 
 /* Softmax of QB score rows of np entries, in place; entries past n (tile padding) hold -1e30 and
@@ -70,7 +70,7 @@ static void softmax_rows(float *s, int np, float *inv)
  * biases are added here rather than in a pass of their own over [T,3H]: q's as the scalar is
  * broadcast, k's while transposing, v's once per context row (softmax weights sum to 1, so
  * sum_j p_j (v_j + b) = sum_j p_j v_j + b). */
-static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s)
+static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s, float *qt)
 {
     const int n = a->n, dh = a->dh, ld = a->ld, np = round_up(n, KB);
     const float *kb = a->kb + off, *qbias = a->qb + off, *vb = a->vb + off;
@@ -89,6 +89,12 @@ static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, 
         for (int b = 0; b < QB; b++)
             qr[b] = a->q + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
 
+        /* q + bias once per tile, interleaved [d][b]: the score loop then broadcasts each from
+         * memory instead of loading, adding and broadcasting it per key tile (same sums) */
+        for (int d = 0; d < dh; d++)
+            for (int b = 0; b < QB; b++)
+                qt[d * QB + b] = qr[b][d] + qbias[d];
+
         for (int j0 = 0; j0 < np; j0 += KB) {
             v8 acc[QB][2] = {{{0}}};
             for (int d = 0; d < dh; d++) {
@@ -96,7 +102,7 @@ static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, 
                 IN_REG(k0);
                 IN_REG(k1);
                 for (int b = 0; b < QB; b++) {
-                    float qd = qr[b][d] + qbias[d];
+                    float qd = qt[d * QB + b];
                     acc[b][0] += qd * k0;
                     acc[b][1] += qd * k1;
                 }
@@ -174,7 +180,8 @@ void enc_attention(const enc_attn_args *a, int h0, int h1, float *scratch)
     int np = round_up(a->n, KB);
     for (int h = h0; h < h1; h++) {
         if (a->dh % DB == 0)
-            head_tiled(a, h * a->dh, scale, scratch, scratch + (size_t)a->dh * np);
+            head_tiled(a, h * a->dh, scale, scratch, scratch + (size_t)a->dh * np,
+                       scratch + (size_t)a->dh * np + QB * (size_t)np);
         else
             head_plain(a, h * a->dh, scale, scratch);
     }

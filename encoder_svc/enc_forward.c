@@ -141,6 +141,7 @@ typedef struct {
     const int *start;     /* first token of each sequence */
     int heads_per_item;   /* heads per work item: fewer, larger items for short sequences */
     int items_per_seq;
+    int convert;          /* bf16/int8 with an item per sequence: attn_item converts ctx for O */
 } attn_job;
 
 static void attn_item(void *arg, int i, int worker)
@@ -152,11 +153,20 @@ static void attn_item(void *arg, int i, int worker)
     int h1 = h0 + j->heads_per_item < c->heads ? h0 + j->heads_per_item : c->heads;
     int H = c->hidden;
     const float *base = r->qkv + (size_t)j->start[seq] * 3 * H;
+    /* The sequence's Q|K|V rows were written a whole batch ago and sit in L3; the head loops read
+     * them 128 bytes a row at a 4.6 KB stride, which the hardware prefetcher does not follow, and
+     * waited on each line in turn (perf: ~15% of an int8 forward). Asking for all of them first
+     * lets the loads overlap. */
+    for (const char *p = (const char *)base, *end = (const char *)(base + (size_t)j->lens[seq] * 3 * H);
+         p < end; p += 64)
+        __builtin_prefetch(p);
     enc_attn_args a = {.q = base, .k = base + H, .v = base + 2 * H, .ld = 3 * H,
                        .qb = j->y->q_b, .kb = j->y->k_b, .vb = j->y->v_b,
                        .n = j->lens[seq], .dh = H / c->heads,
                        .ctx = r->ctx + (size_t)j->start[seq] * H, .ldc = H};
     enc_attention(&a, h0, h1, r->scratch + r->scratch_each * worker);
+    if (j->convert && h0 == 0 && h1 == c->heads)   /* the rows are whole: convert them for O */
+        enc_mm_convert(&r->act, 1, a.ctx, H, j->start[seq], j->lens[seq], H);
 }
 
 /* The element-wise steps between GEMMs, split into row chunks for our threads (with one thread
@@ -197,6 +207,163 @@ static void rows(rows_job *j, int step)
 {
     j->step = step;
     enc_parallel_for((j->T + ROW_CHUNK - 1) / ROW_CHUNK, rows_item, j);
+}
+
+/* ---- bf16 / int8: the epilogues enc_mm_run calls on a GEMM's finished rows (enc_mm.h) ---- */
+
+typedef struct {
+    enc_runner *r;
+    const enc_layer *y;
+    float *x;
+    int convert;          /* epi_ln: convert x's rows for the next layer's Q|K|V (not after the last) */
+    const int *start, *lens;   /* epi_attn: the sequences */
+    int n_seq;
+} epi_ctx;
+
+/* O and FFN out: x = LayerNorm(x + rows + bias), then x's rows into slot 0 (the next GEMM's input). */
+static void epi_ln(void *arg, float *rows, int ld, int r0, int nr, int ffn)
+{
+    epi_ctx *e = arg;
+    const enc_config *c = &e->r->m->cfg;
+    int H = c->hidden;
+    assert(ld == H);
+    float *x = e->x + (size_t)r0 * H;
+    if (ffn)
+        enc_add_layernorm(x, rows, e->y->f_b, e->y->ln2_g, e->y->ln2_b, nr, H, c->layer_norm_eps);
+    else
+        enc_add_layernorm(x, rows, e->y->o_b, e->y->ln1_g, e->y->ln1_b, nr, H, c->layer_norm_eps);
+    if (e->convert || !ffn)
+        enc_mm_convert(&e->r->act, 0, x, H, r0, nr, H);
+}
+
+static void epi_ln_attn(void *arg, float *rows, int ld, int r0, int nr, int worker)
+{
+    (void)worker;
+    epi_ln(arg, rows, ld, r0, nr, 0);
+}
+
+static void epi_ln_ffn(void *arg, float *rows, int ld, int r0, int nr, int worker)
+{
+    (void)worker;
+    epi_ln(arg, rows, ld, r0, nr, 1);
+}
+
+/* FFN in: rows = act(rows + bias), into slot 1 for FFN out. */
+static void epi_act(void *arg, float *rows, int ld, int r0, int nr, int worker)
+{
+    (void)worker;
+    epi_ctx *e = arg;
+    const enc_config *c = &e->r->m->cfg;
+    assert(ld == c->intermediate);
+    enc_bias_act(rows, e->y->i_b, nr, c->intermediate, c->act);
+    enc_mm_convert(&e->r->act, 1, rows, ld, r0, nr, c->intermediate);
+}
+
+/* Q|K|V, cut at sequence boundaries (enc_mm_run_tiles): attention on the tile's whole sequences
+ * while their Q|K|V rows are in cache, then the context rows into slot 1 for O. Written back to a
+ * [T,3H] buffer and read a batch later, those rows came from L3 at a 4.6 KB stride and attention
+ * waited on them (perf: ~15% of an int8 forward at 2048-token batches). */
+static void epi_attn(void *arg, float *rows, int ld, int r0, int nr, int worker)
+{
+    epi_ctx *e = arg;
+    enc_runner *r = e->r;
+    const enc_config *c = &r->m->cfg;
+    int H = c->hidden, lo = 0, hi = e->n_seq;
+    while (lo < hi) {   /* the first sequence starting at or after r0 */
+        int mid = (lo + hi) / 2;
+        if (e->start[mid] < r0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int s = lo; s < e->n_seq && e->start[s] < r0 + nr; s++) {
+        if (!e->lens[s])
+            continue;
+        const float *base = rows + (size_t)(e->start[s] - r0) * ld;
+        enc_attn_args a = {.q = base, .k = base + H, .v = base + 2 * H, .ld = ld,
+                           .qb = e->y->q_b, .kb = e->y->k_b, .vb = e->y->v_b,
+                           .n = e->lens[s], .dh = H / c->heads,
+                           .ctx = r->ctx + (size_t)e->start[s] * H, .ldc = H};
+        enc_attention(&a, 0, c->heads, r->scratch + r->scratch_each * worker);
+    }
+    enc_mm_convert(&r->act, 1, r->ctx + (size_t)r0 * H, H, r0, nr, H);
+}
+
+/* Whole sequences packed into tiles of at most ENC_MM_TILE rows, if every sequence fits one and
+ * there are tiles for every thread; else 0 (attention then runs on its own, attn_item). */
+static int pack_tiles(const int *lens, int n_seq, int *tiles)
+{
+    int n = 0, r0 = 0, rows = 0;
+    for (int s = 0; s < n_seq; s++) {
+        if (lens[s] > ENC_MM_TILE)
+            return 0;
+        if (rows + lens[s] > ENC_MM_TILE) {
+            tiles[2 * n] = r0;
+            tiles[2 * n++ + 1] = rows;
+            r0 += rows;
+            rows = 0;
+        }
+        rows += lens[s];
+    }
+    if (rows) {
+        tiles[2 * n] = r0;
+        tiles[2 * n++ + 1] = rows;
+    }
+    return n >= enc_threads() ? n : 0;
+}
+
+typedef struct {
+    enc_runner *r;
+    const float *x;
+    int slot, T, K;
+} conv_job;
+
+#define CONV_ROWS 32
+
+static void conv_item(void *arg, int i, int worker)
+{
+    (void)worker;
+    conv_job *j = arg;
+    int r0 = i * CONV_ROWS, n = j->T - r0 < CONV_ROWS ? j->T - r0 : CONV_ROWS;
+    enc_mm_convert(&j->r->act, j->slot, j->x + (size_t)r0 * j->K, j->K, r0, n, j->K);
+}
+
+/* Rows of x [T, K] into a slot: on this thread when short (no thread start for a sentence). */
+static void convert_all(enc_runner *r, int slot, const float *x, int T, int K)
+{
+    conv_job j = {.r = r, .x = x, .slot = slot, .T = T, .K = K};
+    if (T <= 64)
+        enc_mm_convert(&r->act, slot, x, K, 0, T, K);
+    else
+        enc_parallel_for((T + CONV_ROWS - 1) / CONV_ROWS, conv_item, &j);
+}
+
+/* One transformer layer in bf16 / int8: on entry slot 0 holds x converted, on exit too (unless it
+ * is the last layer). Bias, activation, residual and LayerNorm run in the GEMMs' epilogues. */
+static int layer_mm(enc_runner *r, int l, attn_job *aj, const int *tiles, int n_tiles, float *x, int T,
+                    int n_seq, zb_err *err)
+{
+    const enc_model *m = r->m;
+    const enc_config *c = &m->cfg;
+    const int H = c->hidden, FF = c->intermediate;
+    enc_mm_w *const *w = m->mm + (size_t)l * ENC_MM_PER_LAYER;
+    epi_ctx e = {.r = r, .y = &m->layer[l], .x = x, .convert = l + 1 < c->layers,
+                 .start = aj->start, .lens = aj->lens, .n_seq = n_seq};
+    int rc;
+    if (n_tiles) {
+        rc = enc_mm_run_tiles(w[ENC_MM_QKV], &r->act, 0, T, tiles, n_tiles, epi_attn, &e, err);
+    } else {
+        rc = enc_mm_run(w[ENC_MM_QKV], &r->act, 0, T, r->qkv, 3 * H, NULL, NULL, err);
+        aj->convert = aj->heads_per_item >= c->heads;
+        if (!rc)
+            enc_parallel_for(n_seq * aj->items_per_seq, attn_item, aj);   /* adds the QKV biases */
+        if (!rc && !aj->convert)
+            convert_all(r, 1, r->ctx, T, H);
+    }
+    if (rc ||(rc = enc_mm_run(w[ENC_MM_O], &r->act, 1, T, r->tmp, H, epi_ln_attn, &e, err)) ||
+        (rc = enc_mm_run(w[ENC_MM_I], &r->act, 0, T, r->ffn, FF, epi_act, &e, err)))
+        return rc;
+    return enc_mm_run(w[ENC_MM_F], &r->act, 1, T, r->tmp, H, epi_ln_ffn, &e, err);
 }
 
 static int check_inputs(const enc_runner *r, const int32_t *ids, const int32_t *type_ids,
@@ -250,8 +417,13 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
         r->scratch_workers = workers;
     }
     int *start = malloc((size_t)n_seq * sizeof *start);
-    if (!start)
+    int *tiles = m->mm ? malloc((size_t)n_seq * 2 * sizeof *tiles) : NULL;
+    if (!start || (m->mm && !tiles)) {
+        free(start);
+        free(tiles);
         return zb_fail(err, ZB_ENOMEM, "out of memory");
+    }
+    int n_tiles = m->mm ? pack_tiles(lens, n_seq, tiles) : 0;
 
     /* Embeddings: word + position (0.. per sequence) + token type, then LayerNorm. */
     for (int s = 0, t = 0; s < n_seq; s++) {
@@ -265,6 +437,8 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
         }
     }
     enc_add_layernorm(x, NULL, NULL, m->emb_ln_g, m->emb_ln_b, T, H, c->layer_norm_eps);
+    if (m->mm)
+        convert_all(r, 0, x, T, H);
 
     /* Short sequences carry little attention work per head: group heads so that an item is worth
      * handing to a thread, but keep at least ~4 items per worker for balance. */
@@ -280,19 +454,7 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
         const enc_layer *y = &m->layer[l];
         aj.y = rj.y = y;
         if (m->mm) {   /* bf16 / int8: Q|K|V as one prepared [3H,H] weight */
-            enc_mm_w *const *w = m->mm + (size_t)l * ENC_MM_PER_LAYER;
-            if ((rc = enc_mm_linear(w[ENC_MM_QKV], x, T, r->qkv, 3 * H, &r->act, err)))
-                break;
-            enc_parallel_for(n_seq * aj.items_per_seq, attn_item, &aj);
-            if ((rc = enc_mm_linear(w[ENC_MM_O], r->ctx, T, r->tmp, H, &r->act, err)))
-                break;
-            rows(&rj, STEP_LN_ATTN);
-            if ((rc = enc_mm_linear(w[ENC_MM_I], x, T, r->ffn, FF, &r->act, err)))
-                break;
-            rows(&rj, STEP_ACT);
-            rc = enc_mm_linear(w[ENC_MM_F], r->ffn, T, r->tmp, H, &r->act, err);
-            if (!rc)
-                rows(&rj, STEP_LN_FFN);
+            rc = layer_mm(r, l, &aj, tiles, n_tiles, x, T, n_seq, err);
             continue;
         }
         linear(x, y->q_w, r->qkv, T, H, H, 3 * H);
@@ -307,5 +469,6 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
         rows(&rj, STEP_LN_FFN);
     }
     free(start);
+    free(tiles);
     return rc;
 }

@@ -24,7 +24,7 @@ struct enc_model {
     enc_layer *layer;         /* cfg.layers */
     enc_precision prec;
     enc_mm_w **mm;            /* bf16/int8: [cfg.layers * ENC_MM_PER_LAYER] prepared dense weights */
-    char kernel[160];         /* enc_model_kernel */
+    char kernel[256];         /* enc_model_kernel */
     char weights_note[640];   /* enc_model_weights_note */
     void *wc_map;             /* the mapped weight cache file mm points into, or NULL */
     size_t wc_len;

@@ -1,15 +1,17 @@
 /* enc_mm: bf16 / int8 Linear layers on oneDNN 2.6 matmul (see enc_mm.h for the numerics). */
-#include "enc_mm.h"
+#include "enc_mm_int.h"
 
 #include "enc_impl.h"
 
 #include <assert.h>
+#include <cblas.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* see enc_kernels.c: lets gcc if-convert float clamps in the row loops */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -17,30 +19,6 @@
 #endif
 
 #include "enc_math.h"
-
-#define MSTEP 16        /* primitives exist for M = 16, 32, ... TILE */
-#define TILE 64         /* rows per matmul call (bench/bench_sgemm.c measured 64 ~ 128 >> 16) */
-#define MAX_PRIMS 512
-#define MAX_WORKERS 256
-
-struct enc_mm_w {
-    enc_precision p;
-    int N, K, nb, n_blk;           /* nb columns per block, the last may be narrower */
-    dnnl_memory_desc_t *wmd;       /* [n_blk] the blocked layout of each block */
-    void **wdata;                  /* [n_blk] the reordered weights */
-    float *w_scale;                /* [N] int8: s_w */
-    int32_t *w_sum;                /* [N] int8: sum_k q_w[n,k] */
-    size_t bytes;
-    int borrowed;                  /* the arrays point into a mapped cache file: not ours to free */
-};
-
-typedef struct {
-    int p, M, K, N;
-    dnnl_memory_desc_t wmd;        /* the weights layout it was created for */
-    dnnl_primitive_t prim;
-    dnnl_memory_desc_t smd, dmd, spmd;
-    size_t scratch;
-} prim_entry;
 
 static struct {
     pthread_mutex_t mu;            /* guards everything here */
@@ -50,18 +28,17 @@ static struct {
     int n_prim;
     int ready[3];                  /* per precision: 1 checked ok */
     char desc[3][160];
+    char impl[3][64];              /* oneDNN's name of the kernel the probe got */
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-struct enc_mm_workers {
-    dnnl_stream_t stream[MAX_WORKERS];
-    float *tile[MAX_WORKERS];      /* [TILE][ENC_MM_NB] the matmul's dense output */
-    void *scratch[MAX_WORKERS];
-    size_t scratch_cap[MAX_WORKERS];
-};
+dnnl_engine_t enc_mm_engine(void)
+{
+    return G.eng;
+}
 
 /* oneDNN (Debian's build runs on OpenMP) uses omp_get_max_threads() of the calling thread; our
  * threads are the pool, so each call into it runs on one thread. */
-static void one_thread(void)
+void enc_mm_one_thread(void)
 {
     if (omp_get_max_threads() != 1)
         omp_set_num_threads(1);
@@ -82,7 +59,7 @@ static const char *isa_name(dnnl_cpu_isa_t isa)
     }
 }
 
-static int dnnl_fail(zb_err *err, dnnl_status_t st, const char *what)
+int enc_mm_dnnl_fail(zb_err *err, dnnl_status_t st, const char *what)
 {
     return zb_fail(err, st == dnnl_out_of_memory ? ZB_ENOMEM : ZB_EINTERNAL,
                    "oneDNN: %s failed (status %d)", what, (int)st);
@@ -115,7 +92,7 @@ static int create_prim(prim_entry *e, const dnnl_memory_desc_t *wmd, const char 
         st = dnnl_primitive_desc_create(&pd, &md, attr, G.eng, NULL);
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
-        return dnnl_fail(err, st, "creating a matmul");
+        return enc_mm_dnnl_fail(err, st, "creating a matmul");
     e->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     e->spmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratch = dnnl_memory_desc_get_size(&e->spmd);
@@ -128,11 +105,11 @@ static int create_prim(prim_entry *e, const dnnl_memory_desc_t *wmd, const char 
         *impl = keep;
     }
     dnnl_primitive_desc_destroy(pd);
-    return st == dnnl_success ? ZB_OK : dnnl_fail(err, st, "creating a matmul primitive");
+    return st == dnnl_success ? ZB_OK : enc_mm_dnnl_fail(err, st, "creating a matmul primitive");
 }
 
 /* The cached primitive of a shape class; created on first use. */
-static prim_entry *get_prim(int p, int M, int K, int N, const dnnl_memory_desc_t *wmd, zb_err *err)
+prim_entry *enc_mm_get_prim(int p, int M, int K, int N, const dnnl_memory_desc_t *wmd, zb_err *err)
 {
     pthread_mutex_lock(&G.mu);
     prim_entry *e = NULL;
@@ -146,8 +123,8 @@ static prim_entry *get_prim(int p, int M, int K, int N, const dnnl_memory_desc_t
         zb_fail(err, ZB_EINTERNAL, "more than %d matmul shapes", MAX_PRIMS);
     else if (!e) {
         prim_entry *c = &G.prim[G.n_prim];
-        *c = (prim_entry){.p = p, .M = M, .K = K, .N = N};
-        one_thread();
+        *c = (prim_entry){.id = G.n_prim, .p = p, .M = M, .K = K, .N = N};
+        enc_mm_one_thread();
         if (!create_prim(c, wmd, NULL, err))
             e = &G.prim[G.n_prim++];
     }
@@ -229,7 +206,7 @@ static int probe(enc_precision p, char *impl_out, size_t cap, zb_err *err)
     free(wb);
     free(sp);
     if (st != dnnl_success)
-        return dnnl_fail(err, st, "the int8 probe");
+        return enc_mm_dnnl_fail(err, st, "the int8 probe");
     for (int i = 0; i < M * N; i++)
         if (y[i] != 255 * 127 * K)
             return zb_fail(err, ZB_EUNSUPPORTED,
@@ -239,6 +216,126 @@ static int probe(enc_precision p, char *impl_out, size_t cap, zb_err *err)
     return ZB_OK;
 }
 
+/* ---- bf16: is it faster than our fp32 here? ----
+ * A native bf16 kernel is not always a faster one: on the AVX512_BF16 Xeon VM without AMX these
+ * numbers were measured on, oneDNN 2.6's brg:avx512_core_bf16 ran at or below OpenBLAS's sgemm
+ * (bench/results/README.md). So the first bf16 set-up times one layer-shaped product both ways,
+ * as each path runs it (bf16: conversion + 64-row tiles; fp32: one sgemm over all rows), ~10 ms,
+ * and bf16 is refused when it would be a slowdown. CPU time of this thread, best of several
+ * rounds, interleaved: a busy machine slows both sides alike. */
+enum { SP_M = 256, SP_K = 384, SP_N = 384, SP_ROUNDS = 4 };
+
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* fp32 seconds / bf16 seconds for the same product (> 1: bf16 is faster); 0 when it cannot be
+ * measured. Caller holds G.mu. */
+static double bf16_speed_ratio(zb_err *err)
+{
+    (void)enc_threads();   /* OpenBLAS on one thread, as the encoder runs it (enc_set_threads) */
+    prim_entry e = {.p = ENC_PREC_BF16, .M = TILE, .K = SP_K, .N = SP_N};
+    if (create_prim(&e, NULL, NULL, err))
+        return 0;
+    size_t wbytes = dnnl_memory_desc_get_size(&e.wmd);
+    float *x = calloc((size_t)SP_M * SP_K, 4), *w = calloc((size_t)SP_N * SP_K, 4),
+          *y = calloc((size_t)SP_M * SP_N, 4);
+    void *xb = calloc((size_t)SP_M * SP_K, 2), *wb = calloc(1, wbytes), *sp = calloc(1, e.scratch + 1);
+    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
+    dnnl_status_t st = x && w && y && xb && wb && sp ? dnnl_success : dnnl_out_of_memory;
+    for (int i = 0; x && i < SP_M * SP_K; i++)   /* ordinary values: no denormals, no zeros */
+        x[i] = (float)((i * 37 % 101) - 50) / 64.0f;
+    for (int i = 0; w && i < SP_N * SP_K; i++)
+        w[i] = (float)((i * 53 % 97) - 48) / 64.0f;
+    if (st == dnnl_success) st = dnnl_memory_create(&ms, &e.smd, G.eng, xb);
+    if (st == dnnl_success) st = dnnl_memory_create(&mw, &e.wmd, G.eng, wb);
+    if (st == dnnl_success) st = dnnl_memory_create(&md, &e.dmd, G.eng, y);
+    if (st == dnnl_success && e.scratch) st = dnnl_memory_create(&mp, &e.spmd, G.eng, sp);
+    double best16 = 1e30, best32 = 1e30;
+    for (int r = 0; r <= SP_ROUNDS && st == dnnl_success; r++) {   /* round 0 warms up */
+        double t0 = thread_seconds();
+        /* bf16 as enc_mm runs it: the activation conversion, then the matmul */
+        for (int i = 0; i < SP_M * SP_K; i++)
+            ((uint16_t *)xb)[i] = enc_mm_bf16(x[i]);
+        for (int t = 0; t < SP_M / TILE && st == dnnl_success; t++) {
+            st = dnnl_memory_set_data_handle(ms, (uint16_t *)xb + (size_t)t * TILE * SP_K);
+            if (st == dnnl_success)
+                st = dnnl_memory_set_data_handle(md, y + (size_t)t * TILE * SP_N);
+            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md},
+                                       {DNNL_ARG_SCRATCHPAD, mp}};
+            if (st == dnnl_success)
+                st = dnnl_primitive_execute(e.prim, G.stream, mp ? 4 : 3, args);
+        }
+        double t1 = thread_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, SP_M, SP_N, SP_K, 1.0f, x, SP_K, w, SP_K,
+                    0.0f, y, SP_N);
+        double t2 = thread_seconds();
+        if (r > 0) {
+            best16 = t1 - t0 < best16 ? t1 - t0 : best16;
+            best32 = t2 - t1 < best32 ? t2 - t1 : best32;
+        }
+    }
+    dnnl_memory_destroy(ms);
+    dnnl_memory_destroy(mw);
+    dnnl_memory_destroy(md);
+    dnnl_memory_destroy(mp);
+    dnnl_primitive_destroy(e.prim);
+    free(x), free(w), free(y), free(xb), free(wb), free(sp);
+    if (st != dnnl_success) {
+        enc_mm_dnnl_fail(err, st, "the bf16 speed probe");
+        return 0;
+    }
+    return best16 > 0 ? best32 / best16 : 1e9;
+}
+
+/* The decision, made at every enc_mm_init (the measurement once per process). Env, documented in
+ * docs/PRECISION.md: ZEMBED_BF16_ALLOW_SLOW=1 runs bf16 even when slower (the kernel description
+ * says so); ZEMBED_BF16_PROBE_RATIO=R takes R as the measured ratio (tests: the refusal without
+ * depending on timing). */
+static int bf16_speed_check(const char *impl, char *note, size_t cap, zb_err *err)
+{
+    static double measured;   /* under G.mu */
+    const char *forced = getenv("ZEMBED_BF16_PROBE_RATIO"), *allow = getenv("ZEMBED_BF16_ALLOW_SLOW");
+    double ratio;
+    if (forced && *forced) {
+        char *end;
+        ratio = strtod(forced, &end);
+        if (*end || !(ratio > 0 && ratio < 1e6))
+            return zb_fail(err, ZB_EINVAL, "ZEMBED_BF16_PROBE_RATIO='%s' is not a positive number", forced);
+    } else {
+        if (!measured && !(measured = bf16_speed_ratio(err)))
+            return err->code;
+        ratio = measured;
+    }
+    int slow = ratio < 1.0, allowed = allow && strcmp(allow, "1") == 0;
+    snprintf(note, cap, "; bf16 %.2fx fp32 %s%s", ratio, forced && *forced ? "(ZEMBED_BF16_PROBE_RATIO)" : "at start-up",
+             slow && allowed ? ", slower, run as ZEMBED_BF16_ALLOW_SLOW=1 asks" : "");
+    if (slow && !allowed)
+        return zb_fail(err, ZB_EUNSUPPORTED,
+                       "--precision bf16 would be slower than fp32 on this CPU: oneDNN's %s kernel ran a "
+                       "%dx%dx%d product at %.2fx the speed of fp32 (OpenBLAS sgemm), %s "
+                       "(bf16 pays off with AMX); use int8 or fp32, or set ZEMBED_BF16_ALLOW_SLOW=1 to run "
+                       "bf16 anyway", impl, SP_M, SP_K, SP_N, ratio,
+                       forced && *forced ? "as ZEMBED_BF16_PROBE_RATIO says" : "measured at start-up");
+    return ZB_OK;
+}
+
+int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err)
+{
+    note[0] = '\0';
+    if (p != ENC_PREC_BF16)
+        return ZB_OK;
+    pthread_mutex_lock(&G.mu);
+    assert(G.ready[p] && "enc_mm_init first");
+    enc_mm_one_thread();
+    int rc = bf16_speed_check(G.impl[p], note, cap, err);
+    pthread_mutex_unlock(&G.mu);
+    return rc;
+}
+
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
 {
     if (p == ENC_PREC_FP32) {
@@ -246,20 +343,21 @@ int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
         return ZB_OK;
     }
     pthread_mutex_lock(&G.mu);
-    one_thread();
+    enc_mm_one_thread();
     dnnl_status_t st = dnnl_success;
     if (!G.eng) {
         st = dnnl_engine_create(&G.eng, dnnl_cpu, 0);
         if (st == dnnl_success)
             st = dnnl_stream_create(&G.stream, G.eng, dnnl_stream_default_flags);
     }
-    int rc = st == dnnl_success ? ZB_OK : dnnl_fail(err, st, "creating the CPU engine");
+    int rc = st == dnnl_success ? ZB_OK : enc_mm_dnnl_fail(err, st, "creating the CPU engine");
     if (!rc && !G.ready[p]) {
-        char impl[64];
+        char impl[sizeof G.impl[p]];
         if (!(rc = probe(p, impl, sizeof impl, err))) {
             const dnnl_version_t *v = dnnl_version();
             snprintf(G.desc[p], sizeof G.desc[p], "oneDNN %d.%d.%d %s (cpu isa %s)", v->major, v->minor,
                      v->patch, impl, isa_name(dnnl_get_effective_cpu_isa()));
+            memcpy(G.impl[p], impl, sizeof impl);
             G.ready[p] = 1;
         }
     }
@@ -285,8 +383,13 @@ void enc_mm_free(enc_mm_w *w)
 {
     if (!w)
         return;
+    for (int b = 0; w->wmem && b < w->n_blk; b++)
+        if (w->wmem[b])
+            dnnl_memory_destroy(w->wmem[b]);
     for (int b = 0; w->wdata && b < w->n_blk && !w->borrowed; b++)
         free(w->wdata[b]);
+    free(w->wmem);
+    free(w->pc);
     free(w->wdata);
     free(w->wmd);
     if (!w->borrowed) {
@@ -322,7 +425,9 @@ static enc_mm_w *new_w(enc_precision p, int N, int K)
     w->n_blk = (N + w->nb - 1) / w->nb;
     w->wmd = calloc(w->n_blk, sizeof *w->wmd);
     w->wdata = calloc(w->n_blk, sizeof *w->wdata);
-    if (!w->wmd || !w->wdata) {
+    w->wmem = calloc(w->n_blk, sizeof *w->wmem);
+    w->pc = calloc((size_t)w->n_blk * (TILE / MSTEP), sizeof *w->pc);
+    if (!w->wmd || !w->wdata || !w->wmem || !w->pc) {
         enc_mm_free(w);
         return NULL;
     }
@@ -342,6 +447,16 @@ static int block_layout(enc_mm_w *w, int b, zb_err *err)
     dnnl_primitive_destroy(e.prim);
     w->wmd[b] = e.wmd;
     return ZB_OK;
+}
+
+/* The memory object every matmul of block b reads its weights through: made once, since creating
+ * one per call cost more than a small tile's arithmetic. Only ever read, so all threads share it. */
+static int block_mem(enc_mm_w *w, int b, zb_err *err)
+{
+    dnnl_status_t st = dnnl_memory_create(&w->wmem[b], &w->wmd[b], G.eng, w->wdata[b]);
+    if (st != dnnl_success)
+        w->wmem[b] = NULL;
+    return st == dnnl_success ? ZB_OK : enc_mm_dnnl_fail(err, st, "wrapping prepared weights");
 }
 
 /* Reorder plain [N_b, K] rows (row-major, i.e. {K, N_b} with tag ba) into block b's layout. */
@@ -377,14 +492,16 @@ static int reorder_block(enc_mm_w *w, int b, const void *plain_rows, zb_err *err
     dnnl_primitive_desc_destroy(rpd);
     dnnl_memory_destroy(from);
     dnnl_memory_destroy(to);
-    return st == dnnl_success ? ZB_OK : dnnl_fail(err, st, "reordering weights");
+    if (st != dnnl_success)
+        return enc_mm_dnnl_fail(err, st, "reordering weights");
+    return block_mem(w, b, err);
 }
 
 enc_mm_w *enc_mm_prepare(enc_precision p, const float *const *parts, const int *rows, int n_parts,
                          int K, zb_err *err)
 {
     assert(p != ENC_PREC_FP32 && G.ready[p] && "enc_mm_init first");
-    one_thread();
+    enc_mm_one_thread();
     int N = 0;
     for (int i = 0; i < n_parts; i++)
         N += rows[i];
@@ -519,6 +636,8 @@ enc_mm_w *enc_mm_from_blob(enc_precision p, int N, int K, const unsigned char *b
             goto bad;
         }
         w->wdata[b] = (void *)(blob + off);
+        if (block_mem(w, b, err))
+            goto bad;
         off += PAD64(want);
         w->bytes += want;
     }
@@ -545,188 +664,3 @@ bad:
     return NULL;
 }
 
-/* ---- activations ---------------------------------------------------------------------------- */
-
-int enc_mm_rows(int T)
-{
-    return (T + MSTEP - 1) / MSTEP * MSTEP;
-}
-
-int enc_mm_act_alloc(enc_mm_act *a, enc_precision p, int rows, int k)
-{
-    memset(a, 0, sizeof *a);
-    rows = enc_mm_rows(rows);
-    size_t el = p == ENC_PREC_INT8 ? 1 : 2;
-    /* calloc: the rows past T that a rounded-up tile reads are defined (valgrind) */
-    a->q = calloc((size_t)rows * k, el);
-    a->scale = calloc(rows, sizeof *a->scale);
-    a->zp = calloc(rows, sizeof *a->zp);
-    a->wk = calloc(1, sizeof *a->wk);
-    a->rows = rows;
-    a->k = k;
-    if (!a->q || !a->scale || !a->zp || !a->wk) {
-        enc_mm_act_free(a);
-        return ZB_ENOMEM;
-    }
-    return ZB_OK;
-}
-
-void enc_mm_act_free(enc_mm_act *a)
-{
-    for (int i = 0; a->wk && i < MAX_WORKERS; i++) {
-        if (a->wk->stream[i])
-            dnnl_stream_destroy(a->wk->stream[i]);
-        free(a->wk->scratch[i]);
-        free(a->wk->tile[i]);
-    }
-    free(a->wk);
-    free(a->q);
-    free(a->scale);
-    free(a->zp);
-    memset(a, 0, sizeof *a);
-}
-
-static inline float round_half_even(float x)   /* |x| < 2^22: the float adder rounds for us */
-{
-    return (x + 12582912.0f) - 12582912.0f;
-}
-
-/* Hot loop: one token row to u8 with its own range (asymmetric: post-GELU rows span [-0.17, big],
- * where a symmetric s8 code would waste half its values). */
-void enc_mm_quant_row(const float *restrict x, int k, uint8_t *restrict q, float *scale, int32_t *zp)
-{
-    float mx = row_max(x, k), mn = row_min(x, k);
-    mx = mx > 0 ? mx : 0;
-    mn = mn < 0 ? mn : 0;
-    float s = (mx - mn) / 255.0f;
-    if (!(s > 1e-30f)) {   /* all zero (or not finite: the result is garbage either way) */
-        s = 1.0f;
-        mn = 0;
-    }
-    float inv = 1.0f / s, z = round_half_even(-mn * inv);
-    for (int j = 0; j < k; j++) {
-        float v = round_half_even(x[j] * inv) + z;
-        v = v < 0 ? 0 : v > 255 ? 255 : v;
-        q[j] = (uint8_t)(int)v;
-    }
-    *scale = s;
-    *zp = (int32_t)z;
-}
-
-typedef struct {
-    const enc_mm_w *w;
-    const float *x;
-    float *y;
-    int T, ldy, n_tiles;
-    enc_mm_act *a;
-    zb_err *err;
-    int failed;
-} mm_job;
-
-#define CONV_ROWS 32
-
-static void conv_item(void *arg, int i, int worker)
-{
-    (void)worker;
-    mm_job *j = arg;
-    int K = j->w->K, r0 = i * CONV_ROWS, r1 = r0 + CONV_ROWS < j->T ? r0 + CONV_ROWS : j->T;
-    for (int r = r0; r < r1; r++) {
-        const float *x = j->x + (size_t)r * K;
-        if (j->w->p == ENC_PREC_INT8) {
-            enc_mm_quant_row(x, K, (uint8_t *)j->a->q + (size_t)r * K, &j->a->scale[r], &j->a->zp[r]);
-        } else {
-            uint16_t *d = (uint16_t *)j->a->q + (size_t)r * K;
-            for (int k = 0; k < K; k++)
-                d[k] = enc_mm_bf16(x[k]);
-        }
-    }
-}
-
-/* Hot loop: the block's tile [nr][nc] into y: int8 y = s_r s_w[n] (acc - z_r sum_w[n]); bf16 a copy. */
-static void store_tile(const mm_job *j, const void *tile, int r0, int nr, int c0, int nc)
-{
-    for (int r = 0; r < nr; r++) {
-        float *restrict y = j->y + (size_t)(r0 + r) * j->ldy + c0;
-        if (j->w->p != ENC_PREC_INT8) {
-            memcpy(y, (const float *)tile + (size_t)r * nc, nc * sizeof *y);
-            continue;
-        }
-        const float *restrict ws = j->w->w_scale + c0;
-        const int32_t *restrict wsum = j->w->w_sum + c0, *restrict acc = (const int32_t *)tile + (size_t)r * nc;
-        float s = j->a->scale[r0 + r];
-        int32_t z = j->a->zp[r0 + r];
-        for (int n = 0; n < nc; n++)
-            y[n] = (float)(acc[n] - z * wsum[n]) * (s * ws[n]);
-    }
-}
-
-static int exec(prim_entry *e, const enc_mm_w *w, int b, void *src, struct enc_mm_workers *wk,
-                int worker, zb_err *err)
-{
-    if (!wk->stream[worker] &&
-        dnnl_stream_create(&wk->stream[worker], G.eng, dnnl_stream_default_flags) != dnnl_success) {
-        wk->stream[worker] = NULL;
-        return zb_fail(err, ZB_EINTERNAL, "oneDNN: cannot create a stream");
-    }
-    if (!wk->tile[worker] && !(wk->tile[worker] = aligned_alloc(64, (size_t)TILE * ENC_MM_NB * 4)))
-        return zb_fail(err, ZB_ENOMEM, "no memory for a matmul tile");
-    if (e->scratch > wk->scratch_cap[worker]) {
-        free(wk->scratch[worker]);
-        if (!(wk->scratch[worker] = malloc(e->scratch))) {
-            wk->scratch_cap[worker] = 0;
-            return zb_fail(err, ZB_ENOMEM, "no memory for matmul scratch");
-        }
-        wk->scratch_cap[worker] = e->scratch;
-    }
-    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
-    dnnl_status_t st = dnnl_memory_create(&ms, &e->smd, G.eng, src);
-    if (st == dnnl_success) st = dnnl_memory_create(&mw, &w->wmd[b], G.eng, w->wdata[b]);
-    if (st == dnnl_success) st = dnnl_memory_create(&md, &e->dmd, G.eng, wk->tile[worker]);
-    if (st == dnnl_success && e->scratch) st = dnnl_memory_create(&mp, &e->spmd, G.eng, wk->scratch[worker]);
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md},
-                                   {DNNL_ARG_SCRATCHPAD, mp}};
-        st = dnnl_primitive_execute(e->prim, wk->stream[worker], mp ? 4 : 3, args);
-    }
-    dnnl_memory_destroy(ms);
-    dnnl_memory_destroy(mw);
-    dnnl_memory_destroy(md);
-    dnnl_memory_destroy(mp);
-    return st == dnnl_success ? ZB_OK : dnnl_fail(err, st, "running a matmul");
-}
-
-static void mm_item(void *arg, int i, int worker)
-{
-    mm_job *j = arg;
-    const enc_mm_w *w = j->w;
-    int tile = i / w->n_blk, b = i % w->n_blk;
-    int r0 = tile * TILE, nr = j->T - r0 < TILE ? j->T - r0 : TILE;
-    int c0 = b * w->nb, nc = w->N - c0 < w->nb ? w->N - c0 : w->nb;
-    zb_err err;
-    one_thread();
-    prim_entry *e = get_prim(w->p, enc_mm_rows(nr), w->K, nc, &w->wmd[b], &err);
-    int rc = e ? exec(e, w, b, (char *)j->a->q + (size_t)r0 * w->K * (w->p == ENC_PREC_INT8 ? 1 : 2),
-                      j->a->wk, worker, &err)
-               : err.code;
-    if (rc) {
-        pthread_mutex_lock(&G.mu);
-        if (!j->failed++ && j->err)
-            *j->err = err;
-        pthread_mutex_unlock(&G.mu);
-        return;
-    }
-    store_tile(j, j->a->wk->tile[worker], r0, nr, c0, nc);
-}
-
-int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, enc_mm_act *a, zb_err *err)
-{
-    assert(T <= a->rows && w->K <= a->k && ldy >= w->N);
-    assert(enc_threads() <= MAX_WORKERS);
-    if (T <= 0)
-        return ZB_OK;
-    mm_job j = {.w = w, .x = x, .y = y, .T = T, .ldy = ldy, .a = a, .err = err,
-                .n_tiles = (T + TILE - 1) / TILE};
-    enc_parallel_for((T + CONV_ROWS - 1) / CONV_ROWS, conv_item, &j);
-    enc_parallel_for(j.n_tiles * w->n_blk, mm_item, &j);
-    return j.failed ? (err ? err->code : ZB_EINTERNAL) : ZB_OK;
-}

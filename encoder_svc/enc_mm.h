@@ -15,7 +15,7 @@
  * Primitives are created once per shape class (rows rounded up to 16, K, N of the block, output row
  * stride), cached for the process and run single-threaded from our own thread pool: oneDNN's
  * OpenMP threads would fight ours (HACKING.md, threads). Streams and scratchpads belong to the
- * enc_mm_act, so runners on different threads do not share them.
+ * enc_mm_act, so runners on different threads do not share them (enc_mm_run.c runs them).
  */
 #ifndef ENC_MM_H
 #define ENC_MM_H
@@ -29,13 +29,16 @@
 
 typedef struct enc_mm_w enc_mm_w;
 
-/* Per-runner activation scratch for T tokens of width at most K. */
+/* Per-runner activation scratch for T tokens of width at most K, in two slots: the epilogue of one
+ * GEMM (enc_mm_run) converts its output rows for the next GEMM into the other slot while the rows
+ * of other tiles still read this one. */
 typedef struct {
-    void    *q;         /* [rows][K] u8 or bf16 */
-    float   *scale;     /* [rows] s_r (int8) */
-    int32_t *zp;        /* [rows] z_r (int8) */
+    enc_precision p;
+    void    *q[2];      /* [rows][K] u8 or bf16 */
+    float   *scale[2];  /* [rows] s_r (int8) */
+    int32_t *zp[2];     /* [rows] z_r (int8) */
     int rows, k;        /* capacity */
-    struct enc_mm_workers *wk;   /* per pool worker: oneDNN stream and scratchpad */
+    struct enc_mm_workers *wk;   /* per pool worker: oneDNN stream, memory objects, tiles */
 } enc_mm_act;
 
 /* Set oneDNN up for precision p (fp32: nothing to do) and check that this CPU runs it natively:
@@ -43,6 +46,13 @@ typedef struct {
  * it). ZB_EUNSUPPORTED names the missing instruction set. desc (cap bytes) gets what runs, e.g.
  * "oneDNN 2.6.3 brg:avx512_core_vnni (cpu isa avx512_core_bf16)". Process-wide; idempotent. */
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err);
+
+/* After enc_mm_init: would p be slower than our fp32 here? Only bf16 can be (a native bf16 kernel
+ * without AMX may lose to sgemm): timed once per process on a layer-shaped product, refused with
+ * ZB_EUNSUPPORTED naming the kernel and the ratio unless ZEMBED_BF16_ALLOW_SLOW=1;
+ * ZEMBED_BF16_PROBE_RATIO=R stands in for the measurement (tests). note gets "; bf16 1.60x fp32
+ * at start-up" (empty for fp32/int8), for the kernel description users see. */
+int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err);
 
 /* Prepare W [N, K] (n_parts matrices of rows[i] x K stacked: Q|K|V become one [3H, H]). */
 enc_mm_w *enc_mm_prepare(enc_precision p, const float *const *parts, const int *rows, int n_parts,
@@ -54,9 +64,34 @@ int  enc_mm_rows(int T);                  /* T rounded up to a whole number of r
 int  enc_mm_act_alloc(enc_mm_act *a, enc_precision p, int rows, int k);
 void enc_mm_act_free(enc_mm_act *a);
 
-/* y[T, N] (row stride ldy) = x[T, K] W^T, on enc_threads() threads. 0, or ZB_E* when oneDNN fails. */
+/* y[T, N] (row stride ldy) = x[T, K] W^T, on enc_threads() threads: x converted into slot 0, then
+ * enc_mm_run. 0, or ZB_E* when oneDNN fails. */
 int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, enc_mm_act *a,
                   zb_err *err);
+
+/* Convert n rows of x (row stride ldx, width K) into rows [r0, r0 + n) of slot `slot`. Each row
+ * on its own (its own range for int8), so where a row is converted does not change its bits. */
+void enc_mm_convert(enc_mm_act *a, int slot, const float *x, int ldx, int r0, int n, int K);
+
+/* Called with whole output rows [r0, r0 + nr) of a GEMM, row i at y + i * ldy (ldy = N), on pool
+ * worker `worker` (enc_parallel_for's numbering: its scratch is free to use). */
+typedef void (*enc_mm_epi)(void *ctx, float *y, int ldy, int r0, int nr, int worker);
+
+/* y[T, N] = (slot's T rows) W^T, dequantized, on enc_threads() threads; then epi (if not NULL) on
+ * every row. When there are at least as many 64-row tiles as threads, a thread computes all column
+ * blocks of a tile into a buffer of its own and runs epi on those rows while they are in cache (y
+ * is not written); otherwise the tiles' column blocks are spread over the threads, written to y,
+ * and epi runs after over y's rows. Same bits either way. 0, or ZB_E* when oneDNN fails. */
+int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int ldy, enc_mm_epi epi,
+               void *ctx, zb_err *err);
+
+#define ENC_MM_TILE 64   /* most rows of a tile */
+
+/* The same, always with the rows in per-thread buffers, cut into the caller's tiles: tiles[2t] is
+ * tile t's first row, tiles[2t+1] its rows (1..ENC_MM_TILE); in order, covering [0, T). The
+ * encoder cuts at sequence boundaries so the epilogue can run attention on whole sequences. */
+int enc_mm_run_tiles(const enc_mm_w *w, enc_mm_act *a, int slot, int T, const int *tiles, int n_tiles,
+                     enc_mm_epi epi, void *ctx, zb_err *err);
 
 /* ---- the weight cache file's records (enc_wcache.c), host byte order ----
  * {u32 magic 'ZBMW', prec, N, K, nb, n_blk, 0, 0} {u64 bytes of each block} [pad to 64]

@@ -43,6 +43,46 @@ static void test_init_or_refuse(void)
     }
 }
 
+/* The bf16 speed refusal, deterministically: ZEMBED_BF16_PROBE_RATIO stands in for the timing. */
+static void test_bf16_speed_check(void)
+{
+    if (!have[ENC_PREC_BF16]) {
+        printf("  skipped: this CPU has no native bf16 kernel (refused before any timing)\n");
+        zt_cur_skipped = 1;
+        return;
+    }
+    char note[96];
+    zb_err e;
+    unsetenv("ZEMBED_BF16_ALLOW_SLOW");
+    setenv("ZEMBED_BF16_PROBE_RATIO", "0.5", 1);
+    ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e), ZB_EUNSUPPORTED);
+    ZT_CHECK(strstr(e.msg, "0.50x") && strstr(e.msg, "ZEMBED_BF16_ALLOW_SLOW=1") && strstr(e.msg, "bf16"));
+    printf("  %s\n", e.msg);
+    setenv("ZEMBED_BF16_ALLOW_SLOW", "1", 1);
+    ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e), ZB_OK);
+    ZT_CHECK(strstr(note, "0.50x") && strstr(note, "slower"));
+    setenv("ZEMBED_BF16_ALLOW_SLOW", "yes", 1);   /* only "1" allows */
+    ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e), ZB_EUNSUPPORTED);
+    unsetenv("ZEMBED_BF16_ALLOW_SLOW");
+    setenv("ZEMBED_BF16_PROBE_RATIO", "1.8", 1);
+    ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e), ZB_OK);
+    ZT_CHECK(strstr(note, "1.80x") && !strstr(note, "slower"));
+    const char *bad[] = {"abc", "-1", "0", "1.5x", "nan"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("ZEMBED_BF16_PROBE_RATIO", bad[i], 1);
+        ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e), ZB_EINVAL);
+        ZT_CHECK(strstr(e.msg, "ZEMBED_BF16_PROBE_RATIO"));
+    }
+    ZT_CHECK_EQ_INT(enc_mm_speed_check(ENC_PREC_INT8, note, sizeof note, &e), ZB_OK);   /* bf16 only */
+    ZT_CHECK(note[0] == '\0');
+    /* the real measurement runs (its outcome depends on the CPU: not checked) */
+    unsetenv("ZEMBED_BF16_PROBE_RATIO");
+    int rc = enc_mm_speed_check(ENC_PREC_BF16, note, sizeof note, &e);
+    ZT_CHECK(rc == ZB_OK || rc == ZB_EUNSUPPORTED);
+    printf("  measured: %s\n", rc ? e.msg : note);
+    setenv("ZEMBED_BF16_ALLOW_SLOW", "1", 1);   /* the rest test bf16's numerics on any bf16 CPU */
+}
+
 static void test_names(void)
 {
     enc_precision p;
@@ -96,6 +136,58 @@ static void test_quant_row(void)
     ZT_CHECK(s == 1.0f && z == 0 && q[0] == 0 && q[36] == 0);
 }
 
+/* An epilogue that copies the finished rows out, and checks it is given each row once. */
+typedef struct {
+    float *out;
+    int ld, N, *seen;
+} copy_epi;
+
+static void copy_rows(void *arg, float *y, int ldy, int r0, int nr, int worker)
+{
+    copy_epi *c = arg;
+    ZT_CHECK(worker >= 0 && worker < enc_threads());
+    for (int r = 0; r < nr; r++) {
+        memcpy(c->out + (size_t)(r0 + r) * c->ld, y + (size_t)r * ldy, c->N * sizeof *y);
+        __atomic_fetch_add(&c->seen[r0 + r], 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* enc_mm_run with an epilogue (whichever split it picks) and enc_mm_run_tiles on ragged tiles give
+ * y's bits: where a row is computed does not change it. */
+static void check_epilogues(const enc_mm_w *mw, enc_mm_act *act, const float *y, int T, int N, int ldy)
+{
+    float *out = malloc(sizeof *out * T * ldy), *scratch = malloc(sizeof *scratch * T * ldy);
+    int *seen = calloc(T, sizeof *seen), *tiles = malloc(sizeof *tiles * 2 * T), n_tiles = 0;
+    copy_epi c = {.out = out, .ld = ldy, .N = N, .seen = seen};
+    zb_err e;
+    for (int pass = 0; pass < 2; pass++) {
+        memset(seen, 0, sizeof *seen * T);
+        for (int i = 0; i < T * ldy; i++)
+            out[i] = -777;
+        if (pass == 0) {
+            ZT_CHECK(enc_mm_run(mw, act, 0, T, scratch, ldy, copy_rows, &c, &e) == 0);
+        } else {   /* tiles of 1, 64, 7, 64, ... rows */
+            n_tiles = 0;
+            for (int r = 0, k = 0; r < T; k++) {
+                int n = k % 2 ? ENC_MM_TILE : 1 + 6 * (k % 4 == 2);
+                n = n < T - r ? n : T - r;
+                tiles[2 * n_tiles] = r;
+                tiles[2 * n_tiles++ + 1] = n;
+                r += n;
+            }
+            ZT_CHECK(enc_mm_run_tiles(mw, act, 0, T, tiles, n_tiles, copy_rows, &c, &e) == 0);
+        }
+        int once = 1, same = 1;
+        for (int t = 0; t < T; t++) {
+            once &= seen[t] == 1;
+            same &= !memcmp(out + (size_t)t * ldy, y + (size_t)t * ldy, N * sizeof *y);
+        }
+        ZT_CHECK(once);
+        ZT_CHECK(same);
+    }
+    free(out), free(scratch), free(seen), free(tiles);
+}
+
 /* y = x W^T through enc_mm_linear vs the documented numerics in double; and vs the fp32 product. */
 static void check_linear(enc_precision p, int T, int N, int K, int ldy, int threads)
 {
@@ -117,6 +209,7 @@ static void check_linear(enc_precision p, int T, int N, int K, int ldy, int thre
     if (!mw)
         goto out;
     ZT_CHECK(enc_mm_linear(mw, x, T, y, ldy, &act, &e) == 0);
+    check_epilogues(mw, &act, y, T, N, ldy);   /* slot 0 still holds x */
     double worst = 0, worst_fp = 0;
     uint8_t *qx = malloc(K);
     for (int t = 0; t < T; t++) {
@@ -174,6 +267,7 @@ static void test_linear_shapes(void)
         check_linear((enc_precision)p, 70, 100, 72, 130, 2);    /* rows past a tile, ragged last block */
         check_linear((enc_precision)p, 150, 800, 64, 800, 1);   /* several column blocks, one thread */
         check_linear((enc_precision)p, 17, 20, 40, 24, 3);      /* N < 2 steps: one block */
+        check_linear((enc_precision)p, 100, 100, 72, 100, 3);   /* fewer tiles than threads: column split, epilogue after */
     }
     enc_set_threads(0);
 }
@@ -323,8 +417,10 @@ int main(void)
     if (!mkdtemp(cache))
         return 1;
     setenv("ZEMBED_CACHE", cache, 1);
+    setenv("ZEMBED_BF16_ALLOW_SLOW", "1", 1);   /* bf16's numerics, whatever its speed here */
     ZT_RUN(test_names);
     ZT_RUN(test_init_or_refuse);
+    ZT_RUN(test_bf16_speed_check);
     ZT_RUN(test_bf16_rounding);
     ZT_RUN(test_quant_row);
     ZT_RUN(test_linear_shapes);

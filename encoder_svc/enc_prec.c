@@ -109,8 +109,10 @@ int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
         return zb_fail(err, ZB_EINVAL, "unknown precision %d", (int)p);
     if (p == m->prec)
         return ZB_OK;
-    char desc[sizeof m->kernel];
+    char desc[160], note[96];   /* desc is part of the weight cache's key: the note is not */
     int rc = enc_mm_init(p, desc, sizeof desc, err);
+    if (!rc)
+        rc = enc_mm_speed_check(p, note, sizeof note, err);
     if (rc)
         return rc;
     int L = m->cfg.layers;
@@ -128,6 +130,6 @@ int enc_model_set_precision(enc_model *m, enc_precision p, zb_err *err)
     }
     m->mm = mm;
     m->prec = p;
-    snprintf(m->kernel, sizeof m->kernel, "%s", p == ENC_PREC_FP32 ? "" : desc);
+    snprintf(m->kernel, sizeof m->kernel, "%s%s", p == ENC_PREC_FP32 ? "" : desc, note);
     return ZB_OK;
 }

@@ -5,6 +5,7 @@ Seeds are well-formed inputs the fuzzer mutates from: one of each shape a parser
 near misses. pool_config_fuzz and tokenizer seeds are hand-written files and not touched here."""
 import json
 import os
+import re
 import struct
 
 import msgpack
@@ -199,22 +200,32 @@ def f16(x):
     return struct.unpack("<H", struct.pack("<e", x))[0]
 
 
+# BERT's tensor names and shapes: read from the encoder's own table (encoder_svc/enc_tensors.c, their
+# one home), not spelled again here.
+def bert_tensor_table():
+    src = open(os.path.join(os.path.dirname(ROOT), "..", "encoder_svc", "enc_tensors.c")).read()
+    def table(name):
+        body = re.search(r"enc_%s_tensors\[[A-Z_]+\] = \{(.*?)\n\};" % name, src, re.S).group(1)
+        return re.findall(r'\{"([^"]+)", (\w+), (\w+)\}', body)
+    layer_fmt = re.search(r'snprintf\(buf, cap, "([^"]+)", layer, ', src).group(1)
+    return table("emb"), table("layer"), layer_fmt
+
+
+EMB_TENSORS, LAYER_TENSORS, LAYER_NAME = bert_tensor_table()
+
+
+def layer_tensor(layer, part):
+    return LAYER_NAME % (layer, part)
+
+
 def micro_bert(prefix="", dtype="F32", act="gelu", V=8, H=4, I=8, P=8, T=2, L=1, nan_in=None):
-    shapes = {"embeddings.word_embeddings.weight": [V, H],
-              "embeddings.position_embeddings.weight": [P, H],
-              "embeddings.token_type_embeddings.weight": [T, H],
-              "embeddings.LayerNorm.weight": [H], "embeddings.LayerNorm.bias": [H]}
+    dim = {"H": H, "I": I, "ENC_DIM_VOCAB": V, "ENC_DIM_POSITIONS": P, "ENC_DIM_TYPES": T, "NONE": None}
+    def shape(d0, d1):
+        return [dim[d] for d in (d0, d1) if dim[d] is not None]
+    shapes = {name: shape(d0, d1) for name, d0, d1 in EMB_TENSORS}
     for l in range(L):
-        for part, shape in [("attention.self.query.weight", [H, H]), ("attention.self.query.bias", [H]),
-                            ("attention.self.key.weight", [H, H]), ("attention.self.key.bias", [H]),
-                            ("attention.self.value.weight", [H, H]), ("attention.self.value.bias", [H]),
-                            ("attention.output.dense.weight", [H, H]), ("attention.output.dense.bias", [H]),
-                            ("attention.output.LayerNorm.weight", [H]),
-                            ("attention.output.LayerNorm.bias", [H]),
-                            ("intermediate.dense.weight", [I, H]), ("intermediate.dense.bias", [I]),
-                            ("output.dense.weight", [H, I]), ("output.dense.bias", [H]),
-                            ("output.LayerNorm.weight", [H]), ("output.LayerNorm.bias", [H])]:
-            shapes[f"encoder.layer.{l}.{part}"] = shape
+        for part, d0, d1 in LAYER_TENSORS:
+            shapes[layer_tensor(l, part)] = shape(d0, d1)
     tensors, k = {}, 0
     for name, shape in sorted(shapes.items()):
         n = 1
@@ -239,7 +250,7 @@ put("enc_model_fuzz", "micro_f32", micro_bert())
 put("enc_model_fuzz", "micro_bert_prefix_f16", micro_bert(prefix="bert.", dtype="F16", act="gelu_new"))
 put("enc_model_fuzz", "micro_two_layers_relu", micro_bert(act="relu", L=2, P=3))
 # Regression: NaN weights reach exp_approx (NaN -> int conversion was undefined behaviour).
-put("enc_model_fuzz", "regress_nan_query_weight", micro_bert(nan_in="encoder.layer.0.attention.self.query.weight"))
+put("enc_model_fuzz", "regress_nan_query_weight", micro_bert(nan_in=layer_tensor(0, LAYER_TENSORS[0][0])))
 put("enc_model_fuzz", "config_only", json.dumps({"model_type": "bert", "vocab_size": 8, "hidden_size": 4,
                                                  "num_hidden_layers": 1, "num_attention_heads": 2,
                                                  "intermediate_size": 8}))

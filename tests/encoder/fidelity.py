@@ -33,6 +33,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # OpenBLAS 0.3.21 does not know this CPU and falls back to its Prescott (SSE3) kernels: Haswell's, as
 # tests/run.sh and the benchmarks set.
 os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+# fidelity is about bf16's numbers, not its speed here (the start-up probe may refuse it as slower)
+os.environ.setdefault("ZEMBED_BF16_ALLOW_SLOW", "1")
 
 import numpy as np  # noqa: E402
 
