@@ -47,6 +47,10 @@ int cli_remote_embed(const char *endpoint, int timeout_ms, const char *const *te
 int cli_remote_similarity(const char *endpoint, int timeout_ms, const char *const *a, int na,
                           const char *const *b, int nb, int tokens, int input_space, cli_matrix *out);
 
+/* Flushes stdout, the last step of every command that writes there: 0, or 2 (the exit status) after
+ * "zembed CMD: writing the output failed: why" on stderr (a full disk, a closed pipe). */
+int cli_flush_stdout(const char *cmd);
+
 /* 1 if argv holds --endpoint (or ZEMBED_ENDPOINT is set and --model is absent). */
 int cli_wants_remote(int argc, char **argv);
 

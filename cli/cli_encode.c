@@ -320,6 +320,7 @@ static int run(ctx *c)
     zb_progress *bar = zb_progress_new(&(zb_progress_opts){.label = "zembed encode", .fd = 2,
                                                            .quiet = c->quiet,
                                                            .total = zb_input_bytes_total(c->in)});
+    int out_failed = 0;                 /* stdout refused a write: said once, then stop */
     zb_input_set_stop(c->in, &stop_signal);
     catch_stop_signals();
     for (;;) {
@@ -349,8 +350,12 @@ static int run(ctx *c)
                 break;
             }
             status |= r;
-            if (!more)
-                fflush(stdout);         /* the reader of a pipe sees these lines now */
+            /* The reader of a pipe sees these lines now; a full disk or a closed pipe ends the work
+             * here, with its reason, instead of encoding the rest for nobody. */
+            if ((!more || ferror(stdout)) && (out_failed = cli_flush_stdout("encode"))) {
+                status = 2;
+                break;
+            }
             continue;
         }
         if (!more)
@@ -359,10 +364,8 @@ static int run(ctx *c)
     zb_progress_end(&bar);
     if (c->npy && status != 2 && cli_npy_finish(c->npy_out))
         status = 2;
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "zembed encode: writing the output failed\n");
+    if (!out_failed && cli_flush_stdout("encode"))
         status = 2;
-    }
     if (stop_signal) {
         fprintf(stderr, "zembed encode: interrupted: %ld line%s done, the output holds %s (%ld read)\n",
                 c->lines_done, c->lines_done == 1 ? "" : "s",

@@ -173,10 +173,8 @@ static int run(const eval_opts *o)
                 printf("%-10s %9.2f %9.2f\n", viz_score_name((viz_score)k), 100 * corr[0][k], 100 * corr[1][k]);
             printf("%-10s %9.2f %9.2f\n", "max", 100 * best[0], 100 * best[1]);
         }
-        if (fflush(stdout) || ferror(stdout)) {
-            fprintf(stderr, "zembed eval sts: writing the output failed\n");
+        if (cli_flush_stdout("eval sts"))
             rc = 2;
-        }
     }
     free(score);
     free(vecs);

@@ -373,10 +373,8 @@ int cli_similarity(int argc, char **argv)
         print_result(&o, &r);
         if (o.html)
             rc = write_html(&o, &r);
-        if (fflush(stdout) || ferror(stdout)) {
-            fprintf(stderr, "zembed similarity: writing the output failed\n");
+        if (cli_flush_stdout("similarity"))
             rc = 2;
-        }
     }
     for (int k = 0; k < r.n; k++)
         cli_matrix_free(&r.m[k]);

@@ -284,14 +284,10 @@ int cli_tokenize(int argc, char **argv)
         any_failed = 2;
     }
     fwrite(out.p, 1, out.n, stdout);
-    int werr = fflush(stdout) != 0 || ferror(stdout);
+    int werr = cli_flush_stdout("tokenize");
     free(out.p);
     zb_input_destroy(&in);
     tok_encoding_free(&enc);
     zm_close(&zm);
-    if (werr) {
-        fprintf(stderr, "zembed tokenize: writing the output failed\n");
-        return 2;
-    }
-    return any_failed;
+    return werr ? werr : any_failed;
 }

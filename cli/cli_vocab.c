@@ -127,8 +127,8 @@ int cli_vocab(int argc, char **argv)
         json_object_set_new(root, "seed", json_integer(o.seed)) || json_object_set(root, "sample", sample))
         goto oom;
     if (o.json) {
-        if (json_dumpf(root, stdout, JSON_COMPACT) || putchar('\n') == EOF)
-            goto io;
+        if (json_dumpf(root, stdout, JSON_COMPACT) == 0)
+            putchar('\n');               /* a failed write shows in ferror: cli_flush_stdout says it */
     } else {
         printf("%s: %d tokens", o.model, n_tok);
         if (n_tok != n_ids)
@@ -143,12 +143,7 @@ int cli_vocab(int argc, char **argv)
                 printf("%8d  %-14s %s\n", ids[i], tok_group_name(tok_id_group(t, ids[i])), tok_id_to_token(t, ids[i]));
         }
     }
-    if (fflush(stdout))
-        goto io;
-    status = 0;
-    goto out;
-io:
-    fprintf(stderr, "zembed vocab: writing stdout failed\n");
+    status = cli_flush_stdout("vocab");
     goto out;
 oom:
     fprintf(stderr, "zembed vocab: out of memory\n");
@@ -305,10 +300,8 @@ int cli_decode(int argc, char **argv)
         fprintf(stderr, "zembed decode: %s\n", err.msg);
         status = 2;
     }
-    if (fflush(stdout)) {
-        fprintf(stderr, "zembed decode: writing stdout failed\n");
+    if (cli_flush_stdout("decode"))
         status = 2;
-    }
     free(ids);
     tok_free(t);
     zb_input_destroy(&in);

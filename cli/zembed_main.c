@@ -4,6 +4,7 @@
  * One row per command in the table below (as redis's command table): its name, the handler that
  * runs it here and/or the one that asks a pipeline, its key flags and one line of help. `zembed
  * --help` is generated from it; adding a command is a row here and a handler declared in cli.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,15 @@ static const cli_command commands[] = {
     {"info", NULL, cli_remote, NULL, NULL, "", "the pipeline's model, limits, versions and workers"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+int cli_flush_stdout(const char *cmd)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "zembed %s: writing the output failed%s%s\n", cmd, errno ? ": " : "", errno ? strerror(errno) : "");
+    return 2;
+}
 
 static void usage(FILE *f)
 {

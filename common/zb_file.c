@@ -9,19 +9,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An open descriptor of the regular file at path (its stat in *st), or a negative ZB_E* code. */
+static int open_regular(const char *path, struct stat *st, zb_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return zb_fail(err, errno == ENOENT ? ZB_ENOTFOUND : ZB_EIO, "%s: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return zb_fail(err, ZB_EIO, "%s: not a regular file", path);
+    }
+    return fd;
+}
+
 int zb_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len, zb_err *err)
 {
     *out = NULL;
     if (out_len)
         *out_len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return zb_fail(err, errno == ENOENT ? ZB_ENOTFOUND : ZB_EIO, "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return zb_fail(err, ZB_EIO, "%s: not a regular file", path);
-    }
+    int fd = open_regular(path, &st, err);
+    if (fd < 0)
+        return fd;
     if ((size_t)st.st_size > max_bytes) {
         close(fd);
         return zb_fail(err, ZB_ETOOLONG, "%s: %lld bytes, more than the %zu allowed", path,
@@ -59,14 +68,10 @@ int zb_map_file(const char *path, zb_map *out, zb_err *err)
 {
     out->data = NULL;
     out->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return zb_fail(err, errno == ENOENT ? ZB_ENOTFOUND : ZB_EIO, "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return zb_fail(err, ZB_EIO, "%s: not a regular file", path);
-    }
+    int fd = open_regular(path, &st, err);
+    if (fd < 0)
+        return fd;
     if (st.st_size == 0) {
         close(fd);
         return zb_fail(err, ZB_EFORMAT, "%s: file is empty", path);

@@ -113,6 +113,25 @@ class Pipeline:
         finally:
             c.close()
 
+    def wait_workers(self, timeout=20, **want):
+        """Until health counts at least want[stage] live workers (tokenizer=, encoder=, pooler=;
+        default: serving, one each). Workers connect on their own time, slowly under ASan on a
+        loaded machine, and PUSH round-robin only reaches those connected. Returns the last health."""
+        c = Client(self.endpoint, curve=self.curve)
+        end = time.time() + timeout
+        try:
+            while True:
+                h = c.call({"op": "health"}, timeout=2.0)
+                live = h.get("workers") or {}
+                if (h.get("status") == "serving" and
+                        all(live.get(stage, 0) >= n for stage, n in want.items())):
+                    return h
+                if time.time() > end:
+                    raise RuntimeError("workers %r not live in %ds: %r" % (want, timeout, h))
+                time.sleep(0.1)
+        finally:
+            c.close()
+
     def stop(self, p, sig=signal.SIGTERM, timeout=10):
         if p.poll() is None:
             p.send_signal(sig)

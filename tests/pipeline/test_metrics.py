@@ -18,8 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipe_harness import Client, Pipeline, check, free_base, gen_model, run  # noqa: E402
 
 MODEL = gen_model()
-P = Pipeline(MODEL, gw_args=["--timeout-ms", "5000", "--dead-ms", "400"])
+# --dead-ms: short enough for a quick test, long enough that an ASan worker on a loaded machine does
+# not miss it between two heartbeats (100 ms apart) and get counted lost.
+P = Pipeline(MODEL, gw_args=["--timeout-ms", "5000", "--dead-ms", "1500"])
 P.wait_ready()
+P.wait_workers()
 C = Client(P.endpoint)
 URL = "http://127.0.0.1:%d" % (P.base + 11)
 
@@ -143,7 +146,7 @@ def test_healthz_and_worker_restart():
     enc = P.workers["encoder_svc"][0]
     enc.send_signal(signal.SIGKILL)
     enc.wait(timeout=10)
-    fams, v = wait_value("zembed_workers_alive", lambda v: v == 0, stage="encoder")
+    fams, v = wait_value("zembed_workers_alive", lambda v: v == 0, timeout=15, stage="encoder")
     check(v == 0, "encoder gone from workers_alive: %r" % v)
     status, _, text = get("/healthz")
     check(status == 503 and "encoder 0" in text, "healthz without an encoder: %d %s" % (status, text))

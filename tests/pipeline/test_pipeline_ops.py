@@ -38,13 +38,7 @@ def embed(texts, **kw):
 
 
 def test_health_and_info():
-    # Workers connect on their own time (slowly under ASan on a loaded machine): wait, bounded,
-    # for every stage to have one before asking for "serving".
-    deadline = time.time() + 20
-    r = C.call({"op": "health"})
-    while r.get("status") != "serving" and time.time() < deadline:
-        time.sleep(0.1)
-        r = C.call({"op": "health"})
+    r = P.wait_workers()           # every stage has a live worker: "serving"
     check(r["ok"] and r["status"] == "serving" and r["op"] == "health", r)
     check(r["limits"]["max_texts"] == 64 and r["limits"]["timeout_ms"] == 8000, r)
     i = C.call({"op": "info", "id": "my-id"})

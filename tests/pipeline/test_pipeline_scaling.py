@@ -57,6 +57,7 @@ def test_two_encoders_share_the_work_and_agree():
     p.start("tokenizer_svc", ["--threads", "2"])     # threads are independent workers too
     p.start("pooler_svc", ["--threads", "2"])
     p.wait_ready()
+    p.wait_workers(encoder=2)      # round-robin reaches only the encoders already connected
     c = Client(p.endpoint)
     n = 40 if SLOW else 160
     replies = stream(c, n, window=24, timeout_ms=20000)
