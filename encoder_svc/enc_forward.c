@@ -309,7 +309,7 @@ static int pack_tiles(const int *lens, int n_seq, int *tiles)
         tiles[2 * n] = r0;
         tiles[2 * n++ + 1] = rows;
     }
-    return n >= enc_threads() ? n : 0;
+    return n >= enc_mm_workers(r0 + rows) ? n : 0;   /* r0 + rows: the batch's tokens */
 }
 
 typedef struct {
@@ -355,12 +355,15 @@ static int layer_mm(enc_runner *r, int l, attn_job *aj, const int *tiles, int n_
     } else {
         rc = enc_mm_run(w[ENC_MM_QKV], &r->act, 0, T, r->qkv, 3 * H, NULL, NULL, err);
         aj->convert = aj->heads_per_item >= c->heads;
-        if (!rc)
+        if (!rc && enc_mm_workers(T) == 1)   /* a short batch: no thread start (enc_mm.h) */
+            for (int i = 0; i < n_seq * aj->items_per_seq; i++)
+                attn_item(aj, i, 0);
+        else if (!rc)
             enc_parallel_for(n_seq * aj->items_per_seq, attn_item, aj);   /* adds the QKV biases */
         if (!rc && !aj->convert)
             convert_all(r, 1, r->ctx, T, H);
     }
-    if (rc ||(rc = enc_mm_run(w[ENC_MM_O], &r->act, 1, T, r->tmp, H, epi_ln_attn, &e, err)) ||
+    if (rc || (rc = enc_mm_run(w[ENC_MM_O], &r->act, 1, T, r->tmp, H, epi_ln_attn, &e, err)) ||
         (rc = enc_mm_run(w[ENC_MM_I], &r->act, 0, T, r->ffn, FF, epi_act, &e, err)))
         return rc;
     return enc_mm_run(w[ENC_MM_F], &r->act, 1, T, r->tmp, H, epi_ln_ffn, &e, err);

@@ -87,6 +87,12 @@ int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int 
 
 #define ENC_MM_TILE 64   /* most rows of a tile */
 
+/* Threads a GEMM of T rows runs on: 1 below ENC_MM_SERIAL_ROWS, where starting a thread (~20-50 us:
+ * enc_threads.c starts them per call) costs about what it would save (a 16-row int8 Q|K|V product
+ * is ~50 us); else enc_threads(). One sentence thus runs its int8 layers without a thread start. */
+#define ENC_MM_SERIAL_ROWS 32
+int enc_mm_workers(int T);
+
 /* The same, always with the rows in per-thread buffers, cut into the caller's tiles: tiles[2t] is
  * tile t's first row, tiles[2t+1] its rows (1..ENC_MM_TILE); in order, covering [0, T). The
  * encoder cuts at sequence boundaries so the epilogue can run attention on whole sequences. */

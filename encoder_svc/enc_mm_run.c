@@ -361,6 +361,22 @@ static void epi_item(void *arg, int i, int worker)
  * starting another (enc_threads.c creates threads per call). */
 #define INLINE_ROWS 64
 
+int enc_mm_workers(int T)
+{
+    return T < ENC_MM_SERIAL_ROWS ? 1 : enc_threads();
+}
+
+/* enc_parallel_for, or the items in turn on this thread (worker 0) when one worker is meant */
+static void spread(int workers, int n, void (*fn)(void *arg, int i, int worker), void *arg)
+{
+    if (workers > 1) {
+        enc_parallel_for(n, fn, arg);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        fn(arg, i, 0);
+}
+
 int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int ldy, enc_mm_epi epi,
                void *ctx, zb_err *err)
 {
@@ -368,13 +384,13 @@ int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int 
     assert(enc_threads() <= MAX_WORKERS);
     if (T <= 0)
         return ZB_OK;
-    int workers = enc_threads();
+    int workers = enc_mm_workers(T);
     mm_job j = {.w = w, .a = a, .slot = slot, .y = y, .T = T, .ldy = ldy, .epi = epi, .ctx = ctx,
                 .err = err, .n_tiles = (T + TILE - 1) / TILE};
     if (epi && (j.n_tiles >= workers || w->n_blk == 1)) {
-        enc_parallel_for(j.n_tiles, tile_item, &j);
+        spread(workers, j.n_tiles, tile_item, &j);
     } else {
-        enc_parallel_for(j.n_tiles * w->n_blk, block_item, &j);
+        spread(workers, j.n_tiles * w->n_blk, block_item, &j);
         if (epi && !j.failed) {
             if (T <= INLINE_ROWS)
                 epi(ctx, y, ldy, 0, T, 0);   /* the calling thread is worker 0 */
@@ -394,7 +410,7 @@ int enc_mm_run_tiles(const enc_mm_w *w, enc_mm_act *a, int slot, int T, const in
                r + tiles[2 * t + 1] <= T);
     mm_job j = {.w = w, .a = a, .slot = slot, .T = T, .tiles = tiles, .epi = epi, .ctx = ctx, .err = err,
                 .n_tiles = n_tiles};
-    enc_parallel_for(n_tiles, tile_item, &j);
+    spread(enc_mm_workers(T), n_tiles, tile_item, &j);
     return j.failed ? (err ? err->code : ZB_EINTERNAL) : ZB_OK;
 }
 
