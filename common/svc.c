@@ -18,8 +18,14 @@
 
 static char log_stage[32] = "zembed";
 static svc_counters counters;           /* updated with __atomic builtins: workers have threads */
-static int64_t refused_logged_ms;       /* last refusal log line */
-static long refused_unlogged;
+
+/* A log line at most once a second about events that may come in floods (forged frames, expired
+ * jobs): the thread that finds a second passed since the last line writes one. */
+typedef struct {
+    int64_t logged_ms;      /* CLOCK_MONOTONIC ms of the last line; 0: none yet */
+    long unlogged;          /* events since */
+} rate_log;
+static rate_log refused_log, expired_log;
 static volatile sig_atomic_t stop_flag;
 
 void svc_log_init(const char *stage)
@@ -102,25 +108,46 @@ svc_counters svc_counters_get(void)
     svc_counters c;
     c.refused_answered = __atomic_load_n(&counters.refused_answered, __ATOMIC_RELAXED);
     c.refused_dropped = __atomic_load_n(&counters.refused_dropped, __ATOMIC_RELAXED);
+    c.expired_dropped = __atomic_load_n(&counters.expired_dropped, __ATOMIC_RELAXED);
+    c.expired_abandoned = __atomic_load_n(&counters.expired_abandoned, __ATOMIC_RELAXED);
     return c;
+}
+
+/* Count one event in *counter and r: the number of events to report now (this one included), with
+ * *c a snapshot of the counters, or 0 when a line was written less than a second ago (or another
+ * thread writes it). */
+static long count_event(long *counter, rate_log *r, svc_counters *c)
+{
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+    int64_t now = wire_now_ms();
+    long n = __atomic_add_fetch(&r->unlogged, 1, __ATOMIC_RELAXED);
+    int64_t last = __atomic_load_n(&r->logged_ms, __ATOMIC_RELAXED);
+    if ((last && now - last < 1000) ||
+        !__atomic_compare_exchange_n(&r->logged_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return 0;
+    __atomic_sub_fetch(&r->unlogged, n, __ATOMIC_RELAXED);
+    *c = svc_counters_get();
+    return n;
 }
 
 void svc_refused(uint64_t j, const char *err_msg)
 {
-    __atomic_add_fetch(j ? &counters.refused_answered : &counters.refused_dropped, 1, __ATOMIC_RELAXED);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    long n = __atomic_add_fetch(&refused_unlogged, 1, __ATOMIC_RELAXED);
-    int64_t last = __atomic_load_n(&refused_logged_ms, __ATOMIC_RELAXED);
-    if ((last && now - last < 1000) ||
-        !__atomic_compare_exchange_n(&refused_logged_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    __atomic_sub_fetch(&refused_unlogged, n, __ATOMIC_RELAXED);
-    svc_counters c = svc_counters_get();
-    svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
-            "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
-            j ? "" : "(no job number, dropped) ", err_msg);
+    svc_counters c;
+    long n = count_event(j ? &counters.refused_answered : &counters.refused_dropped, &refused_log, &c);
+    if (n)
+        svc_log("refused %ld stage frame(s) since the last report (%ld answered with an error, %ld "
+                "dropped in all); latest: %s%s", n, c.refused_answered, c.refused_dropped,
+                j ? "" : "(no job number, dropped) ", err_msg);
+}
+
+void svc_expired(uint64_t j, int started)
+{
+    svc_counters c;
+    long n = count_event(started ? &counters.expired_abandoned : &counters.expired_dropped, &expired_log, &c);
+    if (n)
+        svc_log("gave up %ld job(s) past their deadline since the last report (%ld dropped before "
+                "starting, %ld abandoned part-way in all); latest: job %llu, %s", n, c.expired_dropped,
+                c.expired_abandoned, (unsigned long long)j, started ? "abandoned part-way" : "dropped");
 }
 
 static void on_signal(int sig)

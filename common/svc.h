@@ -39,6 +39,8 @@ size_t svc_log_quote(char *out, size_t cap, const char *s, size_t len);
 typedef struct {
     long refused_answered;  /* stage frames refused (invalid, forged) and answered with an error */
     long refused_dropped;   /* refused frames without a job number: dropped */
+    long expired_dropped;   /* jobs dropped before any work: their deadline had passed */
+    long expired_abandoned; /* jobs given up part-way at their deadline (the encoder's heavy lane) */
 } svc_counters;
 /* A copy of the counters, taken atomically field by field. */
 svc_counters svc_counters_get(void);
@@ -47,6 +49,13 @@ svc_counters svc_counters_get(void);
  * number refused since, so a flood of forged frames cannot flood the log. j == 0: it was dropped;
  * otherwise the caller answered it with an error. */
 void svc_refused(uint64_t j, const char *err_msg);
+
+/* Job j's deadline passed (wire_expired) before this worker started it (started 0: dropped) or
+ * while it was part-way (1: abandoned). Nobody waits for it any more: the gateway answers its
+ * request `timeout` at the gateway's own deadline, which is never later. Counts it and logs at most
+ * once a second with the numbers since. Workers call it through svc_hb_expired, which also tells
+ * the gateway (the metrics page). */
+void svc_expired(uint64_t j, int started);
 
 /* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); SIGPIPE is ignored. */
 void svc_signals(void);

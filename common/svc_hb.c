@@ -21,11 +21,23 @@ struct svc_hb {
     int n_held;
     int64_t progress_ms;        /* last hold or release */
     uint64_t batch[SVC_HB_BATCH_N + 1], batch_tokens;   /* since the last beat */
+    uint64_t expired[2];        /* jobs given up at their deadline since the last beat: [0] dropped
+                                 * before starting, [1] abandoned part-way */
 };
 
 /* tokens: 16 .. 131072 (an encoder's --max-batch-tokens is 16 .. 1 Mi) */
 const double svc_hb_batch_bounds[SVC_HB_BATCH_N] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
                                                     16384, 32768, 65536, 131072};
+
+void svc_hb_expired(svc_hb *h, uint64_t j, int started)
+{
+    svc_expired(j, started);
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->expired[started != 0]++;
+    pthread_mutex_unlock(&h->mu);
+}
 
 void svc_hb_batch(svc_hb *h, long tokens)
 {
@@ -40,13 +52,6 @@ void svc_hb_batch(svc_hb *h, long tokens)
     pthread_mutex_unlock(&h->mu);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void send_beat(svc_hb *h)
 {
     unsigned char held[SVC_HB_MAX_HELD * 8];
@@ -55,7 +60,7 @@ static void send_beat(svc_hb *h)
     for (int i = 0; i < n; i++)
         for (int b = 0; b < 8; b++)
             held[i * 8 + b] = (unsigned char)(h->held[i] >> (8 * b));
-    int64_t busy = n ? now_ms() - h->progress_ms : 0;
+    int64_t busy = n ? wire_now_ms() - h->progress_ms : 0;
     unsigned char bt[(SVC_HB_BATCH_N + 1) * 8];
     int any = h->batch_tokens > 0;
     for (int i = 0; i <= SVC_HB_BATCH_N; i++) {
@@ -66,28 +71,35 @@ static void send_beat(svc_hb *h)
     }
     uint64_t bsum = h->batch_tokens;
     h->batch_tokens = 0;
+    uint64_t xd = h->expired[0], xa = h->expired[1];
+    h->expired[0] = h->expired[1] = 0;
     pthread_mutex_unlock(&h->mu);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, any ? 6 : 4);
-    wire_pack_str(&pk, "w");
-    wire_pack_str(&pk, h->w);
-    wire_pack_str(&pk, "s");
-    msgpack_pack_int(&pk, h->stage);
-    wire_pack_str(&pk, "held");
+    wire_map m;
+    wire_map_begin(&m, &pk, &sb);
+    wire_map_str(&m, "w", h->w);
+    wire_map_int(&m, "s", h->stage);
+    wire_map_key(&m, "held");
     msgpack_pack_bin(&pk, (size_t)n * 8);
     msgpack_pack_bin_body(&pk, held, (size_t)n * 8);
-    wire_pack_str(&pk, "busy_ms");
-    msgpack_pack_int64(&pk, busy);
+    wire_map_int(&m, "busy_ms", busy);
     if (any) {
-        wire_pack_str(&pk, "bt");
+        wire_map_key(&m, "bt");
         msgpack_pack_bin(&pk, sizeof bt);
         msgpack_pack_bin_body(&pk, bt, sizeof bt);
-        wire_pack_str(&pk, "bsum");
+        wire_map_key(&m, "bsum");
         msgpack_pack_uint64(&pk, bsum);
     }
+    if (xd || xa) {
+        wire_map_key(&m, "xd");
+        msgpack_pack_uint64(&pk, xd);
+        wire_map_key(&m, "xa");
+        msgpack_pack_uint64(&pk, xa);
+    }
+    wire_map_end(&m);
     svc_send_sbuf(h->sock, &sb, ZMQ_DONTWAIT);      /* a gateway that is away misses a beat */
     msgpack_sbuffer_destroy(&sb);
 }
@@ -134,7 +146,7 @@ svc_hb *svc_hb_start(void *ctx, const char *endpoint, wire_stage stage, const ch
     /* pid@host#start: a restarted worker with a recycled pid is still a new worker */
     snprintf(h->w, sizeof h->w, "%s#%lld.%03ld", whoami, (long long)ts.tv_sec, ts.tv_nsec / 1000000);
     h->stage = stage;
-    h->progress_ms = now_ms();
+    h->progress_ms = wire_now_ms();
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     if (pthread_create(&h->thread, NULL, run, h)) {
@@ -170,7 +182,7 @@ void svc_hb_hold(svc_hb *h, uint64_t j)
     pthread_mutex_lock(&h->mu);
     if (h->n_held < SVC_HB_MAX_HELD)       /* beyond: unlisted, re-dispatched if we die (a dup) */
         h->held[h->n_held++] = j;
-    h->progress_ms = now_ms();
+    h->progress_ms = wire_now_ms();
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -184,7 +196,7 @@ void svc_hb_release(svc_hb *h, uint64_t j)
             h->held[i] = h->held[--h->n_held];
             break;
         }
-    h->progress_ms = now_ms();
+    h->progress_ms = wire_now_ms();
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -193,7 +205,7 @@ void svc_hb_progress(svc_hb *h)
     if (!h)
         return;
     pthread_mutex_lock(&h->mu);
-    h->progress_ms = now_ms();
+    h->progress_ms = wire_now_ms();
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -234,6 +246,14 @@ int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err)
                     out->batch[i] = out->batch[i] << 8 | (unsigned char)bt->via.bin.ptr[i * 8 + b];
             if (!rc)
                 out->batch_tokens = bsum->via.u64;
+        }
+        const msgpack_object *xd = wire_map_get(&up.data, "xd"), *xa = wire_map_get(&up.data, "xa");
+        if (!rc && (xd || xa)) {    /* optional: jobs given up at their deadline */
+            if (!xd || xd->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !xa ||
+                xa->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                rc = zb_fail(err, ZB_EFORMAT, "heartbeat: xd and xa must both be non-negative ints");
+            else
+                out->expired = xd->via.u64, out->abandoned = xa->via.u64;
         }
     }
     msgpack_unpacked_destroy(&up);

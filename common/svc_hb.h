@@ -1,6 +1,6 @@
 /* svc_hb: a worker's heartbeats to the gateway's control port (docs/PROTOCOL.md §4).
  *
- * A thread of its own sends, every SVC_HB_MS, one frame {w, s, held, busy_ms} on a PUSH socket
+ * A thread of its own sends, every SVC_HB_MS, one frame {w, s, held, busy_ms, ...} on a PUSH socket
  * connected to the control endpoint: who the worker is (pid@host plus a start stamp, so a restarted
  * worker is a new one), its stage, the job numbers it holds (taken, not yet passed on or answered)
  * and how long it has held its oldest job without progress. From these the gateway knows which
@@ -30,6 +30,12 @@ void    svc_hb_release(svc_hb *h, uint64_t j);
 /* The worker moved its held work on (a pass of a large job): it is not stuck. */
 void    svc_hb_progress(svc_hb *h);
 
+/* Job j was given up at its deadline: dropped before starting (started 0) or abandoned part-way
+ * (1). Counts it in this process (svc_expired: counters, a log line at most once a second) and in
+ * the next beat as xd / xa, the numbers since the last beat, for the gateway's metrics page (a beat
+ * the gateway misses loses them). h may be NULL. */
+void    svc_hb_expired(svc_hb *h, uint64_t j, int started);
+
 /* Encoders: one forward pass of `tokens` tokens. The passes since the last beat travel in the next one
  * as counts per bucket (bounds below, then the rest) and a token sum, for the gateway's histogram
  * (docs/PROTOCOL.md §8); a beat the gateway misses loses them, which only thins the histogram. */
@@ -47,6 +53,8 @@ typedef struct {
     int64_t busy_ms;
     uint64_t batch[SVC_HB_BATCH_N + 1];     /* forward passes since the last beat, by bucket */
     uint64_t batch_tokens;                  /* their tokens */
+    uint64_t expired, abandoned;            /* jobs given up at their deadline since the last beat:
+                                             * dropped before starting, abandoned part-way */
 } svc_hb_msg;
 int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err);
 uint64_t svc_hb_held(const svc_hb_msg *m, int i);

@@ -230,6 +230,8 @@ typedef struct {
 
 typedef struct {
     uint64_t j;             /* the gateway's job number */
+    int64_t deadline_ms;    /* wire_now_ms() after which the job is not worth starting; 0: none. On
+                             * the wire as "ttl", the ms left when it was sent (see below) */
     wire_id id;
     wire_op op;
     wire_opts opt;
@@ -243,6 +245,24 @@ typedef struct {
     int n_info;
     wire_info_kv info[WIRE_INFO_MAX];
 } wire_job;
+
+/* ---- deadlines ------------------------------------------------------------------------------
+ * Stage frames carry their request's remaining time budget, "ttl" (ms, 0..WIRE_TTL_MAX_MS), set by
+ * the gateway when it dispatches a job and by each worker when it sends one on. The receiver's
+ * deadline is its own clock at receipt plus ttl: times are relative, so hosts' clocks need not
+ * agree, and the transit time only makes a worker's deadline later than the gateway's, never
+ * earlier (the gateway has always answered `timeout` before a worker gives the work up). A job
+ * without ttl has no deadline. */
+#define WIRE_TTL_MAX_MS ((int64_t)INT32_MAX)    /* ~24.8 days: a uint32 in the tok job */
+/* CLOCK_MONOTONIC in ms: the clock of every deadline in a process. */
+int64_t wire_now_ms(void);
+/* The deadline ttl_ms after now_ms (never 0, which means none); ttl_ms < 0: 0 (none). */
+int64_t wire_deadline_at(int64_t now_ms, int64_t ttl_ms);
+/* The ttl to send at now_ms: ms left to deadline_ms, clamped to 0..WIRE_TTL_MAX_MS; -1 when
+ * deadline_ms is 0 (none: no ttl is sent). */
+int64_t wire_ttl_left(int64_t deadline_ms, int64_t now_ms);
+/* Whether deadline_ms (0: none) has passed at now_ms. */
+int wire_expired(int64_t deadline_ms, int64_t now_ms);
 
 /* All pointers of a job are malloc'd and owned by it. */
 void wire_job_init(wire_job *job);
@@ -270,10 +290,14 @@ int wire_job_accept(const wire_job *job, wire_stage stage, const wire_stage_limi
  * is "j". 0 when the frame does not start that way. For routing only: nothing else is checked. */
 uint64_t wire_peek_j(const void *buf, size_t len);
 
-/* Gateway -> tokenizer: {j, req: <the client's request bytes, unchanged>}. */
+/* Gateway -> tokenizer: {j, ttl, req: <the client's request bytes, unchanged>}. Packed once when
+ * the request is admitted and kept to be dispatched (again); ttl is written into each copy sent by
+ * wire_tok_job_set_ttl, in place (fixed-width fields). */
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len);
-/* Unpacks the outer map; the request is parsed from it (req->texts point into buf). */
-int  wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req, int *op_known,
-                         zb_err *err);
+void wire_tok_job_set_ttl(void *frame, size_t len, int64_t ttl_ms);
+/* Unpacks the outer map; the request is parsed from it (req->texts point into buf); *deadline_ms
+ * from its ttl (0: none). */
+int  wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, int64_t *deadline_ms, wire_req *req,
+                         int *op_known, zb_err *err);
 
 #endif

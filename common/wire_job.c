@@ -1,11 +1,14 @@
 /* wire_job: the messages between stages (docs/PROTOCOL.md §5). Anything that can connect to a
  * stage port can send one, so unpacking validates every size against every other. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire.h"
 
 #define N_OPTS 10      /* the options of wire_opts, packed as an array under "o" */
+#define KEY_TTL "ttl"  /* the remaining time budget in ms (wire.h, deadlines): its one spelling */
 
 /* What each option of "o" may hold (its order is wire_job_pack's). Anything else is refused here,
  * so no stage ever sees a dtype or a dimension count its code would assert on. The bounds are
@@ -15,6 +18,36 @@ static const struct { const char *name; int lo, hi; } OPT_RANGE[N_OPTS] = {
     {"dtype", 0, ZB_DT_COUNT - 1}, {"add_special", 0, 1}, {"count_only", 0, 1},
     {"tokens_mode", 0, 1}, {"input_space", 0, 1}, {"max_length", 0, 1 << 20},
 };
+
+int64_t wire_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wire_deadline_at(int64_t now_ms, int64_t ttl_ms)
+{
+    if (ttl_ms < 0)
+        return 0;
+    if (ttl_ms > WIRE_TTL_MAX_MS)
+        ttl_ms = WIRE_TTL_MAX_MS;
+    int64_t d = now_ms + ttl_ms;
+    return d ? d : 1;       /* 0 means "none" */
+}
+
+int64_t wire_ttl_left(int64_t deadline_ms, int64_t now_ms)
+{
+    if (!deadline_ms)
+        return -1;
+    int64_t left = deadline_ms - now_ms;
+    return left < 0 ? 0 : left > WIRE_TTL_MAX_MS ? WIRE_TTL_MAX_MS : left;
+}
+
+int wire_expired(int64_t deadline_ms, int64_t now_ms)
+{
+    return deadline_ms && now_ms >= deadline_ms;
+}
 
 void wire_job_init(wire_job *job)
 {
@@ -76,6 +109,8 @@ void wire_job_pack(const wire_job *job, msgpack_sbuffer *sb)
     wire_map_begin(&m, &pk, sb);
     wire_map_key(&m, "j");
     msgpack_pack_uint64(&pk, job->j);
+    if (job->deadline_ms)   /* measured now, as late as possible: the receiver counts from receipt */
+        wire_map_int(&m, KEY_TTL, wire_ttl_left(job->deadline_ms, wire_now_ms()));
     wire_map_key(&m, "id");
     if (job->id.len)
         msgpack_sbuffer_write(sb, (const char *)job->id.raw, job->id.len);
@@ -139,6 +174,16 @@ static int get_i64(const msgpack_object *map, const char *key, long long lo, lon
     return ZB_OK;
 }
 
+/* A frame's ttl (optional: none, no deadline) -> a deadline on this process's clock, counted from
+ * now (its receipt). */
+static int get_deadline(const msgpack_object *map, int64_t *deadline_ms, zb_err *err)
+{
+    long long ttl = -1;
+    int rc = wire_map_get(map, KEY_TTL) ? get_i64(map, KEY_TTL, 0, WIRE_TTL_MAX_MS, &ttl, err) : ZB_OK;
+    *deadline_ms = rc ? 0 : wire_deadline_at(wire_now_ms(), ttl);
+    return rc;
+}
+
 static void *dup_bytes(const void *p, size_t n)
 {
     void *q = malloc(n ? n : 1);
@@ -156,6 +201,8 @@ static int unpack_body(const msgpack_object *m, wire_job *job, zb_err *err)
     if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return zb_fail(err, ZB_EFORMAT, "job: j: missing or not an unsigned int");
     job->j = jv->via.u64;
+    if ((rc = get_deadline(m, &job->deadline_ms, err)))
+        return rc;
     const msgpack_object *id = wire_map_get(m, "id");
     if (id && (rc = wire_id_set(&job->id, id, err)))
         return rc;
@@ -319,25 +366,44 @@ uint64_t wire_peek_j(const void *buf, size_t len)
     return j;
 }
 
+/* The tok job's head: map16, "j", j as uint64, KEY_TTL, ttl as uint32, all fixed-width so that
+ * wire_tok_job_set_ttl finds the ttl at TOK_TTL_AT without decoding anything. */
+#define TOK_TTL_AT (3 + 2 + 9 + (1 + sizeof KEY_TTL - 1) + 1)
+
 void wire_pack_tok_job(msgpack_sbuffer *sb, uint64_t j, const void *req, size_t req_len)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     wire_map m;
+    assert(sb->size == 0);   /* TOK_TTL_AT counts from the frame's start */
     wire_map_begin(&m, &pk, sb);
     wire_map_key(&m, "j");
-    msgpack_pack_uint64(&pk, j);
+    msgpack_pack_fix_uint64(&pk, j);
+    wire_map_key(&m, KEY_TTL);
+    msgpack_pack_fix_uint32(&pk, 0);        /* wire_tok_job_set_ttl writes it at each dispatch */
+    assert(sb->size == TOK_TTL_AT + 4);
     wire_map_key(&m, "req");
     msgpack_sbuffer_write(sb, req, req_len);   /* a msgpack object is its bytes: no re-encoding */
     wire_map_end(&m);
 }
 
-int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req, int *op_known,
-                        zb_err *err)
+void wire_tok_job_set_ttl(void *frame, size_t len, int64_t ttl_ms)
+{
+    unsigned char *p = frame;
+    /* our own frame (wire_pack_tok_job's): anything else is a bug here */
+    assert(len > TOK_TTL_AT + 4 && p[TOK_TTL_AT - 1] == 0xce);
+    uint32_t v = ttl_ms < 0 ? 0 : ttl_ms > WIRE_TTL_MAX_MS ? WIRE_TTL_MAX_MS : (uint32_t)ttl_ms;
+    for (int i = 0; i < 4; i++)
+        p[TOK_TTL_AT + i] = (unsigned char)(v >> (8 * (3 - i)));    /* big-endian, as msgpack */
+}
+
+int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, int64_t *deadline_ms, wire_req *req,
+                        int *op_known, zb_err *err)
 {
     memset(req, 0, sizeof *req);
     *op_known = 0;
     *j = 0;
+    *deadline_ms = 0;
     int rc = wire_unpack_checked(buf, len, &req->up_, "job", err);
     if (rc) {
         *j = wire_peek_j(buf, len);     /* a refused frame is still answered */
@@ -348,5 +414,7 @@ int wire_unpack_tok_job(const void *buf, size_t len, uint64_t *j, wire_req *req,
     if (!jv || jv->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !r)
         return zb_fail(err, ZB_EFORMAT, "job: expected {j, req}");
     *j = jv->via.u64;
+    if ((rc = get_deadline(&req->up_.data, deadline_ms, err)))
+        return rc;
     return wire_req_from_object(r, NULL, req, op_known, err);
 }

@@ -512,10 +512,11 @@ static void test_tok_job_and_error_reply(void)
     msgpack_sbuffer_init(&sb);
     wire_pack_tok_job(&sb, 99, m.sb.data, m.sb.size);
     uint64_t j;
+    int64_t deadline_ms;
     wire_req r;
     int known;
     zb_err err;
-    ZT_CHECK_EQ_INT(wire_unpack_tok_job(sb.data, sb.size, &j, &r, &known, &err), ZB_OK);
+    ZT_CHECK_EQ_INT(wire_unpack_tok_job(sb.data, sb.size, &j, &deadline_ms, &r, &known, &err), ZB_OK);
     ZT_CHECK(j == 99 && r.n == 1 && r.text_lens[0] == 2 && r.op == WIRE_OP_EMBED);
     wire_id id = r.id;
     wire_req_free(&r);

@@ -200,7 +200,8 @@ static const enc_handler handlers[WIRE_OP_COUNT_] = {
     [WIRE_OP_INFO] = job_info,
 };
 
-/* Receive one job without blocking; 1 got one, 0 nothing queued. Bad messages are answered. */
+/* Receive one job without blocking; 1 got one, 0 nothing queued, -1 one not to work on: a bad
+ * message (answered) or a job past its deadline (dropped: the gateway answered it). */
 static int take(esvc *s, wire_job *job)
 {
     zmq_msg_t m;
@@ -213,6 +214,11 @@ static int take(esvc *s, wire_job *job)
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
     int op = rc ? -1 : (int)job->op;    /* echoed in the error reply when it could be read */
     zmq_msg_close(&m);
+    if (!rc && wire_expired(job->deadline_ms, wire_now_ms())) {    /* answered `timeout` already */
+        svc_hb_expired(s->hb, job->j, 0);
+        wire_job_free(job);
+        return -1;
+    }
     if (!rc)
         rc = wire_job_accept(job, WIRE_STAGE_ENCODER, &s->lim, &err);
     if (!rc && !handlers[job->op])
@@ -247,7 +253,20 @@ static int to_lane(esvc *s, wire_job *job)
     return 1;
 }
 
-/* One pass of the large job whose turn it is: as many of its next sequences as the budget takes. */
+/* Lane job k is finished, failed or given up: it leaves the lane. */
+static void lane_leave(esvc *s, int k)
+{
+    wire_job *job = &s->large[k].job;
+    uint64_t j = job->j;
+    wire_job_free(job);
+    svc_hb_release(s->hb, j);
+    s->jobs++;
+    s->large[k] = s->large[--s->n_large];
+}
+
+/* One pass of the large job whose turn it is: as many of its next sequences as the budget takes.
+ * A job whose deadline has passed is abandoned here, between passes: its request was answered
+ * `timeout`, and each further pass would only delay the others. */
 static void lane_pass(esvc *s)
 {
     if (!s->n_large)
@@ -255,6 +274,11 @@ static void lane_pass(esvc *s)
     int k = s->large_turn++ % s->n_large;
     large_job *l = &s->large[k];
     wire_job *job = &l->job;
+    if (wire_expired(job->deadline_ms, wire_now_ms())) {
+        svc_hb_expired(s->hb, job->j, 1);
+        lane_leave(s, k);
+        return;
+    }
     int n = 0;
     int64_t toks = 0;
     while (l->next_seq + n < job->n && (n == 0 || toks + job->lens[l->next_seq + n] <= s->budget))
@@ -281,11 +305,7 @@ static void lane_pass(esvc *s)
         send_on(s, job);
     else
         return;
-    uint64_t j = job->j;
-    wire_job_free(job);
-    svc_hb_release(s->hb, j);
-    s->jobs++;
-    s->large[k] = s->large[--s->n_large];
+    lane_leave(s, k);
 }
 
 static void serve(esvc *s)
@@ -398,8 +418,10 @@ int main(int argc, char **argv)
                 s.args.in, s.args.out, s.args.sink, s.budget);
         serve(&s);
         svc_counters c = svc_counters_get();
-        svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped)",
-                s.jobs, s.batches, s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped);
+        svc_log("stopping after %ld jobs in %ld batches, %ld tokens; refused %ld frames (%ld dropped); "
+                "%ld jobs past their deadline dropped, %ld abandoned part-way", s.jobs, s.batches,
+                s.tokens, c.refused_answered + c.refused_dropped, c.refused_dropped, c.expired_dropped,
+                c.expired_abandoned);
     }
     svc_hb_stop(&s.hb);
     if (s.in) zmq_close(s.in);

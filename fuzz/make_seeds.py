@@ -45,6 +45,7 @@ REQS = {
 for name, req in REQS.items():
     put("wire_fuzz", "req_" + name, pk(req))
 put("wire_fuzz", "tok_job", pk({"j": 42, "req": REQS["embed"]}))
+put("wire_fuzz", "tok_job_ttl", pk({"j": 42, "ttl": 1500, "req": REQS["embed"]}))
 
 
 def tensor(dtype, shape, data):
@@ -69,6 +70,9 @@ put("wire_fuzz", "not_a_map", pk([1, 2, 3]))
 
 # ---- stage_job_fuzz: stage jobs as the encoder and the pooler receive them (hidden is 4 wide there)
 put("stage_job_fuzz", "tokenized", pk(small))
+# the time left to the deadline (ms), right after j as the workers pack it
+put("stage_job_fuzz", "tokenized_ttl", pk(dict({"j": small["j"], "ttl": 2500}, **small)))
+put("stage_job_fuzz", "encoded_ttl_0", pk(dict({"j": job["j"], "ttl": 0}, **{k: v for k, v in job.items() if k != "info"})))
 put("stage_job_fuzz", "encoded", pk({k: v for k, v in job.items() if k != "info"}))
 put("stage_job_fuzz", "similarity_tokens", pk(dict(job, op=4, na=1, o=[1, 0, -1, 0, 0, 1, 0, 1, 0, 0])))
 put("stage_job_fuzz", "embed_int8_dims", pk(dict(job, o=[1, 0, 1, 3, 2, 1, 0, 0, 0, 0])))

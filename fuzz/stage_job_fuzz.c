@@ -4,7 +4,8 @@
  * an accepted job holds only what the stage's code may rely on without further checks: options
  * in range (a dtype and dimension count pool_quant can size without asserting), an op that travels
  * between stages, similarity lists that fit, no hidden states for the encoder (it would overwrite
- * them), hidden states of the model's width for the pooler with 1..max_position tokens per text. */
+ * them), hidden states of the model's width for the pooler with 1..max_position tokens per text,
+ * a deadline within WIRE_TTL_MAX_MS. */
 #include <stdint.h>
 
 #include "fuzz_util.h"
@@ -36,6 +37,9 @@ static void check_accepted(const wire_job *job, wire_stage stage)
         total += job->lens[i];
     }
     FUZZ_ASSERT(total == job->n_ids);
+    /* a deadline (from "ttl") is none or at most WIRE_TTL_MAX_MS ahead: no overflow, never "none" by
+     * accident (a ttl of 0 is a deadline already passed) */
+    FUZZ_ASSERT(job->deadline_ms >= 0 && wire_ttl_left(job->deadline_ms, wire_now_ms()) <= WIRE_TTL_MAX_MS);
     if (stage == WIRE_STAGE_ENCODER) {
         FUZZ_ASSERT(job->hidden == NULL);
     } else if (job->op != WIRE_OP_INFO) {

@@ -109,9 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     wire_req req;
     uint64_t j;
+    int64_t deadline_ms;
     int op_known;
     zb_clear(&err);
-    int rc = wire_unpack_tok_job(data, size, &j, &req, &op_known, &err);
+    int rc = wire_unpack_tok_job(data, size, &j, &deadline_ms, &req, &op_known, &err);
     fuzz_check_err(rc, &err);
     if (rc == ZB_OK)
         check_request(data, size, &req, NULL, op_known);

@@ -157,6 +157,12 @@ char *gw_metrics_render(const gw_metrics_view *v, size_t *len)
     per_stage(&t, "zembed_worker_restarts_total", "counter", "Workers that joined in place of a lost one, per stage.",
               m->worker_restarts);
     per_stage(&t, "zembed_workers_lost_total", "counter", "Workers declared dead or stuck, per stage.", m->worker_lost);
+    per_stage(&t, "zembed_jobs_expired_total", "counter",
+              "Jobs workers dropped before starting them: their deadline had passed (from heartbeats).",
+              m->jobs_expired);
+    per_stage(&t, "zembed_jobs_abandoned_total", "counter",
+              "Jobs workers gave up part-way at their deadline (the encoder's heavy lane; from heartbeats).",
+              m->jobs_abandoned);
     head(&t, "zembed_request_duration_seconds", "histogram", "Accepted request to reply, by op.");
     for (int op = 0; op < WIRE_OP_COUNT_; op++)
         if (m->request_s[op].count) {

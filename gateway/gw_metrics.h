@@ -35,6 +35,8 @@ typedef struct {
     long worker_joins[WIRE_STAGE_COUNT_];           /* workers that appeared (a start or restart) */
     long worker_restarts[WIRE_STAGE_COUNT_];        /* joins that replaced a lost worker */
     long worker_lost[WIRE_STAGE_COUNT_];            /* workers declared dead or stuck */
+    long jobs_expired[WIRE_STAGE_COUNT_];           /* jobs workers dropped unstarted at their deadline */
+    long jobs_abandoned[WIRE_STAGE_COUNT_];         /* jobs workers gave up part-way at their deadline */
 } gw_mstats;
 
 /* A reply's op and code (0 ok, else a zb_code) into requests[][]. */

@@ -32,6 +32,8 @@ void gw_dispatch(gw *g)
         if (zmq_msg_init_size(&m, size))
             return;
         memcpy(zmq_msg_data(&m), s->job.data, size);
+        /* the time left, measured as it leaves: the tokenizer's deadline is never earlier than ours */
+        wire_tok_job_set_ttl(zmq_msg_data(&m), size, wire_ttl_left(s->deadline_ms, gw_now_ms()));
         if (zmq_msg_send(&m, g->tok, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             return;         /* no tokenizer connected, or all busy: try again on POLLOUT */
@@ -206,6 +208,10 @@ void gw_on_control(gw *g)
             bh->count += hb.batch[i];
         }
         bh->sum += (double)hb.batch_tokens;
+        if (hb.stage < WIRE_STAGE_COUNT_) {     /* jobs given up at their deadline since that beat */
+            g->m.jobs_expired[hb.stage] += (long)hb.expired;
+            g->m.jobs_abandoned[hb.stage] += (long)hb.abandoned;
+        }
         if (gw_workers_beat(g->workers, &hb, gw_now_ms()) == 1 && hb.stage < WIRE_STAGE_COUNT_) {
             g->m.worker_joins[hb.stage]++;      /* a worker that replaces a lost one is a restart */
             if (g->m.worker_lost[hb.stage] > g->m.worker_restarts[hb.stage])

@@ -5,14 +5,14 @@
 #include "gw.h"
 #include "zb_test.h"
 
-/* A heartbeat frame as svc_hb sends it. */
-static void beat_frame(msgpack_sbuffer *sb, const char *w, int stage, const uint64_t *held, int n,
-                       long long busy)
+/* A heartbeat frame as svc_hb sends it, with room for `extra` more entries the caller packs after. */
+static void beat_frame_x(msgpack_sbuffer *sb, const char *w, int stage, const uint64_t *held, int n,
+                         long long busy, int extra)
 {
     msgpack_packer pk;
     msgpack_sbuffer_init(sb);
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 4 + extra);
     wire_pack_str(&pk, "w");
     wire_pack_str(&pk, w);
     wire_pack_str(&pk, "s");
@@ -26,6 +26,12 @@ static void beat_frame(msgpack_sbuffer *sb, const char *w, int stage, const uint
     msgpack_pack_bin_body(&pk, b, (size_t)n * 8);
     wire_pack_str(&pk, "busy_ms");
     msgpack_pack_long_long(&pk, busy);
+}
+
+static void beat_frame(msgpack_sbuffer *sb, const char *w, int stage, const uint64_t *held, int n,
+                       long long busy)
+{
+    beat_frame_x(sb, w, stage, held, n, busy, 0);
 }
 
 static int beat(gw_workers *ws, const char *w, int stage, const uint64_t *held, int n, long long busy,
@@ -115,8 +121,43 @@ static void test_forged_heartbeats_refused(void)
     ZT_CHECK_EQ_INT(svc_hb_parse("\xc1", 1, &m, &err), ZB_EFORMAT);
 }
 
+/* Jobs given up at their deadline travel as xd (dropped unstarted) and xa (abandoned part-way),
+ * both or neither, non-negative. */
+static void test_expired_counts(void)
+{
+    static const struct { long long xd, xa; int both, rc; } cases[] = {
+        {3, 1, 1, ZB_OK}, {0, 0, 1, ZB_OK}, {3, 0, 0, ZB_EFORMAT}, {-1, 0, 1, ZB_EFORMAT},
+        {0, -2, 1, ZB_EFORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msgpack_sbuffer sb;
+        beat_frame_x(&sb, "e", WIRE_STAGE_ENCODER, NULL, 0, 0, cases[i].both ? 2 : 1);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        wire_pack_str(&pk, "xd");
+        msgpack_pack_long_long(&pk, cases[i].xd);
+        if (cases[i].both) {
+            wire_pack_str(&pk, "xa");
+            msgpack_pack_long_long(&pk, cases[i].xa);
+        }
+        svc_hb_msg m;
+        zb_err err;
+        ZT_CHECK_EQ_INT(svc_hb_parse(sb.data, sb.size, &m, &err), cases[i].rc);
+        if (cases[i].rc == ZB_OK)
+            ZT_CHECK(m.expired == (uint64_t)cases[i].xd && m.abandoned == (uint64_t)cases[i].xa);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    msgpack_sbuffer sb;                     /* without them: nothing given up */
+    beat_frame(&sb, "e", WIRE_STAGE_ENCODER, NULL, 0, 0);
+    svc_hb_msg m;
+    ZT_CHECK_EQ_INT(svc_hb_parse(sb.data, sb.size, &m, NULL), ZB_OK);
+    ZT_CHECK(m.expired == 0 && m.abandoned == 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
+    ZT_RUN(test_expired_counts);
     ZT_RUN(test_alive_holds_dead_stuck);
     ZT_RUN(test_forged_heartbeats_refused);
     return zt_done();

@@ -302,6 +302,11 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
         wire_job_free(&job);
         return;
     }
+    if (wire_expired(job.deadline_ms, wire_now_ms())) {    /* answered `timeout` by the gateway */
+        svc_hb_expired(s->hb, job.j, 0);
+        wire_job_free(&job);
+        return;
+    }
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);

@@ -88,10 +88,11 @@ typedef struct {
 } tsvc_thread;
 
 /* tokenize: the reply, from here. */
-static int reply_tokenize(const tsvc_thread *t, uint64_t j, const wire_req *req,
+static int reply_tokenize(const tsvc_thread *t, uint64_t j, int64_t deadline_ms, const wire_req *req,
                           const tok_encoding *encs, zb_err *err)
 {
     (void)err;
+    (void)deadline_ms;      /* checked before tokenizing; the reply is cheap from here */
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
@@ -140,11 +141,12 @@ static int reply_tokenize(const tsvc_thread *t, uint64_t j, const wire_req *req,
 }
 
 /* The job for the encoder: ids end to end, tokens per text, token strings when the reply needs them. */
-static int make_job(const tsvc *s, uint64_t j, const wire_req *req, const tok_encoding *encs,
-                    wire_job *job, zb_err *err)
+static int make_job(const tsvc *s, uint64_t j, int64_t deadline_ms, const wire_req *req,
+                    const tok_encoding *encs, wire_job *job, zb_err *err)
 {
     wire_job_init(job);
     job->j = j;
+    job->deadline_ms = deadline_ms;     /* sent on as the time left (ttl) */
     job->id = req->id;
     job->op = req->op;
     job->opt = req->opt;
@@ -174,11 +176,11 @@ static int make_job(const tsvc *s, uint64_t j, const wire_req *req, const tok_en
 }
 
 /* Every op the encoders work on: the job with the ids goes on to them. */
-static int pass_on(const tsvc_thread *t, uint64_t j, const wire_req *req, const tok_encoding *encs,
-                   zb_err *err)
+static int pass_on(const tsvc_thread *t, uint64_t j, int64_t deadline_ms, const wire_req *req,
+                   const tok_encoding *encs, zb_err *err)
 {
     wire_job job;
-    int rc = make_job(t->s, j, req, encs, &job, err);
+    int rc = make_job(t->s, j, deadline_ms, req, encs, &job, err);
     if (!rc && req->op == WIRE_OP_INFO) {
         wire_job_info_int(&job, "vocab_size", tok_vocab_size(t->s->tok));
         wire_job_info_int(&job, "max_length", t->s->info->max_length);
@@ -197,7 +199,7 @@ static int pass_on(const tsvc_thread *t, uint64_t j, const wire_req *req, const 
 }
 
 /* This stage's row of the op table: what it does with each op (wire_stage_check'ed in main). */
-typedef int (*tok_handler)(const tsvc_thread *t, uint64_t j, const wire_req *req,
+typedef int (*tok_handler)(const tsvc_thread *t, uint64_t j, int64_t deadline_ms, const wire_req *req,
                            const tok_encoding *encs, zb_err *err);
 static const tok_handler handlers[WIRE_OP_COUNT_] = {
     [WIRE_OP_EMBED] = pass_on,
@@ -211,17 +213,24 @@ static const tok_handler handlers[WIRE_OP_COUNT_] = {
 static void handle(const tsvc_thread *t, zmq_msg_t *m)
 {
     uint64_t j;
+    int64_t deadline_ms;
     wire_req req;
     int op_known;
     zb_err err;
     void *sink = t->sink;
-    int rc = wire_unpack_tok_job(zmq_msg_data(m), zmq_msg_size(m), &j, &req, &op_known, &err);
+    int rc = wire_unpack_tok_job(zmq_msg_data(m), zmq_msg_size(m), &j, &deadline_ms, &req, &op_known,
+                                 &err);
     if (!rc && !handlers[req.op])
         rc = zb_fail(&err, ZB_EFORMAT, "job: op %s does not reach the tokenizer", wire_op_name(req.op));
     if (rc) {
         if (j)
             svc_send_error(sink, j, &req.id, op_known ? (int)req.op : -1, rc, err.msg);
         svc_refused(j, err.msg);
+        wire_req_free(&req);
+        return;
+    }
+    if (wire_expired(deadline_ms, wire_now_ms())) {    /* answered `timeout` by the gateway */
+        svc_hb_expired(t->s->hb, j, 0);
         wire_req_free(&req);
         return;
     }
@@ -235,7 +244,7 @@ static void handle(const tsvc_thread *t, zmq_msg_t *m)
         tok_encoding_init(&encs[i]);
     rc = tokenize_all(t->s, &req, encs, &err);
     if (!rc)
-        rc = handlers[req.op](t, j, &req, encs, &err);
+        rc = handlers[req.op](t, j, deadline_ms, &req, encs, &err);
     if (rc)
         svc_send_error(sink, j, &req.id, req.op, rc, err.msg);
     for (int i = 0; i < req.n; i++)

@@ -71,6 +71,7 @@ GARBAGE = [
     ("array32 declaring 2^32 items", b"\xdd\xff\xff\xff\xff"), ("nested 40 deep", b"\x91" * 40 + b"\x00"),
     ("a list, not a map", msgpack.packb([1, 2, 3])), ("trailing bytes", job() + b"x"),
     ("j missing", job(j=None)), ("j a string", job(j="1")), ("j negative", job(j=-5)),
+    ("ttl negative", job(ttl=-1)), ("ttl a string", job(ttl="5")), ("ttl 2^31 ms", job(ttl=1 << 31)),
     ("op missing", job(op=None)), ("op 99", job(op=99)), ("op tokenize", job(op=1)), ("op health", job(op=6)),
     ("o with 9 items", job(o=[0] * 9)), ("o with a float", job(o=[0.5] * 10)), ("o huge", job(o=[2 ** 40] * 10)),
     ("n negative", job(n=-1)), ("n mismatch", job(n=3)), ("na > n", job(na=3)), ("na for embed", job(na=1)),
