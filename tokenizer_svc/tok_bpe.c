@@ -16,9 +16,14 @@
 
 #include "tok_bpe.h"
 
-#define CACHE_SLOTS  16384          /* power of two */
+/* The per-thread word cache keeps HF's policy: the first CACHE_WORDS distinct words stay, nothing is
+ * evicted (HF's BPE cache: capacity 10,000, words under 256 bytes, no insert once full). Clearing it
+ * when full instead, as we did, threw away the frequent words with the rest: on text with more
+ * distinct words than that (multilingual: 16k per 350 KB) the hit rate fell, 25% slower. */
+#define CACHE_WORDS  10000
+#define CACHE_SLOTS  32768          /* power of two, at least 2 x CACHE_WORDS: short probes */
 #define CACHE_MAX_WORD 255
-#define CACHE_ARENA  (1 << 20)
+#define CACHE_ARENA  (1 << 20)      /* the entries' bytes; full before CACHE_WORDS only on long words */
 
 typedef struct {
     /* word cache: slot -> entry offset + 1 in arena (0 empty) */
@@ -298,13 +303,8 @@ static void cache_put(bpe_work *b, uint32_t h, uint32_t slot, const char *s, siz
 {
     int nt = seq->n - mark;
     size_t esz = 8 + ((len + 3) & ~(size_t)3) + (size_t)nt * 8;
-    if (b->used * 2 >= CACHE_SLOTS || b->arena_n + esz > CACHE_ARENA) {
-        /* full: cleared wholesale (results never depend on the cache) */
-        memset(b->slot, 0, sizeof b->slot);
-        b->used = 0;
-        b->arena_n = 0;
-        for (slot = h & (CACHE_SLOTS - 1); b->slot[slot]; slot = (slot + 1) & (CACHE_SLOTS - 1)) {}
-    }
+    if (b->used >= CACHE_WORDS || b->arena_n + esz > CACHE_ARENA)
+        return;                          /* full: kept as it is (results never depend on the cache) */
     if (!b->arena && !(b->arena = malloc(CACHE_ARENA)))
         return;
     unsigned char *e = b->arena + b->arena_n;

@@ -67,6 +67,9 @@ struct tok_tokenizer {
     struct tok_gen *gen;
     /* fast path only: the same normalizer / pre-tokenizer as components, for tok_pretokenize */
     struct tok_gen *words_gen;
+    /* set by tok_load_pipeline_json before loading: "model": null is a pipeline without a model
+     * (normalizer and pre-tokenizer only, as trainers count words); HF and tok_load_json refuse it */
+    int no_model_ok;
 
     /* BertNormalizer (has_normalizer 0: text goes to the pre-tokenizer untouched) */
     int has_normalizer, clean_text, handle_chinese, strip_accents, lowercase;

@@ -343,6 +343,10 @@ static int load_model(tok_tokenizer *t, json_t *m, const char *file, zb_err *err
 {
     if (!m)                                         /* as HF: "Model missing" */
         return FAIL(ZB_EFORMAT, "%s: model: missing (a tokenizer.json needs one: BPE, WordPiece or WordLevel)", file);
+    if (json_is_null(m) && t->no_model_ok) {
+        t->gen->model = TOK_M_NONE;
+        return 0;
+    }
     if (!json_is_object(m))
         return FAIL(ZB_EFORMAT, "%s: model: expected an object", file);
     const char *ty = tok_json_type(m);

@@ -329,11 +329,12 @@ static tok_tokenizer *new_tokenizer(zb_err *err)
     return t;
 }
 
-tok_tokenizer *tok_load_json(const char *json, size_t len, const char *name, zb_err *err)
+static tok_tokenizer *load_json(const char *json, size_t len, const char *name, int no_model_ok, zb_err *err)
 {
     tok_tokenizer *t = new_tokenizer(err);
     if (!t)
         return NULL;
+    t->no_model_ok = no_model_ok;
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je);
     int rc, json_max = 0;
@@ -347,6 +348,16 @@ tok_tokenizer *tok_load_json(const char *json, size_t len, const char *name, zb_
     }
     t->max_length = json_max > 0 ? json_max : 512;
     return t;
+}
+
+tok_tokenizer *tok_load_json(const char *json, size_t len, const char *name, zb_err *err)
+{
+    return load_json(json, len, name, 0, err);
+}
+
+tok_tokenizer *tok_load_pipeline_json(const char *json, size_t len, const char *name, zb_err *err)
+{
+    return load_json(json, len, name, 1, err);
 }
 
 tok_tokenizer *tok_load(const char *dir, zb_err *err)

@@ -49,6 +49,10 @@ typedef int (*tok_json_item_fn)(void *ud, json_t *item, const char *file, const 
 int tok_json_each(json_t *seq, tok_seq_kind kind, tok_json_item_fn fn, void *ud, const char *file,
                   const char *ctx, zb_err *err);
 
+/* tok_load_json that also takes "model": null: a normalizer and pre-tokenizer without a model, for
+ * tok_pretokenize (the trainers' word counting). HF refuses such a file, and so does tok_load_json. */
+tok_tokenizer *tok_load_pipeline_json(const char *json, size_t len, const char *name, zb_err *err);
+
 /* The general pipeline's components (tok_json_comp.c): fill t->gen from the root object. */
 int tok_json_general(tok_tokenizer *t, json_t *root, const char *file, zb_err *err);
 /* 1 when the file fits the BERT fast path (Bert normalizer / pre-tokenizer, WordPiece). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tok.h"
+#include "tok_load.h"
 #include "tok_train.h"
 
 tok_tokenizer *tokt_load_pipeline(const char *normalizer, const char *pretok, zb_err *err)
@@ -22,7 +23,7 @@ tok_tokenizer *tokt_load_pipeline(const char *normalizer, const char *pretok, zb
         zb_fail(err, ZB_ENOMEM, "out of memory");
         return NULL;
     }
-    tok_tokenizer *t = tok_load_json(json, strlen(json), "the training pipeline", err);
+    tok_tokenizer *t = tok_load_pipeline_json(json, strlen(json), "the training pipeline", err);
     free(json);
     return t;
 }
