@@ -249,9 +249,10 @@ int svc_hb_parse(const void *buf, size_t len, svc_hb_msg *out, zb_err *err)
         }
         const msgpack_object *xd = wire_map_get(&up.data, "xd"), *xa = wire_map_get(&up.data, "xa");
         if (!rc && (xd || xa)) {    /* optional: jobs given up at their deadline */
-            if (!xd || xd->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !xa ||
-                xa->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                rc = zb_fail(err, ZB_EFORMAT, "heartbeat: xd and xa must both be non-negative ints");
+            if (!xd || xd->type != MSGPACK_OBJECT_POSITIVE_INTEGER || xd->via.u64 > SVC_HB_MAX_EXPIRED ||
+                !xa || xa->type != MSGPACK_OBJECT_POSITIVE_INTEGER || xa->via.u64 > SVC_HB_MAX_EXPIRED)
+                rc = zb_fail(err, ZB_EFORMAT, "heartbeat: xd and xa must both be ints in 0..%d",
+                             SVC_HB_MAX_EXPIRED);
             else
                 out->expired = xd->via.u64, out->abandoned = xa->via.u64;
         }

@@ -16,6 +16,9 @@
 
 #define SVC_HB_MS      100      /* heartbeat period */
 #define SVC_HB_MAX_HELD 4096    /* job numbers one heartbeat lists (an encoder batch is <= 256) */
+/* Jobs one heartbeat may report given up (xd, xa): far more than a worker can drop in SVC_HB_MS, few
+ * enough that forged beats cannot overflow the gateway's counters in any reachable time. */
+#define SVC_HB_MAX_EXPIRED (1 << 20)
 
 typedef struct svc_hb svc_hb;
 

@@ -1,6 +1,7 @@
 /* libFuzzer target: worker heartbeats as the gateway's control port reads them (common/svc_hb.h),
- * including the encoders' optional batch counts. Invariants: an accepted beat names a worker stage,
- * its held job numbers lie inside the frame, and its batch counts are what the frame says. */
+ * including the encoders' optional batch counts and the jobs given up at their deadline. Invariants:
+ * an accepted beat names a worker stage, its held job numbers lie inside the frame, its batch counts
+ * are what the frame says, and its given-up counts are bounded (the gateway adds them up). */
 #include <stdint.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sum ^= svc_hb_held(&m, i);
     for (int i = 0; i <= SVC_HB_BATCH_N; i++)
         sum ^= m.batch[i];
+    FUZZ_ASSERT(m.expired <= SVC_HB_MAX_EXPIRED && m.abandoned <= SVC_HB_MAX_EXPIRED);  /* summed by the gateway */
     (void)sum;
     return 0;
 }

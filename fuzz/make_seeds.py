@@ -80,6 +80,11 @@ put("stage_job_fuzz", "info", pk(dict(small, op=5, n=0, lens=tensor("int32", [0]
                                       ids=tensor("int32", [0], b""), info=job["info"])))
 
 
+# ---- heartbeat_fuzz: a beat with jobs given up at their deadline (xd dropped, xa abandoned); the
+# other heartbeat seeds were written by hand
+put("heartbeat_fuzz", "expired", pk({"w": "13@h#2.000", "s": 2, "held": struct.pack("<Q", 77), "busy_ms": 3,
+                                     "xd": 2, "xa": 1}))
+
 # ---- st_fuzz: safetensors files (8-byte LE header length, JSON header, data buffer)
 def safetensors(tensors, metadata=None, pad_to=8):
     header, data = {}, b""

@@ -122,12 +122,13 @@ static void test_forged_heartbeats_refused(void)
 }
 
 /* Jobs given up at their deadline travel as xd (dropped unstarted) and xa (abandoned part-way),
- * both or neither, non-negative. */
+ * both or neither, in 0..SVC_HB_MAX_EXPIRED (the gateway adds them up). */
 static void test_expired_counts(void)
 {
     static const struct { long long xd, xa; int both, rc; } cases[] = {
         {3, 1, 1, ZB_OK}, {0, 0, 1, ZB_OK}, {3, 0, 0, ZB_EFORMAT}, {-1, 0, 1, ZB_EFORMAT},
-        {0, -2, 1, ZB_EFORMAT},
+        {0, -2, 1, ZB_EFORMAT}, {SVC_HB_MAX_EXPIRED, 0, 1, ZB_OK}, {SVC_HB_MAX_EXPIRED + 1LL, 0, 1, ZB_EFORMAT},
+        {0, 1LL << 62, 1, ZB_EFORMAT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         msgpack_sbuffer sb;
