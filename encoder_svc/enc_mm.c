@@ -4,14 +4,12 @@
 #include "enc_impl.h"
 
 #include <assert.h>
-#include <cblas.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* see enc_kernels.c: lets gcc if-convert float clamps in the row loops */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -36,6 +34,11 @@ dnnl_engine_t enc_mm_engine(void)
     return G.eng;
 }
 
+dnnl_stream_t enc_mm_setup_stream(void)
+{
+    return G.stream;
+}
+
 /* oneDNN (Debian's build runs on OpenMP) uses omp_get_max_threads() of the calling thread; our
  * threads are the pool, so each call into it runs on one thread. */
 void enc_mm_one_thread(void)
@@ -44,7 +47,7 @@ void enc_mm_one_thread(void)
         omp_set_num_threads(1);
 }
 
-static const char *isa_name(dnnl_cpu_isa_t isa)
+const char *enc_mm_isa_name(dnnl_cpu_isa_t isa)
 {
     switch ((int)isa) {
     case dnnl_cpu_isa_sse41: return "sse41";
@@ -69,7 +72,7 @@ int enc_mm_dnnl_fail(zb_err *err, dnnl_status_t st, const char *what)
  * oneDNN choose). Source and output are dense: with an output row stride other than N, oneDNN 2.6
  * leaves brgemm for gemm:jit or ref (measured), so each block goes to a tile of its own and our
  * row loop moves it into place. Caller holds G.mu. */
-static int create_prim(prim_entry *e, const dnnl_memory_desc_t *wmd, const char **impl, zb_err *err)
+int enc_mm_create_prim(prim_entry *e, const dnnl_memory_desc_t *wmd, const char **impl, zb_err *err)
 {
     int q = e->p == ENC_PREC_INT8;
     dnnl_dims_t sd = {e->M, e->K}, wd = {e->K, e->N}, dd = {e->M, e->N}, ds = {e->N, 1};
@@ -125,202 +128,11 @@ prim_entry *enc_mm_get_prim(int p, int M, int K, int N, const dnnl_memory_desc_t
         prim_entry *c = &G.prim[G.n_prim];
         *c = (prim_entry){.id = G.n_prim, .p = p, .M = M, .K = K, .N = N};
         enc_mm_one_thread();
-        if (!create_prim(c, wmd, NULL, err))
+        if (!enc_mm_create_prim(c, wmd, NULL, err))
             e = &G.prim[G.n_prim++];
     }
     pthread_mutex_unlock(&G.mu);
     return e;
-}
-
-/* Run on the same kind of matmul as the model will, once, with values that tell whether this
- * CPU's kernel is the native one: without VNNI, oneDNN's u8 x s8 sums pairs into int16 with
- * saturation (255 * 127 * 2 > 32767), so 255 x 127 over K = 64 comes out wrong. */
-static int probe(enc_precision p, char *impl_out, size_t cap, zb_err *err)
-{
-    enum { M = 16, K = 64, N = 16 };
-    prim_entry e = {.p = p, .M = M, .K = K, .N = N};
-    const char *impl = "?";
-    zb_err why;
-    if (create_prim(&e, NULL, &impl, &why)) {   /* e.g. bf16 below AVX-512: unimplemented */
-        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-        return zb_fail(err, ZB_EUNSUPPORTED, "--precision %s needs %s instructions: oneDNN has no %s matmul "
-                       "for this CPU (cpu isa %s; %s)", p == ENC_PREC_INT8 ? "int8" : "bf16",
-                       p == ENC_PREC_INT8 ? "VNNI (AVX512_VNNI or AVX_VNNI)" : "AVX512_BF16 or AMX",
-                       p == ENC_PREC_INT8 ? "int8" : "bf16", isa_name(isa), why.msg);
-    }
-    snprintf(impl_out, cap, "%s", impl);
-    if (p == ENC_PREC_BF16) {
-        dnnl_primitive_destroy(e.prim);
-        /* "brg:avx512_core_bf16" or "brg:avx512_core_amx..." run bf16 natively; gemm:jit on
-         * plain AVX-512 converts in software and is slower than our fp32. */
-        if (strstr(impl, "bf16") || strstr(impl, "amx"))
-            return ZB_OK;
-        return zb_fail(err, ZB_EUNSUPPORTED,
-                       "--precision bf16 needs AVX512_BF16 or AMX instructions, which this CPU lacks "
-                       "(oneDNN cpu isa %s would emulate bf16 with %s, slower than fp32); use fp32 or int8",
-                       isa_name(dnnl_get_effective_cpu_isa()), impl);
-    }
-    static uint8_t a[M * K];
-    static int8_t w[K * N];
-    static int32_t y[M * N];
-    memset(a, 255, sizeof a);
-    memset(w, 127, sizeof w);
-    dnnl_memory_desc_t plain;
-    dnnl_dims_t wd = {K, N};
-    dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_s8, dnnl_ab);
-    size_t wbytes = dnnl_memory_desc_get_size(&e.wmd);
-    void *wb = calloc(1, wbytes);
-    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t reo = NULL;
-    dnnl_status_t st = wb ? dnnl_success : dnnl_out_of_memory;
-    if (st == dnnl_success) st = dnnl_memory_create(&mp, &plain, G.eng, w);
-    if (st == dnnl_success) st = dnnl_memory_create(&mw, &e.wmd, G.eng, wb);
-    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&rpd, &plain, G.eng, &e.wmd, G.eng, NULL);
-    if (st == dnnl_success) st = dnnl_primitive_create(&reo, rpd);
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, mp}, {DNNL_ARG_TO, mw}};
-        st = dnnl_primitive_execute(reo, G.stream, 2, ra);
-    }
-    if (st == dnnl_success) st = dnnl_memory_create(&ms, &e.smd, G.eng, a);
-    if (st == dnnl_success) st = dnnl_memory_create(&md, &e.dmd, G.eng, y);
-    void *sp = NULL;
-    dnnl_memory_t msp = NULL;
-    if (st == dnnl_success && e.scratch) {
-        sp = malloc(e.scratch);
-        st = sp ? dnnl_memory_create(&msp, &e.spmd, G.eng, sp) : dnnl_out_of_memory;
-    }
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md},
-                                   {DNNL_ARG_SCRATCHPAD, msp}};
-        st = dnnl_primitive_execute(e.prim, G.stream, msp ? 4 : 3, args);
-    }
-    dnnl_memory_destroy(ms);
-    dnnl_memory_destroy(mw);
-    dnnl_memory_destroy(md);
-    dnnl_memory_destroy(mp);
-    dnnl_memory_destroy(msp);
-    dnnl_primitive_destroy(reo);
-    dnnl_primitive_desc_destroy(rpd);
-    dnnl_primitive_destroy(e.prim);
-    free(wb);
-    free(sp);
-    if (st != dnnl_success)
-        return enc_mm_dnnl_fail(err, st, "the int8 probe");
-    for (int i = 0; i < M * N; i++)
-        if (y[i] != 255 * 127 * K)
-            return zb_fail(err, ZB_EUNSUPPORTED,
-                           "--precision int8 needs VNNI (AVX512_VNNI or AVX_VNNI), which this CPU lacks: "
-                           "oneDNN's %s kernel (cpu isa %s) saturates u8 x s8 products (got %d, exact %d); "
-                           "use fp32", impl, isa_name(dnnl_get_effective_cpu_isa()), y[i], 255 * 127 * K);
-    return ZB_OK;
-}
-
-/* ---- bf16: is it faster than our fp32 here? ----
- * A native bf16 kernel is not always a faster one: on the AVX512_BF16 Xeon VM without AMX these
- * numbers were measured on, oneDNN 2.6's brg:avx512_core_bf16 ran at or below OpenBLAS's sgemm
- * (bench/results/README.md). So the first bf16 set-up times one layer-shaped product both ways,
- * as each path runs it (bf16: conversion + 64-row tiles; fp32: one sgemm over all rows), ~10 ms,
- * and bf16 is refused when it would be a slowdown. CPU time of this thread, best of several
- * rounds, interleaved: a busy machine slows both sides alike. */
-enum { SP_M = 256, SP_K = 384, SP_N = 384, SP_ROUNDS = 4 };
-
-static double thread_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* fp32 seconds / bf16 seconds for the same product (> 1: bf16 is faster); 0 when it cannot be
- * measured. Caller holds G.mu. */
-static double bf16_speed_ratio(zb_err *err)
-{
-    (void)enc_threads();   /* OpenBLAS on one thread, as the encoder runs it (enc_set_threads) */
-    prim_entry e = {.p = ENC_PREC_BF16, .M = TILE, .K = SP_K, .N = SP_N};
-    if (create_prim(&e, NULL, NULL, err))
-        return 0;
-    size_t wbytes = dnnl_memory_desc_get_size(&e.wmd);
-    float *x = calloc((size_t)SP_M * SP_K, 4), *w = calloc((size_t)SP_N * SP_K, 4),
-          *y = calloc((size_t)SP_M * SP_N, 4);
-    void *xb = calloc((size_t)SP_M * SP_K, 2), *wb = calloc(1, wbytes), *sp = calloc(1, e.scratch + 1);
-    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mp = NULL;
-    dnnl_status_t st = x && w && y && xb && wb && sp ? dnnl_success : dnnl_out_of_memory;
-    for (int i = 0; x && i < SP_M * SP_K; i++)   /* ordinary values: no denormals, no zeros */
-        x[i] = (float)((i * 37 % 101) - 50) / 64.0f;
-    for (int i = 0; w && i < SP_N * SP_K; i++)
-        w[i] = (float)((i * 53 % 97) - 48) / 64.0f;
-    if (st == dnnl_success) st = dnnl_memory_create(&ms, &e.smd, G.eng, xb);
-    if (st == dnnl_success) st = dnnl_memory_create(&mw, &e.wmd, G.eng, wb);
-    if (st == dnnl_success) st = dnnl_memory_create(&md, &e.dmd, G.eng, y);
-    if (st == dnnl_success && e.scratch) st = dnnl_memory_create(&mp, &e.spmd, G.eng, sp);
-    double best16 = 1e30, best32 = 1e30;
-    for (int r = 0; r <= SP_ROUNDS && st == dnnl_success; r++) {   /* round 0 warms up */
-        double t0 = thread_seconds();
-        /* bf16 as enc_mm runs it: the activation conversion, then the matmul */
-        for (int i = 0; i < SP_M * SP_K; i++)
-            ((uint16_t *)xb)[i] = enc_mm_bf16(x[i]);
-        for (int t = 0; t < SP_M / TILE && st == dnnl_success; t++) {
-            st = dnnl_memory_set_data_handle(ms, (uint16_t *)xb + (size_t)t * TILE * SP_K);
-            if (st == dnnl_success)
-                st = dnnl_memory_set_data_handle(md, y + (size_t)t * TILE * SP_N);
-            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md},
-                                       {DNNL_ARG_SCRATCHPAD, mp}};
-            if (st == dnnl_success)
-                st = dnnl_primitive_execute(e.prim, G.stream, mp ? 4 : 3, args);
-        }
-        double t1 = thread_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, SP_M, SP_N, SP_K, 1.0f, x, SP_K, w, SP_K,
-                    0.0f, y, SP_N);
-        double t2 = thread_seconds();
-        if (r > 0) {
-            best16 = t1 - t0 < best16 ? t1 - t0 : best16;
-            best32 = t2 - t1 < best32 ? t2 - t1 : best32;
-        }
-    }
-    dnnl_memory_destroy(ms);
-    dnnl_memory_destroy(mw);
-    dnnl_memory_destroy(md);
-    dnnl_memory_destroy(mp);
-    dnnl_primitive_destroy(e.prim);
-    free(x), free(w), free(y), free(xb), free(wb), free(sp);
-    if (st != dnnl_success) {
-        enc_mm_dnnl_fail(err, st, "the bf16 speed probe");
-        return 0;
-    }
-    return best16 > 0 ? best32 / best16 : 1e9;
-}
-
-/* The decision, made at every enc_mm_init (the measurement once per process). Env, documented in
- * docs/PRECISION.md: ZEMBED_BF16_ALLOW_SLOW=1 runs bf16 even when slower (the kernel description
- * says so); ZEMBED_BF16_PROBE_RATIO=R takes R as the measured ratio (tests: the refusal without
- * depending on timing). */
-static int bf16_speed_check(const char *impl, char *note, size_t cap, zb_err *err)
-{
-    static double measured;   /* under G.mu */
-    const char *forced = getenv("ZEMBED_BF16_PROBE_RATIO"), *allow = getenv("ZEMBED_BF16_ALLOW_SLOW");
-    double ratio;
-    if (forced && *forced) {
-        char *end;
-        ratio = strtod(forced, &end);
-        if (*end || !(ratio > 0 && ratio < 1e6))
-            return zb_fail(err, ZB_EINVAL, "ZEMBED_BF16_PROBE_RATIO='%s' is not a positive number", forced);
-    } else {
-        if (!measured && !(measured = bf16_speed_ratio(err)))
-            return err->code;
-        ratio = measured;
-    }
-    int slow = ratio < 1.0, allowed = allow && strcmp(allow, "1") == 0;
-    snprintf(note, cap, "; bf16 %.2fx fp32 %s%s", ratio, forced && *forced ? "(ZEMBED_BF16_PROBE_RATIO)" : "at start-up",
-             slow && allowed ? ", slower, run as ZEMBED_BF16_ALLOW_SLOW=1 asks" : "");
-    if (slow && !allowed)
-        return zb_fail(err, ZB_EUNSUPPORTED,
-                       "--precision bf16 would be slower than fp32 on this CPU: oneDNN's %s kernel ran a "
-                       "%dx%dx%d product at %.2fx the speed of fp32 (OpenBLAS sgemm), %s "
-                       "(bf16 pays off with AMX); use int8 or fp32, or set ZEMBED_BF16_ALLOW_SLOW=1 to run "
-                       "bf16 anyway", impl, SP_M, SP_K, SP_N, ratio,
-                       forced && *forced ? "as ZEMBED_BF16_PROBE_RATIO says" : "measured at start-up");
-    return ZB_OK;
 }
 
 int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err)
@@ -331,7 +143,7 @@ int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err)
     pthread_mutex_lock(&G.mu);
     assert(G.ready[p] && "enc_mm_init first");
     enc_mm_one_thread();
-    int rc = bf16_speed_check(G.impl[p], note, cap, err);
+    int rc = enc_mm_probe_bf16_speed(G.impl[p], note, cap, err);
     pthread_mutex_unlock(&G.mu);
     return rc;
 }
@@ -353,10 +165,10 @@ int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
     int rc = st == dnnl_success ? ZB_OK : enc_mm_dnnl_fail(err, st, "creating the CPU engine");
     if (!rc && !G.ready[p]) {
         char impl[sizeof G.impl[p]];
-        if (!(rc = probe(p, impl, sizeof impl, err))) {
+        if (!(rc = enc_mm_probe_isa(p, impl, sizeof impl, err))) {
             const dnnl_version_t *v = dnnl_version();
             snprintf(G.desc[p], sizeof G.desc[p], "oneDNN %d.%d.%d %s (cpu isa %s)", v->major, v->minor,
-                     v->patch, impl, isa_name(dnnl_get_effective_cpu_isa()));
+                     v->patch, impl, enc_mm_isa_name(dnnl_get_effective_cpu_isa()));
             memcpy(G.impl[p], impl, sizeof impl);
             G.ready[p] = 1;
         }
@@ -440,7 +252,7 @@ static int block_layout(enc_mm_w *w, int b, zb_err *err)
 {
     prim_entry e = {.p = w->p, .M = TILE, .K = w->K, .N = block_cols(w, b)};
     pthread_mutex_lock(&G.mu);
-    int rc = create_prim(&e, NULL, NULL, err);
+    int rc = enc_mm_create_prim(&e, NULL, NULL, err);
     pthread_mutex_unlock(&G.mu);
     if (rc)
         return rc;

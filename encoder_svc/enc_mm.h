@@ -48,8 +48,8 @@ typedef struct {
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err);
 
 /* After enc_mm_init: would p be slower than our fp32 here? Only bf16 can be (a native bf16 kernel
- * without AMX may lose to sgemm): timed once per process on a layer-shaped product, refused with
- * ZB_EUNSUPPORTED naming the kernel and the ratio unless ZEMBED_BF16_ALLOW_SLOW=1;
+ * without AMX may lose to sgemm): timed once per process on a layer-shaped product, refused below
+ * 0.8x fp32 with ZB_EUNSUPPORTED naming the kernel and the ratio unless ZEMBED_BF16_ALLOW_SLOW=1;
  * ZEMBED_BF16_PROBE_RATIO=R stands in for the measurement (tests). note gets "; bf16 1.60x fp32
  * at start-up" (empty for fp32/int8), for the kernel description users see. */
 int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err);

@@ -37,6 +37,18 @@ typedef struct prim_entry {
 } prim_entry;
 
 dnnl_engine_t enc_mm_engine(void);
+dnnl_stream_t enc_mm_setup_stream(void);   /* for set-up work under enc_mm.c's lock */
+const char *enc_mm_isa_name(dnnl_cpu_isa_t isa);
+/* A matmul primitive for e's shape (weights in layout wmd, NULL: oneDNN's choice, written back to
+ * e->wmd); impl (if not NULL) gets oneDNN's name of the kernel. Under enc_mm.c's lock. */
+int  enc_mm_create_prim(prim_entry *e, const dnnl_memory_desc_t *wmd, const char **impl, zb_err *err);
+
+/* ---- enc_mm_probe.c, under enc_mm.c's lock ---- */
+/* Whether oneDNN runs p natively here (ZB_EUNSUPPORTED naming the missing instructions); impl gets
+ * the kernel's name. */
+int  enc_mm_probe_isa(enc_precision p, char *impl, size_t cap, zb_err *err);
+/* bf16 vs our fp32, measured once per process (enc_mm_speed_check says the rules). */
+int  enc_mm_probe_bf16_speed(const char *impl, char *note, size_t cap, zb_err *err);
 /* oneDNN runs on the calling thread's OpenMP team: make it one thread (we are the pool). */
 void enc_mm_one_thread(void);
 int  enc_mm_dnnl_fail(zb_err *err, dnnl_status_t st, const char *what);
