@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "svc.h"
 #include "zb_opt.h"
+#include "zb_blas.h"
 
 typedef struct {
     const char *name;
@@ -83,6 +84,7 @@ static const cli_command *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    zb_blas_check_core(argv);            /* first: it may start this program again */
     if (argc < 2) {
         usage(stderr);
         return 2;

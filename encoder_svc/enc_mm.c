@@ -17,6 +17,7 @@
 #endif
 
 #include "enc_math.h"
+#include "zb_blas.h"
 
 static struct {
     pthread_mutex_t mu;            /* guards everything here */
@@ -151,7 +152,7 @@ int enc_mm_speed_check(enc_precision p, char *note, size_t cap, zb_err *err)
 int enc_mm_init(enc_precision p, char *desc, size_t cap, zb_err *err)
 {
     if (p == ENC_PREC_FP32) {
-        snprintf(desc, cap, "OpenBLAS sgemm");
+        snprintf(desc, cap, "OpenBLAS sgemm, %s kernels", zb_blas_core());
         return ZB_OK;
     }
     pthread_mutex_lock(&G.mu);

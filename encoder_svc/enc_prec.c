@@ -1,6 +1,8 @@
 /* enc_prec: --precision: converting a loaded model's dense weights once for bf16 / int8. */
 #include "enc_impl.h"
+#include "zb_blas.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +32,15 @@ enc_precision enc_model_precision(const enc_model *m)
     return m->prec;
 }
 
+/* fp32's kernel, the same for every model: which kernel family OpenBLAS settled on at load */
+static char fp32_kernel[64];
+static pthread_once_t fp32_once = PTHREAD_ONCE_INIT;
+static void fp32_describe(void) { snprintf(fp32_kernel, sizeof fp32_kernel, "OpenBLAS sgemm, %s kernels", zb_blas_core()); }
+
 const char *enc_model_kernel(const enc_model *m)
 {
-    return m->kernel[0] ? m->kernel : "OpenBLAS sgemm";
+    pthread_once(&fp32_once, fp32_describe);
+    return m->kernel[0] ? m->kernel : fp32_kernel;
 }
 
 static int owned(const enc_model *m, const float *p)

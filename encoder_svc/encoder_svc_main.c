@@ -17,6 +17,7 @@
 #include "svc_hb.h"
 #include "wire.h"
 #include "zm.h"
+#include "zb_blas.h"
 
 static const char usage[] =
     "usage: encoder_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--out E] [--sink E]\n"
@@ -361,6 +362,7 @@ static void serve(esvc *s)
 
 int main(int argc, char **argv)
 {
+    zb_blas_check_core(argv);            /* first: it may start this program again */
     esvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("encoder_svc");

@@ -14,6 +14,7 @@
 #include "zb_version.h"
 #include "wire.h"
 #include "zm.h"
+#include "zb_blas.h"
 
 static const char usage[] =
     "usage: pooler_svc --model DIR [--gateway tcp://127.0.0.1:5555] [--in E] [--sink E] [--threads 1]\n"
@@ -361,6 +362,7 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
+    zb_blas_check_core(argv);            /* first: it may start this program again */
     psvc s;
     memset(&s, 0, sizeof s);
     svc_log_init("pooler_svc");

@@ -76,20 +76,21 @@ class Pipeline:
     def port(self, off):
         return "tcp://127.0.0.1:%d" % (self.base + off)
 
-    def _spawn(self, exe, args, tag):
+    def _spawn(self, exe, args, tag, env=None):
         log = os.path.join(TMP, "%s-%s-%d.log" % (self.name, tag, len(self.procs)))
         p = subprocess.Popen([os.path.join(BIN, exe), *args], stdout=subprocess.DEVNULL,
-                             stderr=open(log, "w"), env=ENV)
+                             stderr=open(log, "w"), env=ENV if env is None else env)
         p.log = log
         _procs.append(p)
         self.procs[p.pid] = p
         return p
 
-    def start(self, kind, extra=()):
+    def start(self, kind, extra=(), env=None):
+        """A worker of this pipeline; env replaces the harness's ENV for it."""
         args = ["--model", self.model, "--gateway", self.endpoint, *self.worker_args, *extra]
         if kind == "encoder_svc" and "--threads" not in extra:
             args += ["--threads", "1"]
-        p = self._spawn(kind, args, kind)
+        p = self._spawn(kind, args, kind, env)
         self.workers[kind].append(p)
         return p
 
