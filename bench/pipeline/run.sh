@@ -18,13 +18,8 @@ CONFIGS=${CONFIGS:-"1x1x1 1x2x1 1x1x1:int8"}
 SHARED=${ZEMBED_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 PY=/usr/bin/python3
 CORES=$(nproc)
-T=$(mktemp -d /tmp/zembed-bench.XXXXXX)
-UP_PID=
-cleanup() {
-    if [[ -n $UP_PID ]]; then kill -TERM "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
+source "$ROOT/bench/lib.sh"
+bench_workdir bench
 
 echo "uptime: $(uptime)"
 echo "cores: $CORES   N=$N REPEATS=$REPEATS BATCH=$BATCH WINDOW=$WINDOW"

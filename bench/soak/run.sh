@@ -13,13 +13,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 DURATION=${DURATION:-600} GROWTH_MB=${GROWTH_MB:-20} PRESET=${PRESET:-tiny}
-T=$(mktemp -d /tmp/zembed-soak.XXXXXX)
-UP_PID=
-cleanup() {
-    if [[ -n $UP_PID ]]; then kill -TERM "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
+source "$ROOT/bench/lib.sh"
+bench_workdir soak
 echo "uptime: $(uptime)"
 make -s -j"$(nproc)" all >/dev/null
 MODEL=${ZEMBED_MODEL:-}
