@@ -4,8 +4,13 @@
  * (sequence, head) would spend more on call overhead and packing than on arithmetic. Instead the
  * two products run as register tiles the compiler keeps in vector registers: QB queries x KB keys
  * of scores, QB queries x DB head dimensions of context. K of the head is transposed once into
- * kt[dh][np] (np = n rounded up to KB, zero-filled) so a tile row is a contiguous load. There is
- * no mask: a padding-free batch holds only real tokens.
+ * kt[dh][np] (np = n rounded up to KB) so a tile row is a contiguous load. There is no attention
+ * mask: a padding-free batch holds only real tokens.
+ *
+ * At a dozen tokens the arithmetic is the small part; what the code below avoids is what cost
+ * most there (measured at int8, where attention was ~12% of a forward pass): a transpose by
+ * scalar stores, horizontal sums as 16-long serial chains, shuffle masks rebuilt at every use,
+ * and a vector load of a score row that scalar stores had just overwritten in part.
  */
 #include "enc_impl.h"
 
@@ -20,26 +25,49 @@
 #include "enc_math.h"
 
 /* GCC/clang vector extensions: the tiles below are arrays of these, which the compiler keeps in
- * registers (a plain float acc[4][16] ends up on the stack, loaded and stored every step).
- * Without AVX (the sanitizer build) they lower to pairs of SSE operations. */
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));   /* unaligned access */
+ * registers (a plain float acc[4][16] ends up on the stack, loaded and stored every step). One
+ * vector is a zmm register where the build has AVX-512 (32 of them: tiles of 8 queries), else a
+ * ymm (16 registers: tiles of 4 queries), or an SSE register without AVX (the sanitizer build;
+ * a wider vector there would be passed to the helpers below in a different ABI: -Wpsabi). */
+#ifdef __AVX512F__
+#define VL 16   /* floats per vector */
+#define QB 8    /* queries per tile: 8 x 2 context accumulators + 2 loads fit 32 registers */
+#elif defined(__AVX__)
+#define VL 8
+#define QB 4    /* 4 x 2 accumulators + 2 loads + 1 broadcast fit 16 registers */
+#else
+#define VL 4
+#define QB 4
+#endif
+#define KB 16           /* keys per score tile: np, the padded key count, is a multiple of it */
+#define KV (KB / VL)    /* vectors per score-tile row */
+#define DB (2 * VL)     /* head dimensions per context tile (two vectors) */
 
-/* macros, not functions: a v8 argument or return value without AVX changes the ABI (-Wpsabi) */
-#define load8(p) (*(const v8u *)(p))
-#define store8(p, x) (*(v8u *)(p) = (x))
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));   /* unaligned */
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+
+/* macros, not functions: a vector argument or return value changes the ABI with the ISA (-Wpsabi) */
+#if VL == 16
+#define LANE ((vi){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+#elif VL == 8
+#define LANE ((vi){0, 1, 2, 3, 4, 5, 6, 7})
+#else
+#define LANE ((vi){0, 1, 2, 3})
+#endif
+#define loadv(p) (*(const vfu *)(p))
+#define storev(p, x) (*(vfu *)(p) = (x))
 
 /* Keeps a loaded tile row in a register: left alone, gcc folds the load into every FMA that uses
  * it (QB loads instead of one), and the loop becomes bound by loads rather than FMAs (~25% slower
  * at 128 tokens). The empty asm says "x is needed in a vector register here". */
-#ifdef __AVX__
+#ifdef __AVX512F__
+#define IN_REG(x) __asm__("" : "+v"(x))
+#elif defined(__AVX__)
 #define IN_REG(x) __asm__("" : "+x"(x))
 #else
 #define IN_REG(x) ((void)0)
 #endif
-#define QB 4    /* queries per tile: 4 x 2 accumulators + 2 loads + 1 broadcast fit 16 registers */
-#define KB 16   /* keys per score tile (two v8) */
-#define DB 16   /* head dimensions per context tile (two v8) */
 
 static int round_up(int n, int m)
 {
@@ -52,6 +80,82 @@ size_t enc_attention_scratch(int max_n, int dh)
     return (size_t)dh * np + QB * np + QB * (size_t)dh;
 }
 
+static inline vf vmax(vf a, vf b)
+{
+    vi gt = a > b;
+    return (vf)(((vi)a & gt) | ((vi)b & ~gt));
+}
+
+/* Lane k of ROT(v, w) is lane (k + w) mod VL of v. The masks are spelled as constants: a mask
+ * built in a loop is not folded by gcc 12, which then assembles it lane by lane at every use. */
+#define R_(w, k) (((k) + (w)) % VL)
+#if VL == 16
+#define ROT(v, w)                                                                                  \
+    __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3), R_(w, 4), R_(w, 5),          \
+                              R_(w, 6), R_(w, 7), R_(w, 8), R_(w, 9), R_(w, 10), R_(w, 11),        \
+                              R_(w, 12), R_(w, 13), R_(w, 14), R_(w, 15)})
+#elif VL == 8
+#define ROT(v, w)                                                                                  \
+    __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3), R_(w, 4), R_(w, 5),          \
+                              R_(w, 6), R_(w, 7)})
+#else
+#define ROT(v, w) __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3)})
+#endif
+
+/* Horizontal sum and max by halving (log2 VL shuffles, not a VL-long serial chain: on a softmax
+ * over a dozen keys that chain was most of the row's cost). */
+static inline float hsum(vf v)
+{
+#if VL == 16
+    v += ROT(v, 8);
+#endif
+#if VL >= 8
+    v += ROT(v, 4);
+#endif
+    v += ROT(v, 2);
+    v += ROT(v, 1);
+    return v[0];
+}
+
+static inline float hmax(vf v)
+{
+#if VL == 16
+    v = vmax(v, ROT(v, 8));
+#endif
+#if VL >= 8
+    v = vmax(v, ROT(v, 4));
+#endif
+    v = vmax(v, ROT(v, 2));
+    v = vmax(v, ROT(v, 1));
+    return v[0];
+}
+
+static inline vf vmin(vf a, vf b)
+{
+    vi lt = a < b;
+    return (vf)(((vi)a & lt) | ((vi)b & ~lt));
+}
+
+/* exp_approx (enc_math.h) on a whole vector, the same operations lane by lane: gcc did not
+ * vectorize the scalar loop over a softmax row well (~7 cycles an element). */
+static inline vf vexp(vf x)
+{
+    x = vmax(vmin(x, (vf){0} + 88.0f), (vf){0} - 87.0f);
+    vf k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    vf r = x - k * 0.693145752f;
+    r = r - k * 1.42860677e-6f;
+    vf p = (vf){0} + 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    vi ki = __builtin_convertvector(vmax(k, (vf){0} - 126.0f), vi);
+    return p * (vf)((ki + 127) << 23);
+}
+
 /* Softmax of QB score rows of np entries, in place; entries past n (tile padding) hold -1e30 and
  * come out as ~0, so whole rows vectorize without scalar tails. inv[b] = 1 / row sum, applied to
  * the context at the end (dh multiplies per query instead of n). */
@@ -59,71 +163,120 @@ static void softmax_rows(float *s, int np, float *inv)
 {
     for (int b = 0; b < QB; b++) {
         float *sb = s + (size_t)b * np;
-        float m = row_max(sb, np);
-        for (int j = 0; j < np; j++)
-            sb[j] = exp_approx(sb[j] - m);
-        inv[b] = 1.0f / row_sum(sb, np);
+        vf mv = loadv(sb);
+        for (int j = VL; j < np; j += VL)
+            mv = vmax(mv, loadv(sb + j));
+        float m = hmax(mv);
+        vf sv = {0};
+        for (int j = 0; j < np; j += VL) {
+            vf e = vexp(loadv(sb + j) - m);
+            storev(sb + j, e);
+            sv += e;
+        }
+        inv[b] = 1.0f / hsum(sv);
     }
 }
 
-/* The tiled path, for dh a multiple of DB (32 in MiniLM, 64 in BERT-base). The projections'
- * biases are added here rather than in a pass of their own over [T,3H]: q's as the scalar is
- * broadcast, k's while transposing, v's once per context row (softmax weights sum to 1, so
- * sum_j p_j (v_j + b) = sum_j p_j v_j + b). */
-static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s, float *qt)
-{
-    const int n = a->n, dh = a->dh, ld = a->ld, np = round_up(n, KB);
-    const float *kb = a->kb + off, *qbias = a->qb + off, *vb = a->vb + off;
-    for (int j = 0; j < n; j++) {
-        const float *kr = a->k + (size_t)j * ld + off;
-        for (int d = 0; d < dh; d++)
-            kt[(size_t)d * np + j] = kr[d] + kb[d];
-    }
-    for (int d = 0; d < dh; d++)
-        for (int j = n; j < np; j++)
-            kt[(size_t)d * np + j] = 0;
-
-    for (int i0 = 0; i0 < n; i0 += QB) {
-        /* Past the end the tile repeats the last query: computed, never stored. */
-        const float *qr[QB];
-        for (int b = 0; b < QB; b++)
-            qr[b] = a->q + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
-
-        /* q + bias once per tile, interleaved [d][b]: the score loop then broadcasts each from
-         * memory instead of loading, adding and broadcasting it per key tile (same sums) */
-        for (int d = 0; d < dh; d++)
-            for (int b = 0; b < QB; b++)
-                qt[d * QB + b] = qr[b][d] + qbias[d];
-
-        for (int j0 = 0; j0 < np; j0 += KB) {
-            v8 acc[QB][2] = {{{0}}};
-            for (int d = 0; d < dh; d++) {
-                v8 k0 = load8(kt + (size_t)d * np + j0), k1 = load8(kt + (size_t)d * np + j0 + 8);
-                IN_REG(k0);
-                IN_REG(k1);
-                for (int b = 0; b < QB; b++) {
-                    float qd = qt[d * QB + b];
-                    acc[b][0] += qd * k0;
-                    acc[b][1] += qd * k1;
-                }
-            }
-            for (int b = 0; b < QB; b++) {
-                store8(s + (size_t)b * np + j0, acc[b][0] * scale);
-                store8(s + (size_t)b * np + j0 + 8, acc[b][1] * scale);
-            }
+/* Transpose stage w of a VL x VL block held in VL vectors: rows i and i + w (i & w == 0) swap
+ * their off-diagonal w-wide blocks, [[A B] [C D]] -> [[A C] [B D]]; stages w = VL/2 .. 1 make the
+ * whole transpose (VL log2 VL two-source shuffles instead of VL^2 scalar stores). */
+#define LO_(w, k) (((k) & (w)) ? (k) - (w) + VL : (k))
+#define HI_(w, k) (((k) & (w)) ? (k) + VL : (k) + (w))
+#if VL == 16
+#define MASK_(f, w)                                                                                \
+    ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3), f(w, 4), f(w, 5), f(w, 6), f(w, 7), f(w, 8),         \
+          f(w, 9), f(w, 10), f(w, 11), f(w, 12), f(w, 13), f(w, 14), f(w, 15)})
+#elif VL == 8
+#define MASK_(f, w) ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3), f(w, 4), f(w, 5), f(w, 6), f(w, 7)})
+#else
+#define MASK_(f, w) ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3)})
+#endif
+#define TRANSPOSE_STAGE(r, w)                                                                      \
+    for (int i = 0; i < VL; i++)                                                                   \
+        if (!(i & (w))) {                                                                          \
+            vf a_ = r[i], b_ = r[i + (w)];                                                         \
+            r[i] = __builtin_shuffle(a_, b_, MASK_(LO_, w));                                       \
+            r[i + (w)] = __builtin_shuffle(a_, b_, MASK_(HI_, w));                                 \
         }
 
-        for (int b = 0; b < QB; b++)
-            for (int j = n; j < np; j++)
-                s[(size_t)b * np + j] = -1e30f;
+/* K of one head, plus its bias, transposed into kt[dh][np] so that a score tile row is one
+ * contiguous load, a VL x VL block at a time. Keys n..np-1 (the tile padding) repeat key n-1:
+ * their scores are replaced by -1e30 before the softmax anyway. Needs dh % VL == 0. */
+static void transpose_k(const enc_attn_args *a, int off, int np, float *kt)
+{
+    for (int j0 = 0; j0 < np; j0 += VL)
+        for (int d0 = 0; d0 < a->dh; d0 += VL) {
+            vf r[VL], kb = loadv(a->kb + off + d0);
+            for (int i = 0; i < VL; i++) {
+                int j = j0 + i < a->n ? j0 + i : a->n - 1;
+                r[i] = loadv(a->k + (size_t)j * a->ld + off + d0) + kb;
+            }
+#if VL == 16
+            TRANSPOSE_STAGE(r, 8)
+#endif
+#if VL >= 8
+            TRANSPOSE_STAGE(r, 4)
+#endif
+            TRANSPOSE_STAGE(r, 2)
+            TRANSPOSE_STAGE(r, 1)
+            for (int i = 0; i < VL; i++)
+                storev(kt + (size_t)(d0 + i) * np + j0, r[i]);
+        }
+}
+
+/* The tiled path, for dh a multiple of DB (32 in MiniLM, 64 in BERT-base). The projections'
+ * biases are added here rather than in a pass of their own over [T,3H]: q's once per query tile,
+ * k's while transposing, v's once per context row (softmax weights sum to 1, so
+ * sum_j p_j (v_j + b) = sum_j p_j v_j + b). */
+static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s, float *qp)
+{
+    const int n = a->n, dh = a->dh, ld = a->ld, np = round_up(n, KB);
+    const float *qbias = a->qb + off, *vb = a->vb + off;
+    transpose_k(a, off, np, kt);
+
+    for (int i0 = 0; i0 < n; i0 += QB) {
+        /* q + bias of the tile's queries, [b][d]; past the end the tile repeats the last query:
+         * computed, never stored */
+        for (int b = 0; b < QB; b++) {
+            const float *qr = a->q + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
+            for (int d = 0; d < dh; d += VL)
+                storev(qp + b * dh + d, loadv(qr + d) + loadv(qbias + d));
+        }
+
+        for (int j0 = 0; j0 < np; j0 += KB) {
+            vf acc[QB][KV] = {{{0}}};
+            for (int d = 0; d < dh; d++) {
+                vf k[KV];
+                for (int v = 0; v < KV; v++) {
+                    k[v] = loadv(kt + (size_t)d * np + j0 + v * VL);
+                    IN_REG(k[v]);
+                }
+                for (int b = 0; b < QB; b++) {
+                    float qd = qp[b * dh + d];
+                    for (int v = 0; v < KV; v++)
+                        acc[b][v] += qd * k[v];
+                }
+            }
+            /* keys past n (the tile padding) score -1e30, set here in the register: scalar
+             * stores over the stored vector made the softmax's load of the row wait (a failed
+             * store-to-load forward, ~8% of a forward pass at int8) */
+            for (int v = 0; v < KV; v++) {
+                vi past = LANE + (j0 + v * VL) >= n;
+                for (int b = 0; b < QB; b++) {
+                    vf x = acc[b][v] * scale;
+                    x = (vf)(((vi)x & ~past) | ((vi)((vf){0} - 1e30f) & past));
+                    storev(s + (size_t)b * np + j0 + v * VL, x);
+                }
+            }
+        }
         float inv[QB];
         softmax_rows(s, np, inv);
 
         for (int d0 = 0; d0 < dh; d0 += DB) {
-            v8 acc[QB][2] = {{{0}}};
+            vf acc[QB][2] = {{{0}}};
             for (int j = 0; j < n; j++) {
                 const float *vr = a->v + (size_t)j * ld + off + d0;
-                v8 v0 = load8(vr), v1 = load8(vr + 8);
+                vf v0 = loadv(vr), v1 = loadv(vr + VL);
                 IN_REG(v0);
                 IN_REG(v1);
                 for (int b = 0; b < QB; b++) {
@@ -132,11 +285,11 @@ static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, 
                     acc[b][1] += p * v1;
                 }
             }
-            v8 b0 = load8(vb + d0), b1 = load8(vb + d0 + 8);
+            vf b0 = loadv(vb + d0), b1 = loadv(vb + d0 + VL);
             for (int b = 0; b < QB && i0 + b < n; b++) {
                 float *c = a->ctx + (size_t)(i0 + b) * a->ldc + off + d0;
-                store8(c, acc[b][0] * inv[b] + b0);
-                store8(c + 8, acc[b][1] * inv[b] + b1);
+                storev(c, acc[b][0] * inv[b] + b0);
+                storev(c + VL, acc[b][1] * inv[b] + b1);
             }
         }
     }
