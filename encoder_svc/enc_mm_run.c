@@ -95,26 +95,35 @@ static inline float round_half_even(float x)   /* |x| < 2^22: the float adder ro
 
 /* GCC/clang vector extensions, as in enc_attention.c: gcc 12 leaves a float min/max reduction
  * scalar (16 vmaxss per 16 floats; it may not reorder a select under IEEE rules), so the lanes
- * are spelled out. max/min are exact whatever the order, so the result is the scalar loop's. */
-typedef float v8 __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
-#define load8(p) (*(const v8u *)(p))
+ * are spelled out. max/min are exact whatever the order, so the result is the scalar loop's.
+ * VW floats per vector: a zmm where the build has AVX-512 (twice the ymm's work per instruction
+ * on these L1-resident rows), else a ymm (pairs of SSE registers without AVX). */
+#ifdef __AVX512F__
+#define VW 16
+#else
+#define VW 8
+#endif
+typedef float vw __attribute__((vector_size(VW * 4)));
+typedef int32_t vwi __attribute__((vector_size(VW * 4)));
+typedef float vwu __attribute__((vector_size(VW * 4), aligned(4), may_alias));
+typedef uint8_t vwb __attribute__((vector_size(VW)));
+typedef uint8_t vwbu __attribute__((vector_size(VW), aligned(1), may_alias));
+#define loadw(p) (*(const vwu *)(p))
 
-#define SEL(m, a, b) ((v8)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+#define SEL(m, a, b) ((vw)(((m) & (vwi)(a)) | (~(m) & (vwi)(b))))
 
 /* Four independent accumulator pairs: with one, every step waited on the previous select. */
 static void row_range(const float *restrict x, int k, float *mx_out, float *mn_out)
 {
     float mx = 0, mn = 0;   /* the range always holds 0 (see enc_mm_quant_row) */
     int j = 0;
-    if (k >= 32) {
-        v8 hi[4], lo[4];
+    if (k >= 4 * VW) {
+        vw hi[4], lo[4];
         for (int u = 0; u < 4; u++)
-            hi[u] = lo[u] = load8(x + 8 * u);
-        for (j = 32; j + 32 <= k; j += 32)
+            hi[u] = lo[u] = loadw(x + VW * u);
+        for (j = 4 * VW; j + 4 * VW <= k; j += 4 * VW)
             for (int u = 0; u < 4; u++) {
-                v8 v = load8(x + j + 8 * u);
+                vw v = loadw(x + j + VW * u);
                 hi[u] = SEL(v > hi[u], v, hi[u]);
                 lo[u] = SEL(v < lo[u], v, lo[u]);
             }
@@ -122,7 +131,7 @@ static void row_range(const float *restrict x, int k, float *mx_out, float *mn_o
             hi[0] = SEL(hi[u] > hi[0], hi[u], hi[0]);
             lo[0] = SEL(lo[u] < lo[0], lo[u], lo[0]);
         }
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < VW; i++) {
             mx = hi[0][i] > mx ? hi[0][i] : mx;
             mn = lo[0][i] < mn ? lo[0][i] : mn;
         }
@@ -134,9 +143,6 @@ static void row_range(const float *restrict x, int k, float *mx_out, float *mn_o
     *mx_out = mx;
     *mn_out = mn;
 }
-
-typedef uint8_t v8b __attribute__((vector_size(8)));
-typedef uint8_t v8bu __attribute__((vector_size(8), aligned(1), may_alias));
 
 /* Hot loop: one token row to u8 with its own range (asymmetric: post-GELU rows span [-0.17, big],
  * where a symmetric s8 code would waste half its values). The range is widened to hold 0; a NaN in
@@ -152,14 +158,14 @@ void enc_mm_quant_row(const float *restrict x, int k, uint8_t *restrict q, float
     }
     float inv = 1.0f / s, z = round_half_even(-mn * inv);
     int j = 0;
-    /* the scalar loop below, 8 at a time: gcc's own vectorization of it ran through mask
+    /* the scalar loop below, VW at a time: gcc's own vectorization of it ran through mask
      * registers and was half of the row's cost */
-    const v8 zero = {0}, top = zero + 255.0f, c = zero + 12582912.0f;
-    for (; j + 8 <= k; j += 8) {
-        v8 v = ((load8(x + j) * inv + c) - c) + z;
+    const vw zero = {0}, top = zero + 255.0f, c = zero + 12582912.0f;
+    for (; j + VW <= k; j += VW) {
+        vw v = ((loadw(x + j) * inv + c) - c) + z;
         v = SEL(v > zero, v, zero);
         v = SEL(v > top, top, v);
-        *(v8bu *)(q + j) = __builtin_convertvector(__builtin_convertvector(v, v8i), v8b);
+        *(vwbu *)(q + j) = __builtin_convertvector(__builtin_convertvector(v, vwi), vwb);
     }
     for (; j < k; j++) {
         float v = round_half_even(x[j] * inv) + z;
