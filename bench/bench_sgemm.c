@@ -13,6 +13,7 @@
  * 2TH^2 FLOP), K=H -> N=3H (Q,K,V fused), K=H -> N=F (FFN up), K=F -> N=H (FFN down).
  * "layer" is one layer's dense work (4 x HxH + HxF + FxH = 2T(4H^2 + 2HF) FLOP) timed back to back;
  * its GFLOP/s is the ceiling. Each figure is the median of 5 timed runs of at least --seconds.
+ * First, the instruction peak of one core per precision (isa_peak_*: what no kernel can pass).
  * Output lines are `key value` pairs so scripts can read them. Never part of the tests.
  */
 #include <cblas.h>
@@ -86,6 +87,114 @@ static double measure(const shape *sh, int n_sh, int T, float *in, float *w, flo
     qsort(g, 5, sizeof g[0], cmp);
     return g[2];
 }
+
+/* ---- the instruction peak of one core: what any kernel could reach at best ----
+ * Ten independent accumulator chains per instruction kind (more than latency x ports on any x86
+ * core we know), so the loop is bound by issue rate alone: fp32 vfmadd231ps (16 lanes x 2 FLOP),
+ * bf16 vdpbf16ps (16 lanes x 2 pairs x 2 FLOP), int8 vpdpbusd (16 lanes x 4 pairs x 2 OP). This is
+ * what says whether a precision can pay off on a CPU: where vdpbf16ps runs at vfmadd231ps's FLOP
+ * rate (no AMX), bf16 cannot beat fp32 however good the kernel. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define CHAINS(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9)
+#define PEAK_N 20000000L
+
+__attribute__((target("avx512f"))) static double peak_fma(void)
+{
+    __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
+#define DECL(i) __m512 a##i = _mm512_set1_ps(1e-9f);
+#define STEP(i) a##i = _mm512_fmadd_ps(x, y, a##i);
+#define SUM(i) t = _mm512_add_ps(t, a##i);
+    CHAINS(DECL)
+    double t0 = now();
+    for (long i = 0; i < PEAK_N; i++) {
+        CHAINS(STEP)
+    }
+    double dt = now() - t0;
+    __m512 t = _mm512_setzero_ps();
+    CHAINS(SUM)
+    volatile float sink = _mm512_reduce_add_ps(t);
+    (void)sink;
+#undef DECL
+#undef STEP
+#undef SUM
+    return PEAK_N * 10.0 * 32 / dt * 1e-9;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static double peak_bf16(void)
+{
+    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = x;   /* 1.0 in bf16 */
+#define DECL(i) __m512 a##i = _mm512_set1_ps(1e-9f);
+#define STEP(i) a##i = _mm512_dpbf16_ps(a##i, x, y);
+#define SUM(i) t = _mm512_add_ps(t, a##i);
+    CHAINS(DECL)
+    double t0 = now();
+    for (long i = 0; i < PEAK_N; i++) {
+        CHAINS(STEP)
+    }
+    double dt = now() - t0;
+    __m512 t = _mm512_setzero_ps();
+    CHAINS(SUM)
+    volatile float sink = _mm512_reduce_add_ps(t);
+    (void)sink;
+#undef DECL
+#undef STEP
+#undef SUM
+    return PEAK_N * 10.0 * 64 / dt * 1e-9;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(void)
+{
+    __m512i x = _mm512_set1_epi8(1), y = x;
+#define DECL(i) __m512i a##i = _mm512_setzero_si512();
+#define STEP(i) a##i = _mm512_dpbusd_epi32(a##i, x, y);
+#define SUM(i) t = _mm512_add_epi32(t, a##i);
+    CHAINS(DECL)
+    double t0 = now();
+    for (long i = 0; i < PEAK_N; i++) {
+        CHAINS(STEP)
+    }
+    double dt = now() - t0;
+    __m512i t = _mm512_setzero_si512();
+    CHAINS(SUM)
+    volatile int sink = _mm512_reduce_add_epi32(t);
+    (void)sink;
+#undef DECL
+#undef STEP
+#undef SUM
+    return PEAK_N * 10.0 * 128 / dt * 1e-9;
+}
+
+/* Best of 3 (a peak: the slowest runs are the machine's noise, not the core's limit). */
+static void print_isa_peaks(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("isa_peak (no AVX-512 on this CPU: not measured)\n");
+        return;
+    }
+    double f = 0, b = 0, v = 0;
+    for (int r = 0; r < 3; r++) {
+        double x = peak_fma();
+        f = x > f ? x : f;
+        if (__builtin_cpu_supports("avx512bf16") && (x = peak_bf16()) > b)
+            b = x;
+        if (__builtin_cpu_supports("avx512vnni") && (x = peak_vnni()) > v)
+            v = x;
+    }
+    printf("isa_peak_gflops fp32 vfmadd231ps %.1f\n", f);
+    if (b > 0)
+        printf("isa_peak_gflops bf16 vdpbf16ps %.1f (%.2fx fp32)\n", b, b / f);
+    if (v > 0)
+        printf("isa_peak_gops int8 vpdpbusd %.1f (%.2fx fp32)\n", v, v / f);
+}
+#else
+static void print_isa_peaks(void)
+{
+    printf("isa_peak (not an x86-64 build: not measured)\n");
+}
+#endif
 
 #include "enc_impl.h"
 
@@ -253,6 +362,7 @@ int main(int argc, char **argv)
     printf("openblas_config %s\n", openblas_get_config());
     printf("openblas_core %s\n", openblas_get_corename());
     printf("OPENBLAS_CORETYPE %s\n", ct && *ct ? ct : "(unset)");
+    print_isa_peaks();
     size_t big = (size_t)(F > 3 * H ? F : 3 * H);
     dcheck(dnnl_engine_create(&eng, dnnl_cpu, 0), "engine");
     dcheck(dnnl_stream_create(&strm, eng, dnnl_stream_default_flags), "stream");
