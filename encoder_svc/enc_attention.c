@@ -41,7 +41,7 @@
 #endif
 #define KB 16           /* keys per score tile: np, the padded key count, is a multiple of it */
 #define KV (KB / VL)    /* vectors per score-tile row */
-#define DB (2 * VL)     /* head dimensions per context tile (two vectors) */
+#define DB (2 * VL)     /* head dimensions per context tile (two vectors; one for the last VL) */
 
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));   /* unaligned */
@@ -232,6 +232,36 @@ typedef struct {
     float *s, *qp;   /* [QB][np] scores, [QB][dh] q + bias */
 } head_ctx;
 
+/* Context of queries i0 .. i0+qb-1 for head dimensions d0 .. d0 + nv*VL - 1 (nv = 1 or 2, a
+ * constant once inlined): sum_j p_j v_j over the softmax weights in h->s, then / row sum + v's
+ * bias. */
+static inline __attribute__((always_inline)) void context_tile(const head_ctx *h, int i0, const int qb, int d0,
+                                                               const float *inv, const int nv)
+{
+    const enc_attn_args *a = h->a;
+    const int n = a->n, np = h->np;
+    const float *s = h->s, *vrows = a->v + h->off + d0, *vb = a->vb + h->off + d0;
+    vf acc[QB][2] = {{{0}}};
+    for (int j = 0; j < n; j++) {
+        const float *vr = vrows + (size_t)j * a->ld;
+        vf v[2];
+        for (int u = 0; u < nv; u++) {
+            v[u] = loadv(vr + u * VL);
+            IN_REG(v[u]);
+        }
+        for (int b = 0; b < qb; b++) {
+            float p = s[(size_t)b * np + j];
+            for (int u = 0; u < nv; u++)
+                acc[b][u] += p * v[u];
+        }
+    }
+    for (int b = 0; b < qb && i0 + b < n; b++) {
+        float *c = a->ctx + (size_t)(i0 + b) * a->ldc + h->off + d0;
+        for (int u = 0; u < nv; u++)
+            storev(c + u * VL, acc[b][u] * inv[b] + loadv(vb + u * VL));
+    }
+}
+
 /* Queries i0 .. i0+qb-1 (qb a constant where this is inlined, so the loops over b unroll): their
  * scores against every key, softmax, and context. Past n the tile repeats the last query:
  * computed, never stored. always_inline: left to itself gcc made out-of-line clones that ran 128
@@ -240,8 +270,7 @@ static inline __attribute__((always_inline)) void query_tile(const head_ctx *h, 
 {
     const enc_attn_args *a = h->a;
     const int n = a->n, dh = a->dh, ld = a->ld, np = h->np, off = h->off;
-    const float scale = h->scale, *kt = h->kt, *qrows = a->q, *vrows = a->v, *qbias = a->qb + off,
-                *vb = a->vb + off;
+    const float scale = h->scale, *kt = h->kt, *qrows = a->q, *qbias = a->qb + off;
     float *s = h->s, *qp = h->qp;
     for (int b = 0; b < qb; b++) {
         const float *qr = qrows + (size_t)(i0 + b < n ? i0 + b : n - 1) * ld + off;
@@ -279,28 +308,14 @@ static inline __attribute__((always_inline)) void query_tile(const head_ctx *h, 
     softmax_rows(s, np, qb, inv);
 
     for (int d0 = 0; d0 < dh; d0 += DB) {
-        vf acc[QB][2] = {{{0}}};
-        for (int j = 0; j < n; j++) {
-            const float *vr = vrows + (size_t)j * ld + off + d0;
-            vf v0 = loadv(vr), v1 = loadv(vr + VL);
-            IN_REG(v0);
-            IN_REG(v1);
-            for (int b = 0; b < qb; b++) {
-                float p = s[(size_t)b * np + j];
-                acc[b][0] += p * v0;
-                acc[b][1] += p * v1;
-            }
-        }
-        vf b0 = loadv(vb + d0), b1 = loadv(vb + d0 + VL);
-        for (int b = 0; b < qb && i0 + b < n; b++) {
-            float *c = a->ctx + (size_t)(i0 + b) * a->ldc + off + d0;
-            storev(c, acc[b][0] * inv[b] + b0);
-            storev(c + VL, acc[b][1] * inv[b] + b1);
-        }
+        if (dh - d0 >= DB)
+            context_tile(h, i0, qb, d0, inv, 2);
+        else
+            context_tile(h, i0, qb, d0, inv, 1);
     }
 }
 
-/* The tiled path, for dh a multiple of DB (32 in MiniLM, 64 in BERT-base). The projections'
+/* The tiled path, for dh a multiple of VL (32 in MiniLM, 64 in BERT-base, 16 in the tests). The projections'
  * biases are added here rather than in a pass of their own over [T,3H]: q's once per query tile,
  * k's while transposing, v's once per context row (softmax weights sum to 1, so
  * sum_j p_j (v_j + b) = sum_j p_j v_j + b). Full tiles of QB queries; a last one of QB/2 or
@@ -354,7 +369,7 @@ void enc_attention(const enc_attn_args *a, int h0, int h1, float *scratch)
     float scale = 1.0f / sqrtf((float)a->dh);
     int np = round_up(a->n, KB);
     for (int h = h0; h < h1; h++) {
-        if (a->dh % DB == 0)
+        if (a->dh % VL == 0)
             head_tiled(a, h * a->dh, scale, scratch, scratch + (size_t)a->dh * np,
                        scratch + (size_t)a->dh * np + QB * (size_t)np);
         else
