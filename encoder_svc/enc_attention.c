@@ -235,8 +235,10 @@ typedef struct {
 /* Context of queries i0 .. i0+qb-1 for head dimensions d0 .. d0 + nv*VL - 1 (nv = 1 or 2, a
  * constant once inlined): sum_j p_j v_j over the softmax weights in h->s, then / row sum + v's
  * bias. */
-static inline __attribute__((always_inline)) void context_tile(const head_ctx *h, int i0, const int qb, int d0,
-                                                               const float *inv, const int nv)
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void context_tile(const head_ctx *h, int i0, const int qb, int d0, const float *inv,
+                         const int nv)
 {
     const enc_attn_args *a = h->a;
     const int n = a->n, np = h->np;
@@ -266,7 +268,7 @@ static inline __attribute__((always_inline)) void context_tile(const head_ctx *h
  * scores against every key, softmax, and context. Past n the tile repeats the last query:
  * computed, never stored. always_inline: left to itself gcc made out-of-line clones that ran 128
  * tokens ~30% slower than the same loops inlined. */
-static inline __attribute__((always_inline)) void query_tile(const head_ctx *h, int i0, const int qb)
+INLINE void query_tile(const head_ctx *h, int i0, const int qb)
 {
     const enc_attn_args *a = h->a;
     const int n = a->n, dh = a->dh, ld = a->ld, np = h->np, off = h->off;
@@ -315,14 +317,15 @@ static inline __attribute__((always_inline)) void query_tile(const head_ctx *h, 
     }
 }
 
-/* The tiled path, for dh a multiple of VL (32 in MiniLM, 64 in BERT-base, 16 in the tests). The projections'
- * biases are added here rather than in a pass of their own over [T,3H]: q's once per query tile,
+/* The tiled path, for dh a multiple of VL (32 in MiniLM, 64 in BERT-base, 16 in the tests). The
+ * projections' biases are added here rather than in a pass of their own over [T,3H]: q's once per query tile,
  * k's while transposing, v's once per context row (softmax weights sum to 1, so
  * sum_j p_j (v_j + b) = sum_j p_j v_j + b). Full tiles of QB queries; a last one of QB/2 or
  * fewer queries runs as a half tile (a sentence of 11 tokens: 8 + 4 rows, not 8 + 8). */
 static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s, float *qp)
 {
-    head_ctx h = {.a = a, .off = off, .np = round_up(a->n, KB), .scale = scale, .kt = kt, .s = s, .qp = qp};
+    head_ctx h = {.a = a, .off = off, .np = round_up(a->n, KB), .scale = scale, .kt = kt,
+                  .s = s, .qp = qp};
     transpose_k(a, off, h.np, kt);
     for (int i0 = 0; i0 < a->n; i0 += QB) {
         if (a->n - i0 <= QB / 2)

@@ -22,8 +22,8 @@ static inline void et_write_vocab(const char *dir, char *path, size_t cap)
 }
 
 /* Small dims that still have several heads and layers; max_position 24 keeps range tests short.
- * Head size 16 takes attention's tiled path (a multiple of its vector width); tests that set heads = 4
- * (head size 8) take the plain one. */
+ * Head size 16 takes attention's tiled path (a multiple of its vector width); tests that set
+ * heads = 4 (head size 8) take the plain one on AVX-512 builds. */
 static inline void et_opts(enc_genmodel_opts *o)
 {
     enc_genmodel_preset("tiny", o, NULL);
