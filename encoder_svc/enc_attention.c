@@ -47,7 +47,8 @@ typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));   /* unaligned */
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 
-/* macros, not functions: a vector argument or return value changes the ABI with the ISA (-Wpsabi) */
+/* macros, not functions: a vector argument or return value changes the ABI with the ISA
+ * (-Wpsabi) */
 #if VL == 16
 #define LANE ((vi){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 #elif VL == 8
@@ -318,8 +319,8 @@ INLINE void query_tile(const head_ctx *h, int i0, const int qb)
 }
 
 /* The tiled path, for dh a multiple of VL (32 in MiniLM, 64 in BERT-base, 16 in the tests). The
- * projections' biases are added here rather than in a pass of their own over [T,3H]: q's once per query tile,
- * k's while transposing, v's once per context row (softmax weights sum to 1, so
+ * projections' biases are added here rather than in a pass of their own over [T,3H]: q's once per
+ * query tile, k's while transposing, v's once per context row (softmax weights sum to 1, so
  * sum_j p_j (v_j + b) = sum_j p_j v_j + b). Full tiles of QB queries; a last one of QB/2 or
  * fewer queries runs as a half tile (a sentence of 11 tokens: 8 + 4 rows, not 8 + 8). */
 static void head_tiled(const enc_attn_args *a, int off, float scale, float *kt, float *s, float *qp)
