@@ -97,74 +97,39 @@ static double measure(const shape *sh, int n_sh, int T, float *in, float *w, flo
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
-#define CHAINS(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9)
 #define PEAK_N 20000000L
 
-__attribute__((target("avx512f"))) static double peak_fma(void)
-{
-    __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
-#define DECL(i) __m512 a##i = _mm512_set1_ps(1e-9f);
-#define STEP(i) a##i = _mm512_fmadd_ps(x, y, a##i);
-#define SUM(i) t = _mm512_add_ps(t, a##i);
-    CHAINS(DECL)
-    double t0 = now();
-    for (long i = 0; i < PEAK_N; i++) {
-        CHAINS(STEP)
+/* One timing function per instruction: ten accumulators (a[] stays in registers once gcc unrolls
+ * the constant loops), each step a = STEP(a); OPS operations per instruction. */
+#define PEAK_FN(name, isa, T, ZERO, STEP, ADD, REDUCE, OPS)                                          \
+    __attribute__((target(isa))) static double name(void)                                          \
+    {                                                                                               \
+        T a[10];                                                                                    \
+        for (int c = 0; c < 10; c++)                                                                \
+            a[c] = ZERO;                                                                            \
+        double t0 = now();                                                                          \
+        for (long i = 0; i < PEAK_N; i++)                                                           \
+            for (int c = 0; c < 10; c++)                                                            \
+                a[c] = STEP(a[c]);                                                                  \
+        double dt = now() - t0;                                                                     \
+        for (int c = 1; c < 10; c++)                                                                \
+            a[0] = ADD(a[0], a[c]);                                                                 \
+        volatile double sink = REDUCE(a[0]);   /* the sums are used: no step is dead code */        \
+        (void)sink;                                                                                 \
+        return PEAK_N * 10.0 * (OPS) / dt * 1e-9;                                                   \
     }
-    double dt = now() - t0;
-    __m512 t = _mm512_setzero_ps();
-    CHAINS(SUM)
-    volatile float sink = _mm512_reduce_add_ps(t);
-    (void)sink;
-#undef DECL
-#undef STEP
-#undef SUM
-    return PEAK_N * 10.0 * 32 / dt * 1e-9;
-}
 
-__attribute__((target("avx512f,avx512bf16"))) static double peak_bf16(void)
-{
-    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = x;   /* 1.0 in bf16 */
-#define DECL(i) __m512 a##i = _mm512_set1_ps(1e-9f);
-#define STEP(i) a##i = _mm512_dpbf16_ps(a##i, x, y);
-#define SUM(i) t = _mm512_add_ps(t, a##i);
-    CHAINS(DECL)
-    double t0 = now();
-    for (long i = 0; i < PEAK_N; i++) {
-        CHAINS(STEP)
-    }
-    double dt = now() - t0;
-    __m512 t = _mm512_setzero_ps();
-    CHAINS(SUM)
-    volatile float sink = _mm512_reduce_add_ps(t);
-    (void)sink;
-#undef DECL
-#undef STEP
-#undef SUM
-    return PEAK_N * 10.0 * 64 / dt * 1e-9;
-}
+#define BF16_ONE ((__m512bh)_mm512_set1_epi16(0x3f80))   /* 1.0 in bf16 */
+#define FMA_STEP(a) _mm512_fmadd_ps(_mm512_set1_ps(1.0f), _mm512_set1_ps(1e-9f), a)
+#define BF16_STEP(a) _mm512_dpbf16_ps(a, BF16_ONE, BF16_ONE)
+#define VNNI_STEP(a) _mm512_dpbusd_epi32(a, _mm512_set1_epi8(1), _mm512_set1_epi8(1))
 
-__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(void)
-{
-    __m512i x = _mm512_set1_epi8(1), y = x;
-#define DECL(i) __m512i a##i = _mm512_setzero_si512();
-#define STEP(i) a##i = _mm512_dpbusd_epi32(a##i, x, y);
-#define SUM(i) t = _mm512_add_epi32(t, a##i);
-    CHAINS(DECL)
-    double t0 = now();
-    for (long i = 0; i < PEAK_N; i++) {
-        CHAINS(STEP)
-    }
-    double dt = now() - t0;
-    __m512i t = _mm512_setzero_si512();
-    CHAINS(SUM)
-    volatile int sink = _mm512_reduce_add_epi32(t);
-    (void)sink;
-#undef DECL
-#undef STEP
-#undef SUM
-    return PEAK_N * 10.0 * 128 / dt * 1e-9;
-}
+/* fp32 16 lanes x 2 FLOP; bf16 16 lanes x 2 pairs x 2 FLOP; int8 16 lanes x 4 pairs x 2 OP */
+PEAK_FN(peak_fma, "avx512f", __m512, _mm512_setzero_ps(), FMA_STEP, _mm512_add_ps, _mm512_reduce_add_ps, 32)
+PEAK_FN(peak_bf16, "avx512f,avx512bf16", __m512, _mm512_setzero_ps(), BF16_STEP, _mm512_add_ps,
+        _mm512_reduce_add_ps, 64)
+PEAK_FN(peak_vnni, "avx512f,avx512vnni", __m512i, _mm512_setzero_si512(), VNNI_STEP, _mm512_add_epi32,
+        _mm512_reduce_add_epi32, 128)
 
 /* Best of 3 (a peak: the slowest runs are the machine's noise, not the core's limit). */
 static void print_isa_peaks(void)

@@ -137,22 +137,12 @@ static inline vf vmin(vf a, vf b)
     return (vf)(((vi)a & lt) | ((vi)b & ~lt));
 }
 
-/* exp_approx (enc_math.h) on a whole vector, the same operations lane by lane: gcc did not
- * vectorize the scalar loop over a softmax row well (~7 cycles an element). */
+/* exp_approx (enc_math.h) on a whole vector, the same steps lane by lane: gcc did not vectorize
+ * the scalar loop over a softmax row well (~7 cycles an element). */
 static inline vf vexp(vf x)
 {
     x = vmax(vmin(x, (vf){0} + 88.0f), (vf){0} - 87.0f);
-    vf k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-    vf r = x - k * 0.693145752f;
-    r = r - k * 1.42860677e-6f;
-    vf p = (vf){0} + 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    vf k = EXP_K(x), r = EXP_R(x, k), p = EXP_POLY(r);
     vi ki = __builtin_convertvector(vmax(k, (vf){0} - 126.0f), vi);
     return p * (vf)((ki + 127) << 23);
 }

@@ -14,20 +14,19 @@
  * for e^r (truncation error < 6e-9 relative); 2^k is built in the exponent bits. Inputs are clamped
  * to [-87, 88] so 2^k stays a normal float: below -87 we return ~1.6e-38 instead of 0, which is
  * invisible after a softmax sum or an erf tail. */
+/* The steps as expressions, for exp_approx and for the vector exp of enc_attention.c (GCC vector
+ * operands work too: the float constants broadcast). k: x / ln2 rounded to nearest, branch-free;
+ * r = x - k ln2, ln2 split into hi + lo; e^r by Horner. */
+#define EXP_K(x) (((x) * 1.44269504f + 12582912.0f) - 12582912.0f)
+#define EXP_R(x, k) (((x) - (k) * 0.693145752f) - (k) * 1.42860677e-6f)
+#define EXP_POLY(r)                                                                                \
+    (((((((1.0f / 5040 * (r) + 1.0f / 720) * (r) + 1.0f / 120) * (r) + 1.0f / 24) * (r) + 1.0f / 6) * \
+          (r) + 0.5f) * (r) + 1.0f) * (r) + 1.0f)
+
 static inline float exp_approx(float x)
 {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round to nearest, branch-free */
-    float r = x - k * 0.693145752f;                           /* ln2 split into hi + lo */
-    r = r - k * 1.42860677e-6f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    float k = EXP_K(x), r = EXP_R(x, k), p = EXP_POLY(r);
     /* A NaN x gives a NaN k: p is NaN already, but converting NaN to int is undefined behaviour
      * (UBSan stops there), so the exponent gets a defined stand-in; NaN still comes out. */
     int32_t ki = (int32_t)(k > -126.0f ? k : -126.0f);
