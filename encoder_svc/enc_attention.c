@@ -47,15 +47,33 @@ typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));   /* unaligned */
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 
+/* IDX(f, w): f(w, 0), f(w, 1), ... f(w, VL-1), constant lane indices for the shuffles below,
+ * spelled out: a mask built in a loop is not folded by gcc 12, which then assembles it lane by
+ * lane at every use. SHUFFLE1/2 pick lanes of one vector / of two (indices VL.. name the second),
+ * in gcc's or clang's builtin (the fuzz build is clang's). */
+#define IDX4(f, w) f(w, 0), f(w, 1), f(w, 2), f(w, 3)
+#define IDX8(f, w) IDX4(f, w), f(w, 4), f(w, 5), f(w, 6), f(w, 7)
+#define IDX16(f, w)                                                                                \
+    IDX8(f, w), f(w, 8), f(w, 9), f(w, 10), f(w, 11), f(w, 12), f(w, 13), f(w, 14), f(w, 15)
+#if VL == 16
+#define IDX IDX16
+#elif VL == 8
+#define IDX IDX8
+#else
+#define IDX IDX4
+#endif
+#define LANE_(w, k) (k)
+#ifdef __clang__
+#define SHUFFLE1(v, f, w) __builtin_shufflevector(v, v, IDX(f, w))
+#define SHUFFLE2(a, b, f, w) __builtin_shufflevector(a, b, IDX(f, w))
+#else
+#define SHUFFLE1(v, f, w) __builtin_shuffle(v, (vi){IDX(f, w)})
+#define SHUFFLE2(a, b, f, w) __builtin_shuffle(a, b, (vi){IDX(f, w)})
+#endif
+
 /* macros, not functions: a vector argument or return value changes the ABI with the ISA
  * (-Wpsabi) */
-#if VL == 16
-#define LANE ((vi){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
-#elif VL == 8
-#define LANE ((vi){0, 1, 2, 3, 4, 5, 6, 7})
-#else
-#define LANE ((vi){0, 1, 2, 3})
-#endif
+#define LANE ((vi){IDX(LANE_, 0)})   /* 0, 1, ... VL-1 */
 #define loadv(p) (*(const vfu *)(p))
 #define storev(p, x) (*(vfu *)(p) = (x))
 
@@ -87,21 +105,9 @@ static inline vf vmax(vf a, vf b)
     return (vf)(((vi)a & gt) | ((vi)b & ~gt));
 }
 
-/* Lane k of ROT(v, w) is lane (k + w) mod VL of v. The masks are spelled as constants: a mask
- * built in a loop is not folded by gcc 12, which then assembles it lane by lane at every use. */
+/* Lane k of ROT(v, w) is lane (k + w) mod VL of v. */
 #define R_(w, k) (((k) + (w)) % VL)
-#if VL == 16
-#define ROT(v, w)                                                                                  \
-    __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3), R_(w, 4), R_(w, 5),          \
-                              R_(w, 6), R_(w, 7), R_(w, 8), R_(w, 9), R_(w, 10), R_(w, 11),        \
-                              R_(w, 12), R_(w, 13), R_(w, 14), R_(w, 15)})
-#elif VL == 8
-#define ROT(v, w)                                                                                  \
-    __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3), R_(w, 4), R_(w, 5),          \
-                              R_(w, 6), R_(w, 7)})
-#else
-#define ROT(v, w) __builtin_shuffle(v, (vi){R_(w, 0), R_(w, 1), R_(w, 2), R_(w, 3)})
-#endif
+#define ROT(v, w) SHUFFLE1(v, R_, w)
 
 /* Horizontal sum and max by halving (log2 VL shuffles, not a VL-long serial chain: on a softmax
  * over a dozen keys that chain was most of the row's cost). */
@@ -173,21 +179,12 @@ static inline void softmax_rows(float *s, int np, int rows, float *inv)
  * whole transpose (VL log2 VL two-source shuffles instead of VL^2 scalar stores). */
 #define LO_(w, k) (((k) & (w)) ? (k) - (w) + VL : (k))
 #define HI_(w, k) (((k) & (w)) ? (k) + VL : (k) + (w))
-#if VL == 16
-#define MASK_(f, w)                                                                                \
-    ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3), f(w, 4), f(w, 5), f(w, 6), f(w, 7), f(w, 8),         \
-          f(w, 9), f(w, 10), f(w, 11), f(w, 12), f(w, 13), f(w, 14), f(w, 15)})
-#elif VL == 8
-#define MASK_(f, w) ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3), f(w, 4), f(w, 5), f(w, 6), f(w, 7)})
-#else
-#define MASK_(f, w) ((vi){f(w, 0), f(w, 1), f(w, 2), f(w, 3)})
-#endif
 #define TRANSPOSE_STAGE(r, w)                                                                      \
     for (int i = 0; i < VL; i++)                                                                   \
         if (!(i & (w))) {                                                                          \
             vf a_ = r[i], b_ = r[i + (w)];                                                         \
-            r[i] = __builtin_shuffle(a_, b_, MASK_(LO_, w));                                       \
-            r[i + (w)] = __builtin_shuffle(a_, b_, MASK_(HI_, w));                                 \
+            r[i] = SHUFFLE2(a_, b_, LO_, w);                                                       \
+            r[i + (w)] = SHUFFLE2(a_, b_, HI_, w);                                                 \
         }
 
 /* K of one head, plus its bias, transposed into kt[dh][np] so that a score tile row is one
