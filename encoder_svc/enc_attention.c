@@ -15,7 +15,6 @@
 #include "enc_impl.h"
 
 #include <math.h>
-#include <string.h>
 
 /* see enc_kernels.c: lets gcc if-convert float clamps and fuse a*b+c into FMAs */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -28,7 +27,8 @@
  * registers (a plain float acc[4][16] ends up on the stack, loaded and stored every step). One
  * vector is a zmm register where the build has AVX-512 (32 of them: tiles of 8 queries), else a
  * ymm (16 registers: tiles of 4 queries), or an SSE register without AVX (the sanitizer build;
- * a wider vector there would be passed to the helpers below in a different ABI: -Wpsabi). */
+ * a wider vector there would be passed to the helpers below in a different ABI, and gcc warns:
+ * -Wpsabi). */
 #ifdef __AVX512F__
 #define VL 16   /* floats per vector */
 #define QB 8    /* queries per tile: 8 x 2 context accumulators + 2 loads fit 32 registers */
@@ -71,9 +71,8 @@ typedef int32_t vi __attribute__((vector_size(VL * 4)));
 #define SHUFFLE2(a, b, f, w) __builtin_shuffle(a, b, (vi){IDX(f, w)})
 #endif
 
-/* macros, not functions: a vector argument or return value changes the ABI with the ISA
- * (-Wpsabi) */
 #define LANE ((vi){IDX(LANE_, 0)})   /* 0, 1, ... VL-1 */
+/* unaligned vector load and store */
 #define loadv(p) (*(const vfu *)(p))
 #define storev(p, x) (*(vfu *)(p) = (x))
 
@@ -220,11 +219,11 @@ typedef struct {
     float *s, *qp;   /* [QB][np] scores, [QB][dh] q + bias */
 } head_ctx;
 
+#define INLINE static inline __attribute__((always_inline))
+
 /* Context of queries i0 .. i0+qb-1 for head dimensions d0 .. d0 + nv*VL - 1 (nv = 1 or 2, a
  * constant once inlined): sum_j p_j v_j over the softmax weights in h->s, then / row sum + v's
  * bias. */
-#define INLINE static inline __attribute__((always_inline))
-
 INLINE void context_tile(const head_ctx *h, int i0, const int qb, int d0, const float *inv,
                          const int nv)
 {
