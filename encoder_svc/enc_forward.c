@@ -312,32 +312,6 @@ static int pack_tiles(const int *lens, int n_seq, int *tiles)
     return n >= enc_mm_workers(r0 + rows) ? n : 0;   /* r0 + rows: the batch's tokens */
 }
 
-typedef struct {
-    enc_runner *r;
-    const float *x;
-    int slot, T, K;
-} conv_job;
-
-#define CONV_ROWS 32
-
-static void conv_item(void *arg, int i, int worker)
-{
-    (void)worker;
-    conv_job *j = arg;
-    int r0 = i * CONV_ROWS, n = j->T - r0 < CONV_ROWS ? j->T - r0 : CONV_ROWS;
-    enc_mm_convert(&j->r->act, j->slot, j->x + (size_t)r0 * j->K, j->K, r0, n, j->K);
-}
-
-/* Rows of x [T, K] into a slot: on this thread when short (no thread start for a sentence). */
-static void convert_all(enc_runner *r, int slot, const float *x, int T, int K)
-{
-    conv_job j = {.r = r, .x = x, .slot = slot, .T = T, .K = K};
-    if (T <= 64)
-        enc_mm_convert(&r->act, slot, x, K, 0, T, K);
-    else
-        enc_parallel_for((T + CONV_ROWS - 1) / CONV_ROWS, conv_item, &j);
-}
-
 /* One transformer layer in bf16 / int8: on entry slot 0 holds x converted, on exit too (unless it
  * is the last layer). Bias, activation, residual and LayerNorm run in the GEMMs' epilogues. */
 static int layer_mm(enc_runner *r, int l, attn_job *aj, const int *tiles, int n_tiles, float *x, int T,
@@ -355,13 +329,10 @@ static int layer_mm(enc_runner *r, int l, attn_job *aj, const int *tiles, int n_
     } else {
         rc = enc_mm_run(w[ENC_MM_QKV], &r->act, 0, T, r->qkv, 3 * H, NULL, NULL, err);
         aj->convert = aj->heads_per_item >= c->heads;
-        if (!rc && enc_mm_workers(T) == 1)   /* a short batch: no thread start (enc_mm.h) */
-            for (int i = 0; i < n_seq * aj->items_per_seq; i++)
-                attn_item(aj, i, 0);
-        else if (!rc)
-            enc_parallel_for(n_seq * aj->items_per_seq, attn_item, aj);   /* adds the QKV biases */
+        if (!rc)   /* adds the QKV biases; a short batch without a thread start (enc_mm.h) */
+            enc_mm_for(T, n_seq * aj->items_per_seq, attn_item, aj);
         if (!rc && !aj->convert)
-            convert_all(r, 1, r->ctx, T, H);
+            enc_mm_convert_all(&r->act, 1, r->ctx, T, H);
     }
     if (rc || (rc = enc_mm_run(w[ENC_MM_O], &r->act, 1, T, r->tmp, H, epi_ln_attn, &e, err)) ||
         (rc = enc_mm_run(w[ENC_MM_I], &r->act, 0, T, r->ffn, FF, epi_act, &e, err)))
@@ -441,7 +412,7 @@ int enc_forward(enc_runner *r, const int32_t *ids, const int32_t *type_ids, cons
     }
     enc_add_layernorm(x, NULL, NULL, m->emb_ln_g, m->emb_ln_b, T, H, c->layer_norm_eps);
     if (m->mm)
-        convert_all(r, 0, x, T, H);
+        enc_mm_convert_all(&r->act, 0, x, T, H);
 
     /* Short sequences carry little attention work per head: group heads so that an item is worth
      * handing to a thread, but keep at least ~4 items per worker for balance. */

@@ -72,6 +72,8 @@ int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, e
 /* Convert n rows of x (row stride ldx, width K) into rows [r0, r0 + n) of slot `slot`. Each row
  * on its own (its own range for int8), so where a row is converted does not change its bits. */
 void enc_mm_convert(enc_mm_act *a, int slot, const float *x, int ldx, int r0, int n, int K);
+/* All T rows of x [T, K] into a slot, on the pool unless T is small. */
+void enc_mm_convert_all(enc_mm_act *a, int slot, const float *x, int T, int K);
 
 /* Called with whole output rows [r0, r0 + nr) of a GEMM, row i at y + i * ldy (ldy = N), on pool
  * worker `worker` (enc_parallel_for's numbering: its scratch is free to use). */
@@ -92,6 +94,9 @@ int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int 
  * is ~50 us); else enc_threads(). One sentence thus runs its int8 layers without a thread start. */
 #define ENC_MM_SERIAL_ROWS 32
 int enc_mm_workers(int T);
+/* fn(arg, i, worker) for i in [0, n), the work of a T-row batch: in turn on this thread (worker 0)
+ * when enc_mm_workers(T) is 1, else on the pool (enc_parallel_for). */
+void enc_mm_for(int T, int n, void (*fn)(void *arg, int i, int worker), void *arg);
 
 /* The same, always with the rows in per-thread buffers, cut into the caller's tiles: tiles[2t] is
  * tile t's first row, tiles[2t+1] its rows (1..ENC_MM_TILE); in order, covering [0, T). The

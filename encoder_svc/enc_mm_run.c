@@ -196,7 +196,6 @@ typedef struct {
     const enc_mm_w *w;
     enc_mm_act *a;
     int slot;
-    const float *x;                /* enc_mm_linear: the rows to convert */
     float *y;
     int T, ldy, n_tiles, whole_rows;
     const int *tiles;              /* enc_mm_run_tiles: [n_tiles][2] first row, rows */
@@ -372,10 +371,9 @@ int enc_mm_workers(int T)
     return T < ENC_MM_SERIAL_ROWS ? 1 : enc_threads();
 }
 
-/* enc_parallel_for, or the items in turn on this thread (worker 0) when one worker is meant */
-static void spread(int workers, int n, void (*fn)(void *arg, int i, int worker), void *arg)
+void enc_mm_for(int T, int n, void (*fn)(void *arg, int i, int worker), void *arg)
 {
-    if (workers > 1) {
+    if (enc_mm_workers(T) > 1) {
         enc_parallel_for(n, fn, arg);
         return;
     }
@@ -394,9 +392,9 @@ int enc_mm_run(const enc_mm_w *w, enc_mm_act *a, int slot, int T, float *y, int 
     mm_job j = {.w = w, .a = a, .slot = slot, .y = y, .T = T, .ldy = ldy, .epi = epi, .ctx = ctx,
                 .err = err, .n_tiles = (T + TILE - 1) / TILE};
     if (epi && (j.n_tiles >= workers || w->n_blk == 1)) {
-        spread(workers, j.n_tiles, tile_item, &j);
+        enc_mm_for(T, j.n_tiles, tile_item, &j);
     } else {
-        spread(workers, j.n_tiles * w->n_blk, block_item, &j);
+        enc_mm_for(T, j.n_tiles * w->n_blk, block_item, &j);
         if (epi && !j.failed) {
             if (T <= INLINE_ROWS)
                 epi(ctx, y, ldy, 0, T, 0);   /* the calling thread is worker 0 */
@@ -416,27 +414,38 @@ int enc_mm_run_tiles(const enc_mm_w *w, enc_mm_act *a, int slot, int T, const in
                r + tiles[2 * t + 1] <= T);
     mm_job j = {.w = w, .a = a, .slot = slot, .T = T, .tiles = tiles, .epi = epi, .ctx = ctx, .err = err,
                 .n_tiles = n_tiles};
-    spread(enc_mm_workers(T), n_tiles, tile_item, &j);
+    enc_mm_for(T, n_tiles, tile_item, &j);
     return j.failed ? (err ? err->code : ZB_EINTERNAL) : ZB_OK;
 }
 
 #define CONV_ROWS 32
 
+typedef struct {
+    enc_mm_act *a;
+    int slot, T, K;
+    const float *x;
+} conv_job;
+
 static void conv_item(void *arg, int i, int worker)
 {
     (void)worker;
-    mm_job *j = arg;
-    int K = j->w->K, r0 = i * CONV_ROWS, n = j->T - r0 < CONV_ROWS ? j->T - r0 : CONV_ROWS;
-    enc_mm_convert(j->a, 0, j->x + (size_t)r0 * K, K, r0, n, K);
+    conv_job *j = arg;
+    int r0 = i * CONV_ROWS, n = j->T - r0 < CONV_ROWS ? j->T - r0 : CONV_ROWS;
+    enc_mm_convert(j->a, j->slot, j->x + (size_t)r0 * j->K, j->K, r0, n, j->K);
+}
+
+void enc_mm_convert_all(enc_mm_act *a, int slot, const float *x, int T, int K)
+{
+    conv_job j = {.a = a, .slot = slot, .T = T, .K = K, .x = x};
+    if (T <= INLINE_ROWS)
+        enc_mm_convert(a, slot, x, K, 0, T, K);
+    else
+        enc_parallel_for((T + CONV_ROWS - 1) / CONV_ROWS, conv_item, &j);
 }
 
 int enc_mm_linear(const enc_mm_w *w, const float *x, int T, float *y, int ldy, enc_mm_act *a, zb_err *err)
 {
     assert(T <= a->rows && w->K <= a->k);
-    mm_job j = {.w = w, .a = a, .x = x, .T = T};
-    if (T <= INLINE_ROWS)
-        enc_mm_convert(a, 0, x, w->K, 0, T, w->K);
-    else
-        enc_parallel_for((T + CONV_ROWS - 1) / CONV_ROWS, conv_item, &j);
+    enc_mm_convert_all(a, 0, x, T, w->K);
     return enc_mm_run(w, a, 0, T, y, ldy, NULL, NULL, err);
 }
