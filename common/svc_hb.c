@@ -39,6 +39,14 @@ void svc_hb_expired(svc_hb *h, uint64_t j, int started)
     pthread_mutex_unlock(&h->mu);
 }
 
+int svc_hb_give_up(svc_hb *h, uint64_t j, int64_t deadline_ms, int started)
+{
+    if (!wire_expired(deadline_ms, wire_now_ms()))
+        return 0;
+    svc_hb_expired(h, j, started);
+    return 1;
+}
+
 void svc_hb_batch(svc_hb *h, long tokens)
 {
     if (!h)

@@ -38,6 +38,9 @@ void    svc_hb_progress(svc_hb *h);
  * the next beat as xd / xa, the numbers since the last beat, for the gateway's metrics page (a beat
  * the gateway misses loses them). h may be NULL. */
 void    svc_hb_expired(svc_hb *h, uint64_t j, int started);
+/* The check every stage makes before (more) work on job j: 1, counted as above, if its deadline
+ * (wire_job's deadline_ms; 0 = none) has passed, else 0. */
+int     svc_hb_give_up(svc_hb *h, uint64_t j, int64_t deadline_ms, int started);
 
 /* Encoders: one forward pass of `tokens` tokens. The passes since the last beat travel in the next one
  * as counts per bucket (bounds below, then the rest) and a token sum, for the gateway's histogram

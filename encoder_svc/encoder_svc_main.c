@@ -215,8 +215,7 @@ static int take(esvc *s, wire_job *job)
     int rc = wire_job_unpack(zmq_msg_data(&m), zmq_msg_size(&m), job, &err);
     int op = rc ? -1 : (int)job->op;    /* echoed in the error reply when it could be read */
     zmq_msg_close(&m);
-    if (!rc && wire_expired(job->deadline_ms, wire_now_ms())) {    /* answered `timeout` already */
-        svc_hb_expired(s->hb, job->j, 0);
+    if (!rc && svc_hb_give_up(s->hb, job->j, job->deadline_ms, 0)) {    /* answered `timeout` already */
         wire_job_free(job);
         return -1;
     }
@@ -275,8 +274,7 @@ static void lane_pass(esvc *s)
     int k = s->large_turn++ % s->n_large;
     large_job *l = &s->large[k];
     wire_job *job = &l->job;
-    if (wire_expired(job->deadline_ms, wire_now_ms())) {
-        svc_hb_expired(s->hb, job->j, 1);
+    if (svc_hb_give_up(s->hb, job->j, job->deadline_ms, 1)) {
         lane_leave(s, k);
         return;
     }

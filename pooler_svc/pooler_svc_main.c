@@ -303,8 +303,7 @@ static void handle(const psvc *s, void *sink, zmq_msg_t *m)
         wire_job_free(&job);
         return;
     }
-    if (wire_expired(job.deadline_ms, wire_now_ms())) {    /* answered `timeout` by the gateway */
-        svc_hb_expired(s->hb, job.j, 0);
+    if (svc_hb_give_up(s->hb, job.j, job.deadline_ms, 0)) {    /* answered `timeout` by the gateway */
         wire_job_free(&job);
         return;
     }

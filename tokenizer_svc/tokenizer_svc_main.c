@@ -229,8 +229,7 @@ static void handle(const tsvc_thread *t, zmq_msg_t *m)
         wire_req_free(&req);
         return;
     }
-    if (wire_expired(deadline_ms, wire_now_ms())) {    /* answered `timeout` by the gateway */
-        svc_hb_expired(t->s->hb, j, 0);
+    if (svc_hb_give_up(t->s->hb, j, deadline_ms, 0)) {    /* answered `timeout` by the gateway */
         wire_req_free(&req);
         return;
     }
