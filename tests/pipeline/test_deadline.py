@@ -10,10 +10,9 @@ deadline is answered within the client's timeout, and so is a heavy one without 
 import os
 import re
 import sys
-import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metrics_page import get, parse, value, wait_value  # noqa: E402
 from pipe_harness import Client, Pipeline, check, gen_model, run  # noqa: E402
 
 # MiniLM's shapes with 12 layers (random weights): 256 long texts take the encoder ~20 s on one
@@ -24,25 +23,19 @@ P = Pipeline(MODEL, gw_args=["--timeout-ms", "600000"], enc=0, name="deadline")
 ENC = P.start("encoder_svc", ["--max-batch-tokens", "512"])
 P.wait_ready(timeout=120)
 C = Client(P.endpoint)
+URL = "http://127.0.0.1:%d" % (P.base + 11)
 TEXTS = [" ".join("word%d" % ((i * 7 + k) % 50) for k in range(60)) for i in range(256)]
 SHORT_MS = 5000     # the heavy request's timeout_ms: long enough to reach the encoder's lane
 
 
 def metric(name, stage):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % (P.base + 11), timeout=10) as r:
-        text = r.read().decode()
-    m = re.search(r'^%s\{stage="%s"\} (\d+)$' % (name, stage), text, re.M)
-    check(m, "%s{stage=%s} not on the metrics page" % (name, stage))
-    return int(m.group(1))
+    v = value(parse(get(URL, "/metrics")[2]), name, stage=stage)
+    check(v is not None, "%s{stage=%s} not on the metrics page" % (name, stage))
+    return int(v)
 
 
 def wait_metric(name, stage, at_least, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = metric(name, stage)
-        if v >= at_least:
-            return v
-        time.sleep(0.1)
+    wait_value(URL, name, lambda v: v >= at_least, timeout, stage=stage)
     return metric(name, stage)
 
 

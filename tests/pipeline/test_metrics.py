@@ -6,15 +6,14 @@ and ending at +Inf = _count, _sum present); the numbers follow what happened (re
 stage latencies, workers alive, a lost worker and its restart); /healthz is 503 while a stage has no
 worker; --metrics moves the page and --metrics off removes it."""
 import os
-import re
 import signal
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metrics_page  # noqa: E402
+from metrics_page import value  # noqa: E402
 from pipe_harness import Client, Pipeline, check, free_base, gen_model, run  # noqa: E402
 
 MODEL = gen_model()
@@ -26,91 +25,14 @@ P.wait_workers()
 C = Client(P.endpoint)
 URL = "http://127.0.0.1:%d" % (P.base + 11)
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def get(path, url=None):
-    try:
-        with urllib.request.urlopen((url or URL) + path, timeout=5) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read().decode()
-
-
-def parse(text):
-    """{family: {"type", "help", "samples": [(name, labels dict, value)]}}; raises on a format error."""
-    fams, cur = {}, None
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line:
-            continue
-        if line.startswith("# HELP "):
-            name, _, help_ = line[7:].partition(" ")
-            check(name not in fams, "line %d: family %s twice" % (n, name))
-            fams[name] = cur = {"help": help_, "type": None, "samples": []}
-            cur["name"] = name
-        elif line.startswith("# TYPE "):
-            name, _, typ = line[7:].partition(" ")
-            check(cur and cur["name"] == name and cur["type"] is None, "line %d: TYPE without its HELP" % n)
-            check(typ in ("counter", "gauge", "histogram"), "line %d: type %s" % (n, typ))
-            cur["type"] = typ
-        else:
-            m = SAMPLE.match(line)
-            check(m, "line %d: not a sample: %r" % (n, line))
-            name, labels, value = m.group(1), dict(LABEL.findall(m.group(3) or "")), float(m.group(4))
-            base = cur["name"] if cur else None
-            ok = name == base or (cur and cur["type"] == "histogram" and name in
-                                  (base + "_bucket", base + "_sum", base + "_count"))
-            check(ok, "line %d: sample %s outside its family (%s)" % (n, name, base))
-            if cur["type"] == "counter":
-                check(value >= 0, "line %d: negative counter" % n)
-            cur["samples"].append((name, labels, value))
-    for f in fams.values():
-        check(f["type"], "family %s has no TYPE" % f["name"])
-        if f["type"] == "histogram":
-            check_histogram(f)
-    return fams
-
-
-def check_histogram(f):
-    series = {}
-    for name, labels, value in f["samples"]:
-        key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
-        series.setdefault(key, {"buckets": [], "sum": None, "count": None})
-        s = series[key]
-        if name.endswith("_bucket"):
-            s["buckets"].append((labels["le"], value))
-        elif name.endswith("_sum"):
-            s["sum"] = value
-        else:
-            s["count"] = value
-    for key, s in series.items():
-        b = s["buckets"]
-        check(b and b[-1][0] == "+Inf", "%s%s: last bucket is +Inf" % (f["name"], key))
-        les = [float(le) for le, _ in b[:-1]]
-        check(les == sorted(les), "%s: bounds increase" % f["name"])
-        counts = [v for _, v in b]
-        check(counts == sorted(counts), "%s%s: buckets cumulative: %r" % (f["name"], key, counts))
-        check(s["count"] == counts[-1], "%s%s: _count == +Inf bucket" % (f["name"], key))
-        check(s["sum"] is not None and s["sum"] >= 0, "%s%s: _sum" % (f["name"], key))
-
-
-def value(fams, name, **labels):
-    fam = re.sub(r"_(count|sum|bucket)$", "", name) if name not in fams else name
-    for n, l, v in fams[fam]["samples"]:
-        if n == name and all(l.get(k) == str(x) for k, x in labels.items()):
-            return v
-    return None
+    return metrics_page.get(url or URL, path)
 
 
 def wait_value(name, pred, timeout=5.0, **labels):
-    end = time.time() + timeout
-    while True:
-        fams = parse(get("/metrics")[2])
-        v = value(fams, name, **labels)
-        if (v is not None and pred(v)) or time.time() > end:
-            return fams, v
-        time.sleep(0.1)
+    return metrics_page.wait_value(URL, name, pred, timeout, **labels)
 
 
 def test_format_and_counts():
