@@ -1,6 +1,5 @@
 /* enc_prec: --precision: converting a loaded model's dense weights once for bf16 / int8. */
 #include "enc_impl.h"
-#include "zb_blas.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -35,7 +34,7 @@ enc_precision enc_model_precision(const enc_model *m)
 /* fp32's kernel, the same for every model: which kernel family OpenBLAS settled on at load */
 static char fp32_kernel[64];
 static pthread_once_t fp32_once = PTHREAD_ONCE_INIT;
-static void fp32_describe(void) { snprintf(fp32_kernel, sizeof fp32_kernel, "OpenBLAS sgemm, %s kernels", zb_blas_core()); }
+static void fp32_describe(void) { enc_mm_init(ENC_PREC_FP32, fp32_kernel, sizeof fp32_kernel, NULL); }
 
 const char *enc_model_kernel(const enc_model *m)
 {

@@ -96,7 +96,7 @@ static int bert_normalizer_item(void *ud, json_t *it, const char *file, const ch
     tok_tokenizer *t = ud;
     if (!tok_json_is(it, "BertNormalizer") || t->has_normalizer)
         return FAIL(ZB_EUNSUPPORTED, "%s: %s: type '%s' is not supported (only one BertNormalizer)", file, ctx,
-                    json_is_object(it) && tok_json_type(it) ? tok_json_type(it) : "?");
+                    tok_json_type(it) ? tok_json_type(it) : "?");
     return parse_bert_normalizer(t, it, file, ctx, err);
 }
 
