@@ -137,7 +137,8 @@ if ((${#failed_suites[@]})); then
     echo "failed suites: ${failed_suites[*]}"
     for n in "${failed_suites[@]}"; do
         f="$LOG/${n//\//_}.log"; [[ -f $f ]] || continue
-        grep -E '(^|: )(FAIL|not ok)|ERROR|runtime error|Assertion|reproducer:' "$f" | head -n 6 | cut -c1-300 |
+        grep -E '(^|: )(FAIL|not ok)|ERROR|runtime error|Assertion|reproducer:|^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Again|Expired): ' "$f" |
+            head -n 8 | cut -c1-300 |
             sed "s|^|  $n: |"
     done
 fi
