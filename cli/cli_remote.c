@@ -585,6 +585,10 @@ static int run_lines(cli_conn *c, ropts *o)
     char *buf;
     size_t len;
     while (lines && status < 2 && more) {
+        if (ferror(stdout)) {           /* the output is gone: asking for more is wasted work */
+            status = 2;
+            break;
+        }
         more = zb_input_line(in, &buf, &len, NULL, &err);
         if (more < 0) {
             fprintf(stderr, "zembed %s: %s\n", o->cmd, err.msg);
@@ -650,7 +654,8 @@ int cli_remote(int argc, char **argv)
     }
     rc = !strcmp(o.cmd, "info") ? run_info(&c, 1) : run_lines(&c, &o);
     cli_conn_close(&c);
-    return rc;
+    int werr = cli_flush_stdout(o.cmd);    /* exit 2 into a full disk, as the local commands */
+    return werr > rc ? werr : rc;
 }
 
 /* ---- numbers for other commands (similarity --level, eval sts) ------------------------------- */

@@ -94,8 +94,13 @@ $2
 PYEOF
 }
 
-# alive PID...: 0 if any of them still runs.
+# alive PID...: 0 if any of them still runs. all_alive PID...: 0 if every one runs (an exited
+# child of ours not yet waited for is a zombie, which kill -0 still finds: the state says it).
 alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+all_alive() {
+    local p st
+    for p in "$@"; do st=$(ps -o stat= -p "$p" 2>/dev/null) && [[ $st != Z* ]] || return 1; done
+}
 
 # add_counts LABEL FILE RC: show a sub-suite's output and add its "N passed, N failed" to ours (a
 # sub-suite that crashed without the line, or exited non-zero with 0 failures, counts one failure).

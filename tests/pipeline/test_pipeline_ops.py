@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -16,7 +17,7 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipe_harness import (Client, Pipeline, check, gen_model, run, run_cli, tensor)  # noqa: E402
+from pipe_harness import (ENV, ZBIN, Client, Pipeline, check, gen_model, run, run_cli, tensor)  # noqa: E402
 
 MODEL = gen_model()
 P = Pipeline(MODEL, gw_args=["--timeout-ms", "8000", "--max-texts", "64"])
@@ -317,6 +318,14 @@ def test_remote_cli():
           and "embedding" in out[2], out)
     rc, out, _ = run_cli(["info", "--endpoint", P.endpoint])
     check(rc == 0 and out[0]["dim"] == 32, out)
+    # stdout on a full disk: exit 2 with the reason, as the local commands (tests/cli/test_cli_front)
+    for args, stdin in ((["embed"], lines_in), (["tokenize"], lines_in), (["similarity"], "a\tb\n"), (["info"], "")):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([os.path.join(ZBIN, "zembed"), *args, "--endpoint", P.endpoint], input=stdin.encode(),
+                               stdout=full, stderr=subprocess.PIPE, env=ENV, timeout=60)
+        err = r.stderr.decode("utf-8", "replace")
+        check(r.returncode == 2 and "zembed %s: writing the output failed: No space left on device" % args[0] in err,
+              ("remote %s into /dev/full" % args[0], r.returncode, err[-300:]))
     # nothing listening: a clear message and status 2, quickly
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
