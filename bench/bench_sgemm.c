@@ -25,10 +25,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "zb_blas.h"
+
 /* OpenBLAS extensions (declared in its cblas.h on Debian; repeated for other installs). */
 void openblas_set_num_threads(int num_threads);
 char *openblas_get_config(void);
-char *openblas_get_corename(void);
 
 static double now(void)
 {
@@ -304,6 +305,7 @@ static double measure_enc_mm(enc_precision p, int T, int H, int F, int nt, float
 
 int main(int argc, char **argv)
 {
+    zb_blas_check_core(argv);   /* the kernels zembed itself would run when OPENBLAS_CORETYPE is unset */
     int T = 512, H = 384, F = 1536;
     double min_s = 0.5;
     const char *threads = "1,2";
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
     }
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("openblas_config %s\n", openblas_get_config());
-    printf("openblas_core %s\n", openblas_get_corename());
+    printf("openblas_core %s\n", zb_blas_core());
     printf("OPENBLAS_CORETYPE %s\n", ct && *ct ? ct : "(unset)");
     print_isa_peaks();
     size_t big = (size_t)(F > 3 * H ? F : 3 * H);

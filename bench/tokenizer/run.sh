@@ -38,8 +38,8 @@ if [[ ,$MODELS, == *,llama3,* ]]; then
     MODEL_DIR[llama3]=$(tests/tokenizer/fetch_bpe_models.sh)/llama3 || { echo "cannot fetch the Llama-3 tokenizer" >&2; exit 1; }
 fi
 NPROC=$(nproc)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/zembed-tokbench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+source "$ROOT/bench/lib.sh"
+bench_workdir tokbench
 
 echo "uptime: $(uptime)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NPROC cores"
@@ -52,10 +52,10 @@ repeat_to() {
     : >"$out"
     while (($(stat -c %s "$out") < target)); do cat "$src" >>"$out"; done
 }
-cut -f6,7 "$SHARED/data/stsbenchmark/sts-train.csv" | tr '\t' '\n' >"$WORK/sts1.txt"
-repeat_to "$WORK/sts1.txt" $((MB * 1000000)) "$WORK/sts.txt"
-node tests/tokenizer/gen_corpus.js "$WORK/corpus" "$SHARED" 2>/dev/null
-repeat_to "$WORK/corpus/single.txt" $((MB * 1000000 / 2)) "$WORK/multi.txt"
+cut -f6,7 "$SHARED/data/stsbenchmark/sts-train.csv" | tr '\t' '\n' >"$T/sts1.txt"
+repeat_to "$T/sts1.txt" $((MB * 1000000)) "$T/sts.txt"
+node tests/tokenizer/gen_corpus.js "$T/corpus" "$SHARED" 2>/dev/null
+repeat_to "$T/corpus/single.txt" $((MB * 1000000 / 2)) "$T/multi.txt"
 
 div() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
 field() { node -e 'const o = JSON.parse(process.argv[1]); console.log(o[process.argv[2]])' "$1" "$2"; }
@@ -63,7 +63,7 @@ field() { node -e 'const o = JSON.parse(process.argv[1]); console.log(o[process.
 for name in ${MODELS//,/ }; do
 MODEL=${MODEL_DIR[$name]}
 for input in sts multi; do
-    f=$WORK/$input.txt
+    f=$T/$input.txt
     echo
     echo "== $name ($MODEL), $input: $(wc -l <"$f") lines, $(stat -c %s "$f") bytes; median of $REPEAT runs"
     printf '%-28s %9s %12s %10s %12s %12s\n' "implementation" "MB/s" "tokens/s" "tokens" "MB/CPU-s" "peak RSS MB"

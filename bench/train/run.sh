@@ -24,14 +24,14 @@ while (($#)); do
     esac
 done
 SHARED=${ZEMBED_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/zembed-trainbench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+source "$ROOT/bench/lib.sh"
+bench_workdir trainbench
 make -s bin/zembed >/dev/null
-cp bin/zembed "$WORK/zembed"            # a private copy: rebuilds cannot change a run
+cp bin/zembed "$T/zembed"            # a private copy: rebuilds cannot change a run
 
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; zembed threads $THREADS"
-/usr/bin/python3 bench/train/gen_corpus.py "$SHARED" "$WORK/corpus.txt" "$MB"
-echo "corpus: $(stat -c %s "$WORK/corpus.txt") bytes, $(wc -l <"$WORK/corpus.txt") lines"
+/usr/bin/python3 bench/train/gen_corpus.py "$SHARED" "$T/corpus.txt" "$MB"
+echo "corpus: $(stat -c %s "$T/corpus.txt") bytes, $(wc -l <"$T/corpus.txt") lines"
 
 now() { date +%s.%N; }
 for type in $TYPES; do
@@ -42,20 +42,20 @@ for type in $TYPES; do
     esac
     echo "== $type to 30000; uptime: $(uptime | sed 's/.*load/load/')"
     t0=$(now)
-    "$WORK/zembed" train-tokenizer --quiet "${zf[@]}" --threads "$THREADS" --out "$WORK/zb-$type" "$WORK/corpus.txt" \
-        2>"$WORK/zb.log" >/dev/null
+    "$T/zembed" train-tokenizer --quiet "${zf[@]}" --threads "$THREADS" --out "$T/zb-$type" "$T/corpus.txt" \
+        2>"$T/zb.log" >/dev/null
     t1=$(now)
-    node tests/train/hf_train.js "${hf[@]}" --out "$WORK/hf-$type.json" "$WORK/corpus.txt" >/dev/null 2>"$WORK/hf.log"
+    node tests/train/hf_train.js "${hf[@]}" --out "$T/hf-$type.json" "$T/corpus.txt" >/dev/null 2>"$T/hf.log"
     t2=$(now)
     zs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     hs=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
-    echo "zembed: $zs s   ($(tail -n 1 "$WORK/zb.log" | sed 's/.*train-tokenizer: //'))"
-    echo "HF:     $hs s   ($(sed 's/hf_train.js: //' "$WORK/hf.log"))"
+    echo "zembed: $zs s   ($(tail -n 1 "$T/zb.log" | sed 's/.*train-tokenizer: //'))"
+    echo "HF:     $hs s   ($(sed 's/hf_train.js: //' "$T/hf.log"))"
     echo "ratio HF/zembed: $(awk -v a="$hs" -v b="$zs" 'BEGIN { printf "%.1fx", a / b }')"
     if [[ $type == bpe ]]; then
-        node tests/train/cmp_trained.js exact "$WORK/zb-$type/tokenizer.json" "$WORK/hf-$type.json" || echo "BPE OUTPUTS DIFFER"
+        node tests/train/cmp_trained.js exact "$T/zb-$type/tokenizer.json" "$T/hf-$type.json" || echo "BPE OUTPUTS DIFFER"
     else
-        echo "token set: $(node tests/train/cmp_trained.js set "$WORK/zb-$type/tokenizer.json" "$WORK/hf-$type.json" |
+        echo "token set: $(node tests/train/cmp_trained.js set "$T/zb-$type/tokenizer.json" "$T/hf-$type.json" |
             awk '{ print $2 " tokens differ from HF'"'"'s run, of " $6 }')"
     fi
 done
