@@ -24,8 +24,6 @@ static void path_in(char *buf, size_t cap, const char *dir, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static void write_file(const char *name, const char *text) { zt_write(name, text, 0644); }
-
 static void copy_file(const char *name)
 {
     char p[4200], q[4200];
@@ -134,14 +132,14 @@ static void test_missing(void)
 static void test_model_missing_or_empty(void)
 {
     clear_dir();
-    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"normalizer\": null, "
-                                 "\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"mo)del\": {}}");
+    zt_write("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"normalizer\": null, "
+                               "\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"mo)del\": {}}", 0644);
     expect_fail(ZB_EFORMAT, "tokenizer.json: model: missing");
-    write_file("tokenizer.json", "{\"version\": \"1.0\", \"model\": null}");
+    zt_write("tokenizer.json", "{\"version\": \"1.0\", \"model\": null}", 0644);
     expect_fail(ZB_EFORMAT, "model: expected an object");
-    write_file("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"pre_tokenizer\": "
-                                 "{\"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, "
-                                 "\"merges\": []}}");
+    zt_write("tokenizer.json", "{\"version\": \"1.0\", \"added_tokens\": [], \"pre_tokenizer\": "
+                               "{\"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, "
+                               "\"merges\": []}}", 0644);
     zb_err err;
     zb_clear(&err);
     tok_tokenizer *t = tok_load(tmp, &err);
@@ -157,7 +155,7 @@ static void test_corrupt_json(void)
 {
     NEED_SHARED_MODEL("tokenizer.json");
     clear_dir();
-    write_file("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0,");
+    zt_write("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0,", 0644);
     expect_fail(ZB_EFORMAT, "tokenizer.json: invalid JSON at line");
     write_json_with("model", js("{\"type\": \"WordPiece\", \"vocab\": [1, 2]}"));
     expect_fail(ZB_EFORMAT, "model.vocab");
@@ -229,7 +227,7 @@ static void test_vocab_txt_layout(void)
     tok_free(t);
 
     /* do_lower_case false: a cased tokenizer keeps accents too (strip_accents follows it) */
-    write_file("tokenizer_config.json", "{\"do_lower_case\": false, \"model_max_length\": 1e30}");
+    zt_write("tokenizer_config.json", "{\"do_lower_case\": false, \"model_max_length\": 1e30}", 0644);
     t = tok_load(tmp, &err);
     ZT_CHECK(t != NULL);
     if (t) {
@@ -268,11 +266,11 @@ static void test_max_length_sources(void)
     write_json_with("padding", js("{\"strategy\": \"BatchLongest\", \"direction\": \"Left\"}"));
     expect_fail(ZB_EUNSUPPORTED, "padding.direction 'Left'");
     write_json_with(NULL, NULL);
-    write_file("sentence_bert_config.json", "{\"max_seq_length\": 128, \"do_lower_case\": false}");
+    zt_write("sentence_bert_config.json", "{\"max_seq_length\": 128, \"do_lower_case\": false}", 0644);
     t = tok_load(tmp, &err);
     ZT_CHECK(t && tok_max_length(t) == 128);
     tok_free(t);
-    write_file("sentence_bert_config.json", "{\"max_seq_length\": -4}");
+    zt_write("sentence_bert_config.json", "{\"max_seq_length\": -4}", 0644);
     expect_fail(ZB_EFORMAT, "sentence_bert_config.json: max_seq_length");
 }
 
