@@ -237,7 +237,7 @@ def zmtp_push_into(endpoint, body, peer_type=b"PULL"):
     """Speaks ZMTP 3.0 (NULL mechanism) by hand on a raw TCP connection, claiming to be peer_type,
     and sends body as one message: how a hostile process gets a frame into a port whose socket
     type never reads (no ZeroMQ socket can: libzmq refuses a DEALER peer at the handshake). Returns
-    True when the far end closed the connection within 10 s of the message."""
+    True when the far end closed (or reset) the connection within 10 s of the message."""
     host, port = endpoint[len("tcp://"):].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as t:
         greeting = b"\xff" + b"\0" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\0") + b"\0" * 32
@@ -248,12 +248,12 @@ def zmtp_push_into(endpoint, body, peer_type=b"PULL"):
             more = t.recv(4096)
             check(more, "%s closed the connection during the ZMTP handshake" % endpoint)
             got += more
-        t.sendall(b"\x02" + struct.pack(">Q", len(body)) + body)     # one long final frame
-        try:
+        try:                    # one long final frame; the cut may come while it is on its way
+            t.sendall(b"\x02" + struct.pack(">Q", len(body)) + body)
             while t.recv(65536):
                 pass
             return True
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             return True
         except socket.timeout:
             return False
