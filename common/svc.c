@@ -162,7 +162,12 @@ void svc_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;          /* no SA_RESTART: blocking calls return EINTR */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    /* SIGINT ignored on entry (nohup, `cmd &` from a script) stays ignored, as shells do: a launcher
+     * in that state cannot trap it either, and workers that stopped on it would be restarted by a
+     * zembed-up that never heard the Ctrl-C meant for something else. SIGTERM always stops. */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) != 0 || old.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }

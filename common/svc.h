@@ -57,7 +57,8 @@ void svc_refused(uint64_t j, const char *err_msg);
  * the gateway (the metrics page). */
 void svc_expired(uint64_t j, int started);
 
-/* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); SIGPIPE is ignored. */
+/* SIGINT/SIGTERM set a flag (blocking waits poll it: svc_wait_in); a SIGINT ignored on entry stays
+ * ignored; SIGPIPE is ignored. */
 void svc_signals(void);
 int  svc_stopping(void);
 
