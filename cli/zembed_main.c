@@ -51,10 +51,18 @@ enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 int cli_flush_stdout(const char *cmd)
 {
+    /* A line longer than stdio's buffer failed inside printf, long before this flush (which then has
+     * nothing to write and sets no errno): that earlier errno is kept when it names an output fault,
+     * and never a stale one of something else (EAGAIN from a socket, say). */
+    int earlier = errno;
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return 0;
-    fprintf(stderr, "zembed %s: writing the output failed%s%s\n", cmd, errno ? ": " : "", errno ? strerror(errno) : "");
+    int e = errno;
+    if (!e && (earlier == ENOSPC || earlier == EDQUOT || earlier == EFBIG || earlier == EIO ||
+               earlier == EPIPE || earlier == EBADF))
+        e = earlier;
+    fprintf(stderr, "zembed %s: writing the output failed%s%s\n", cmd, e ? ": " : "", e ? strerror(e) : "");
     return 2;
 }
 
