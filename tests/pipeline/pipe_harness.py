@@ -7,7 +7,6 @@ import atexit
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -202,10 +201,11 @@ def tensor(t):
     return np.frombuffer(t["data"], dtype=t["dtype"]).reshape(t["shape"])
 
 
-def run_cli(args, stdin="", timeout=60):
-    r = subprocess.run([os.path.join(ZBIN, "zembed"), *args], input=stdin, capture_output=True,
+def run_cli(args, stdin="", timeout=60, stdout=subprocess.PIPE):
+    """zembed ARGS: (exit status, its JSON lines, its stderr); stdout=a file: written there, no lines."""
+    r = subprocess.run([os.path.join(ZBIN, "zembed"), *args], input=stdin, stdout=stdout, stderr=subprocess.PIPE,
                        text=True, env=ENV, timeout=timeout)
-    return r.returncode, [json.loads(l) for l in r.stdout.splitlines() if l.strip()], r.stderr
+    return r.returncode, [json.loads(l) for l in (r.stdout or "").splitlines() if l.strip()], r.stderr
 
 
 # ---- the tiny test runner -------------------------------------------------------------------

@@ -5,10 +5,8 @@ model): every op of docs/PROTOCOL.md, its errors, equality with the local `zembe
 `zembed tokenize`, malformed client and stage messages, ingestion, REQ and DEALER clients, the
 remote CLI, unavailable / overloaded / timeout answers and a clean SIGTERM stop."""
 import os
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
@@ -17,7 +15,7 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipe_harness import (ENV, ZBIN, Client, Pipeline, check, gen_model, run, run_cli, tensor)  # noqa: E402
+from pipe_harness import (Client, Pipeline, check, gen_model, run, run_cli, tensor)  # noqa: E402
 
 MODEL = gen_model()
 P = Pipeline(MODEL, gw_args=["--timeout-ms", "8000", "--max-texts", "64"])
@@ -323,11 +321,9 @@ def test_remote_cli():
     for args, stdin in ((["embed"], lines_in), (["tokenize"], lines_in), (["similarity"], "a\tb\n"), (["info"], ""),
                         (["embed", "--output", "tokens"], "w " * 400 + "\n")):
         with open("/dev/full", "wb") as full:
-            r = subprocess.run([os.path.join(ZBIN, "zembed"), *args, "--endpoint", P.endpoint], input=stdin.encode(),
-                               stdout=full, stderr=subprocess.PIPE, env=ENV, timeout=60)
-        err = r.stderr.decode("utf-8", "replace")
-        check(r.returncode == 2 and "zembed %s: writing the output failed: No space left on device" % args[0] in err,
-              ("remote %s into /dev/full" % args[0], r.returncode, err[-300:]))
+            rc, _, err = run_cli([*args, "--endpoint", P.endpoint], stdin, stdout=full)
+        check(rc == 2 and "zembed %s: writing the output failed: No space left on device" % args[0] in err,
+              ("remote %s into /dev/full" % args[0], rc, err[-300:]))
     # nothing listening: a clear message and status 2, quickly
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
