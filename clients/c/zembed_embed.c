@@ -9,12 +9,13 @@
  * floats printed with 9 significant digits (enough to round-trip a float32).
  *
  * Retries: a batch without a reply after RETRY_MS (the gateway restarted, the connection dropped) is
- * sent again with the same id, until TIMEOUT_MS. Ids are a random session prefix plus a counter, so
+ * sent again with the same id, until $ZEMBED_TIMEOUT_MS (default TIMEOUT_MS). Ids are a random session prefix plus a counter, so
  * the gateway recognizes a retry: it attaches it to the running request or answers it again from a
  * copy. The REQ socket is relaxed (it may send again before a reply) and correlating (a reply to an
  * earlier send is dropped).
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
+#include <errno.h>
 #include <msgpack.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #define TIMEOUT_MS 30000
 
 static char session[17];    /* random hex: this run's id prefix */
+static long timeout_total_ms = TIMEOUT_MS;   /* $ZEMBED_TIMEOUT_MS: how long a batch may go unanswered */
 
 /* The value of key in a msgpack map, or NULL. */
 static const msgpack_object *get(const msgpack_object *map, const char *key)
@@ -116,8 +118,13 @@ static int embed_batch(void *sock, char **texts, int n, int id)
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     int rc = 1;
-    for (int waited = 0; rc && waited < TIMEOUT_MS; waited += RETRY_MS) {
+    for (long waited = 0; rc && waited < timeout_total_ms; waited += RETRY_MS) {
+        /* SNDTIMEO = RETRY_MS too: with no connection to send on (libzmq drops it for good when the
+         * gateway refuses the handshake: plaintext to a CURVE gateway, an unknown key) a send
+         * would wait forever; EAGAIN counts as a round without a reply */
         if (zmq_send(sock, sb.data, sb.size, 0) < 0) {
+            if (zmq_errno() == EAGAIN)
+                continue;
             fprintf(stderr, "zembed_embed: send: %s\n", zmq_strerror(zmq_errno()));
             break;
         }
@@ -125,7 +132,7 @@ static int embed_batch(void *sock, char **texts, int n, int id)
     }
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
-        fprintf(stderr, "zembed_embed: no reply within %d ms: %s (is the pipeline up?)\n", TIMEOUT_MS,
+        fprintf(stderr, "zembed_embed: no reply within %ld ms: %s (is the pipeline up?)\n", timeout_total_ms,
                 zmq_strerror(zmq_errno()));
         zmq_msg_close(&msg);
         return 1;
@@ -180,6 +187,7 @@ int main(int argc, char **argv)
     int linger = 0, timeout_ms = RETRY_MS, on = 1;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(sock, ZMQ_REQ_RELAXED, &on, sizeof on);
     zmq_setsockopt(sock, ZMQ_REQ_CORRELATE, &on, sizeof on);
     FILE *ur = fopen("/dev/urandom", "rb");
@@ -190,6 +198,15 @@ int main(int argc, char **argv)
         fclose(ur);
     for (int i = 0; i < 8; i++)
         snprintf(session + 2 * i, 3, "%02x", rnd[i]);
+    const char *tmo = getenv("ZEMBED_TIMEOUT_MS");
+    if (tmo && *tmo) {
+        char *end;
+        timeout_total_ms = strtol(tmo, &end, 10);
+        if (*end || timeout_total_ms < 1 || timeout_total_ms > 86400000L) {
+            fprintf(stderr, "zembed_embed: ZEMBED_TIMEOUT_MS '%s': expected milliseconds, 1 to 86400000\n", tmo);
+            return 2;
+        }
+    }
     /* CURVE (docs/PROTOCOL.md §7): the gateway's NAME.pub and our NAME.key, from zembed keygen */
     const char *server_key = getenv("ZEMBED_SERVER_KEY"), *client_key = getenv("ZEMBED_CURVE_KEY");
     if ((server_key && *server_key) || (client_key && *client_key)) {

@@ -129,8 +129,14 @@ class Client:
 
     def _send_raw(self, rid):
         # An empty delimiter frame first, as a REQ socket would send: the gateway's ROUTER sees the
-        # same envelope from REQ and DEALER clients.
-        self._sock.send_multipart([b"", self._sent[rid]])
+        # same envelope from REQ and DEALER clients. Never blocking: a DEALER with no connection
+        # (libzmq drops it for good when the gateway refuses the handshake: plaintext to a CURVE
+        # gateway, an unknown key) would wait in send forever; the request stays in _sent, the
+        # retry loop sends it again, and receive's timeout says no reply came.
+        try:
+            self._sock.send_multipart([b"", self._sent[rid]], zmq.NOBLOCK)
+        except zmq.Again:
+            pass
 
     def receive(self, rid, raw=False):
         """The reply to request rid (decoded tensors unless raw); raises ZembedError on an error reply."""

@@ -83,9 +83,9 @@ gen_model() {
 }
 
 # pyclient ENDPOINT CODE: run python code with `c` a connected zembed Client (timeout
-# $PYCLIENT_MS, default 5000 ms).
+# $PYCLIENT_MS, default 5000 ms). A client stuck for ever is killed after 60 s (status 124).
 pyclient() {
-    "$PY" - "$1" "$ROOT/clients/python" "${PYCLIENT_MS:-5000}" <<PYEOF
+    timeout 60 "$PY" - "$1" "$ROOT/clients/python" "${PYCLIENT_MS:-5000}" <<PYEOF
 import sys
 sys.path.insert(0, sys.argv[2])
 from zembed_client import Client
